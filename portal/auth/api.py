@@ -1,0 +1,82 @@
+from flask import jsonify
+from flask_login import current_user
+
+from portal.api import api_blueprint, doc, parse, require_login
+from portal.auth import services
+from portal.auth.forms import RegisterForm, TokenCreateForm
+from portal.auth.models import ApiToken
+from portal.auth.views import login_rate_limit
+from portal.errors import Unauthorized
+from portal.extensions import limiter
+from portal.permissions import Permission, load
+
+bp = api_blueprint("auth_api", __name__)
+
+
+def user_json(user, with_organisations: bool = False) -> dict:
+    data = {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": user.roles,
+        "locale": user.locale,
+        "email_confirmed": user.is_confirmed,
+    }
+    if with_organisations:
+        from portal.organisations.services import memberships_of
+
+        data["organisations"] = [
+            {"id": m.organisation.id, "name": m.organisation.name, "kind": m.organisation.kind, "role": m.role}
+            for m in memberships_of(user)
+        ]
+    return data
+
+
+@bp.post("/auth/register")
+@limiter.limit(login_rate_limit)
+@doc("Register an account; a confirmation link is mailed", form=RegisterForm, auth=False,
+     responses={201: "The new user", 409: "Email already registered"})
+def register():
+    form = parse(RegisterForm)
+    user = services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
+                                  form.locale.data or None)
+    return jsonify(user_json(user, with_organisations=True)), 201
+
+
+@bp.post("/auth/tokens")
+@limiter.limit(login_rate_limit)
+@doc("Exchange email and password for a personal API token (shown once)", form=TokenCreateForm, auth=False,
+     responses={201: "{id, token}", 401: "Wrong credentials"})
+def token_create():
+    form = parse(TokenCreateForm)
+    user = services.authenticate(form.email.data, form.password.data)
+    if user is None:
+        raise Unauthorized("Wrong email or password")
+    token, raw = services.create_api_token(user, form.name.data)
+    return jsonify({"id": token.id, "token": raw, "name": token.name}), 201
+
+
+@bp.get("/auth/tokens")
+@doc("List the caller's active API tokens (never the secrets)")
+def token_list():
+    require_login()
+    return jsonify({"items": [
+        {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat(),
+         "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None}
+        for t in services.active_tokens(current_user)]})
+
+
+@bp.delete("/auth/tokens/<int:token_id>")
+@doc("Revoke an API token", responses={204: "Revoked"})
+def token_delete(token_id: int):
+    require_login()
+    token = load(ApiToken, token_id, Permission.EDIT)
+    services.revoke_api_token(token)
+    return "", 204
+
+
+@bp.get("/me")
+@doc("The current user with roles and organisations")
+def me():
+    require_login()
+    return jsonify(user_json(current_user, with_organisations=True))

@@ -1,0 +1,281 @@
+"""Account rules: registration, confirmation, login, password reset, API tokens, roles.
+
+Services flush, never commit; the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from portal import audit
+from portal.auth.models import ApiToken, Role, User, UserRole
+from portal.db import utcnow
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+from portal.mail import send_mail
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "hcp_"
+
+
+class EmailTaken(Conflict):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str, email: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed.field("password", _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if normalise_email(password) == normalise_email(email) or password.lower() == email.split("@")[0].lower():
+        raise ValidationFailed.field("password", _("The password must not be your email address."))
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def external_url(endpoint: str, **values) -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def register_user(email: str, password: str, name: str, roles: list[str], locale: str | None = None) -> User:
+    email = normalise_email(email)
+    check_password_policy(password, email)
+    unknown = [r for r in roles if r not in Role.SELF_SERVICE]
+    if unknown:
+        raise ValidationFailed.field("roles", _("Unknown role: %(role)s", role=", ".join(unknown)))
+    if not roles:
+        raise ValidationFailed.field("roles", _("Choose at least one role."))
+    if get_user_by_email(email) is not None:
+        raise EmailTaken(_("An account with this email already exists."), {"email": [_("already registered")]})
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password), locale=locale)
+    user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.registered", user, after={"email": email, "roles": sorted(set(roles))}, actor_id=user.id)
+    send_confirmation(user)
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    token = _serializer("confirm-email").dumps({"uid": user.id, "email": user.email})
+    link = external_url("auth.confirm", token=token)
+    with force_locale(user.locale or "en"):
+        send_mail(
+            user.email,
+            _("Confirm your email address"),
+            _("Hello %(name)s,\n\nConfirm your email address for Haichuang Portal by opening this link:\n%(link)s\n\n"
+              "If you did not register, ignore this mail.", name=user.name, link=link),
+        )
+
+
+def notify_existing_account(email: str) -> None:
+    """Someone tried to register an address that already has an account: tell its owner only."""
+    user = get_user_by_email(email)
+    if user is None:
+        return
+    with force_locale(user.locale or "en"):
+        send_mail(
+            user.email,
+            _("Someone tried to register with your email"),
+            _("Hello %(name)s,\n\nSomeone tried to create a new account with this address, which already has one. "
+              "If it was you, log in or reset your password:\n%(link)s", name=user.name,
+              link=external_url("auth.forgot_password")),
+        )
+
+
+def confirm_email(token: str) -> User:
+    try:
+        data = _serializer("confirm-email").loads(token, max_age=current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise ValidationFailed.field("token", _("This confirmation link has expired. Request a new one.")) from None
+    except BadSignature:
+        raise ValidationFailed.field("token", _("This confirmation link is not valid.")) from None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.email != data.get("email"):
+        raise ValidationFailed.field("token", _("This confirmation link is not valid."))
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+        audit.record("user.email_confirmed", user, actor_id=user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = get_user_by_email(email)
+    try:
+        if user is None:
+            _hasher.verify(_DUMMY_HASH, password or "")
+            return None
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        audit.record("user.login_failed", user, after={"email": normalise_email(email)})
+        return None
+    if not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    audit.record("user.login", user, actor_id=user.id)
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; the caller says the same thing either way."""
+    user = get_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = _serializer("reset-password").dumps({"uid": user.id, "ph": _password_fingerprint(user)})
+    link = external_url("auth.reset_password", token=token)
+    minutes = current_app.config["RESET_TOKEN_MAX_AGE"] // 60
+    with force_locale(user.locale or "en"):
+        send_mail(
+            user.email,
+            _("Reset your password"),
+            _("Hello %(name)s,\n\nOpen this link within %(minutes)d minutes to choose a new password:\n%(link)s\n\n"
+              "If you did not ask for this, ignore this mail; your password stays the same.",
+              name=user.name, minutes=minutes, link=link),
+        )
+    audit.record("user.password_reset_requested", user, actor_id=user.id)
+
+
+def user_for_reset_token(token: str) -> User:
+    invalid = ValidationFailed.field("token", _("This reset link is not valid or has already been used."))
+    try:
+        data = _serializer("reset-password").loads(token, max_age=current_app.config["RESET_TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise ValidationFailed.field("token", _("This reset link has expired. Request a new one.")) from None
+    except BadSignature:
+        raise invalid from None
+    user = db.session.get(User, data.get("uid"))
+    # The fingerprint changes with the password, so a link works only once.
+    if user is None or data.get("ph") != _password_fingerprint(user):
+        raise invalid
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
+    check_password_policy(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()  # the link proved control of the mailbox
+    audit.record("user.password_reset", user, actor_id=user.id)
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    try:
+        _hasher.verify(user.password_hash, current_password or "")
+    except (VerificationError, InvalidHashError):
+        raise ValidationFailed.field("current_password", _("The current password is wrong.")) from None
+    check_password_policy(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    audit.record("user.password_changed", user, actor_id=user.id)
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed.field("locale", _("Unsupported language."))
+    user.locale = locale
+
+
+# ---- API tokens ------------------------------------------------------------------------------
+
+def _token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=(name or "").strip() or _("API token"), token_hash=_token_digest(raw),
+                     prefix=raw[:10])
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", token, after={"name": token.name, "prefix": token.prefix}, actor_id=user.id)
+    return token, raw
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record("api_token.revoked", token, before={"name": token.name, "prefix": token.prefix})
+
+
+def user_for_token(raw: str) -> User | None:
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = utcnow()
+    # Avoid a write on every request: record use at most once a minute.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+    return token.user
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)))
+
+
+# ---- roles and admins ------------------------------------------------------------------------
+
+def grant_role(user: User, role: str) -> None:
+    if role not in Role.ALL:
+        raise ValidationFailed.field("role", _("Unknown role: %(role)s", role=role))
+    if not user.has_role(role):
+        user.role_rows.append(UserRole(role=role))
+        db.session.flush()
+        audit.record("user.role_granted", user, after={"role": role})
+
+
+def create_admin(email: str, password: str, name: str | None = None) -> User:
+    email = normalise_email(email)
+    user = get_user_by_email(email)
+    if user is None:
+        check_password_policy(password, email)
+        user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password),
+                    confirmed_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+        audit.record("user.registered", user, after={"email": email, "roles": [Role.ADMIN]}, actor_id=user.id)
+    else:
+        check_password_policy(password, email)
+        user.password_hash = hash_password(password)
+    grant_role(user, Role.ADMIN)
+    return user
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0

@@ -1,0 +1,178 @@
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth import services
+from portal.auth.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    LocaleForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+    TokenNameForm,
+)
+from portal.auth.models import ApiToken
+from portal.errors import PortalError
+from portal.extensions import limiter
+from portal.forms import attach_errors
+from portal.permissions import Permission, load
+
+bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect would turn the login page into a phishing tool.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("main.dashboard")
+
+
+def login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = RegisterForm()
+    if request.method == "GET":
+        from portal.i18n import current_locale_code
+
+        form.locale.data = current_locale_code()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
+                                          form.locale.data or None)
+        except services.EmailTaken:
+            # Same answer as a new registration, so the form cannot be used to probe for accounts;
+            # the owner of the address gets a note instead.
+            services.notify_existing_account(form.email.data)
+            flash(_("Almost done: we sent a confirmation link to %(email)s.", email=form.email.data), "info")
+            return redirect(url_for("auth.login"))
+        except PortalError as error:
+            attach_errors(form, error)
+        else:
+            login_user(user)
+            services.record_login(user)
+            flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong email or password."), "danger")
+        else:
+            login_user(user, remember=form.remember.data)
+            services.record_login(user)
+            flash(_("Logged in."), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash(_("Logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        user = services.confirm_email(token)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("auth.login"))
+    flash(_("Thank you, %(email)s is confirmed.", email=user.email), "success")
+    return redirect(url_for("main.dashboard") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.post("/confirm/resend")
+@login_required
+def resend_confirmation():
+    form = EmptyForm()
+    if form.validate_on_submit() and not current_user.is_confirmed:
+        services.send_confirmation(current_user)
+        flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "info")
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        flash(_("If an account exists for %(email)s, we sent it a link to reset the password.",
+                email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        services.user_for_reset_token(token)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except PortalError as error:
+            attach_errors(form, error)
+        else:
+            flash(_("Your password has been changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    token_form = TokenNameForm(prefix="token")
+    password_form = ChangePasswordForm(prefix="password")
+    locale_form = LocaleForm(prefix="locale", locale=current_user.locale or "en")
+    new_token = None
+    action = request.form.get("action")
+    if action == "create_token" and token_form.validate_on_submit():
+        _token, new_token = services.create_api_token(current_user, token_form.name.data)
+        flash(_("Token created. Copy it now: it will not be shown again."), "success")
+    elif action == "change_password" and password_form.validate_on_submit():
+        try:
+            services.change_password(current_user, password_form.current_password.data, password_form.password.data)
+        except PortalError as error:
+            attach_errors(password_form, error)
+        else:
+            flash(_("Password changed."), "success")
+            return redirect(url_for("auth.account"))
+    elif action == "set_locale" and locale_form.validate_on_submit():
+        services.set_locale(current_user, locale_form.locale.data)
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", token_form=token_form, password_form=password_form,
+                           locale_form=locale_form, tokens=services.active_tokens(current_user),
+                           new_token=new_token, revoke_form=EmptyForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def token_revoke(token_id: int):
+    token = load(ApiToken, token_id, Permission.EDIT)
+    if EmptyForm().validate_on_submit():
+        services.revoke_api_token(token)
+        flash(_("Token “%(name)s” revoked.", name=token.name), "info")
+    return redirect(url_for("auth.account"))

@@ -1,0 +1,107 @@
+"""Command-line interface: `flask --app portal <group> <command>`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
+
+from portal.db import commit
+from portal.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+audit_cli = AppGroup("audit", help="Inspect the hash-chained audit log.")
+jobs_cli = AppGroup("jobs", help="Background jobs (RQ worker and periodic work).")
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters.")
+@click.option("--name", default=None)
+def create_admin_command(email: str, password: str, name: str | None) -> None:
+    """Create a platform admin (or make an existing account admin and set its password)."""
+    from portal.auth.services import create_admin
+    from portal.errors import PortalError
+
+    try:
+        user = create_admin(email, password, name)
+        commit()
+    except PortalError as error:
+        db.session.rollback()
+        detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in error.fields.items()) or error.message
+        raise click.ClickException(detail) from None
+    click.echo(f"Admin {user.email} (id {user.id}) is ready.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check every row's hash and link; exit 1 naming the first tampered row."""
+    from portal.audit import AuditEvent, verify
+
+    total = db.session.scalar(select(func.count(AuditEvent.id))) or 0
+    with click.progressbar(length=total, label="Verifying audit chain", file=sys.stderr) as bar:
+        result = verify(progress=bar.update)
+    if result.ok:
+        click.echo(f"OK: {result.checked} audit events, chain intact.")
+        return
+    click.echo(f"TAMPERED: row {result.broken_id}: {result.reason} ({result.checked} rows before it are intact).",
+               err=True)
+    sys.exit(1)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when the database has no users.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Create believable bilingual demo data (anchor companies, labs, mentors, startups, a program, a campaign)."""
+    from portal.auth.services import count_users
+    from portal.demo import seed_demo
+
+    if if_empty and count_users() > 0:
+        click.echo("Database already has users: demo data not added.")
+        return
+    logins = seed_demo(progress=lambda label: click.echo(f"  - {label}"))
+    commit()
+    click.echo("Demo data ready. Logins (password for all: %s):" % logins["password"])
+    for role, email in logins["accounts"]:
+        click.echo(f"  {role:<10} {email}")
+
+
+@jobs_cli.command("worker")
+@click.option("--with-scheduler", is_flag=True, help="Also enqueue periodic jobs (one scheduler wins per interval).")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
+    """Run an RQ worker for the portal queue (needs REDIS_URL)."""
+    from rq import Worker
+
+    from portal.jobs import get_queue, get_redis, scheduler_loop
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
+    stop = threading.Event()
+    if with_scheduler:
+        app = current_app._get_current_object()
+        threading.Thread(target=scheduler_loop, args=(app, stop), daemon=True, name="periodic").start()
+    try:
+        Worker([get_queue()], connection=get_redis()).work(with_scheduler=with_scheduler, burst=burst)
+    finally:
+        stop.set()
+
+
+@jobs_cli.command("run-periodic")
+def jobs_run_periodic_command() -> None:
+    """Run every periodic job once, now (for cron without Redis)."""
+    from portal.jobs import run_periodic_once
+
+    for name in run_periodic_once():
+        click.echo(f"ran {name}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (users_cli, audit_cli, jobs_cli, seed_demo_command):
+        app.cli.add_command(command)

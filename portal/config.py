@@ -1,0 +1,131 @@
+"""All settings in one place, read from the environment (and a `.env` file).
+
+`load_config` returns a plain dict for `app.config.from_mapping`; `validate_config` refuses to
+start on settings that would be unsafe or cannot work, with one message naming every problem.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the portal cannot run with."""
+
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+LOCALES = ("en", "zh_CN")
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, errors: list[str]) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        errors.append(f"{name} must be an integer, got {raw!r}")
+        return default
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku-style `postgres://` and bare `postgresql://` URLs use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dict:
+    if env is None:
+        load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    errors: list[str] = []
+    environment = env.get("PORTAL_ENV", env.get("FLASK_ENV", "development")).lower()
+    production = environment == "production"
+
+    database_url = env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "portal.sqlite3")
+    fee = _int(env, "PLATFORM_FEE_PERCENT", 5, errors)
+    if not 0 <= fee <= 100:
+        errors.append(f"PLATFORM_FEE_PERCENT must be between 0 and 100, got {fee}")
+
+    config = {
+        "ENV_NAME": environment,
+        "SECRET_KEY": env.get("SECRET_KEY") or (None if production else DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "ELASTICSEARCH_URL": env.get("ELASTICSEARCH_URL") or None,
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "PLATFORM_FEE_PERCENT": fee,
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25, errors),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "Haichuang Portal <no-reply@localhost>",
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024, errors),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": LOCALES,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
+        "RESET_TOKEN_MAX_AGE": 3600,
+        "INVITATION_MAX_AGE_DAYS": 14,
+        "JOBS_INLINE": not env.get("REDIS_URL"),
+        "SEED_DEMO_ON_EMPTY": _bool(env.get("SEED_DEMO_ON_EMPTY")),
+        "TESTING": False,
+    }
+    if production and not env.get("SECRET_KEY"):
+        errors.append("SECRET_KEY is required when PORTAL_ENV=production")
+    if env.get("SECRET_KEY") and len(env["SECRET_KEY"]) < 16:
+        errors.append("SECRET_KEY must be at least 16 characters")
+    config["_ERRORS"] = errors
+    return config
+
+
+def validate_config(config: Mapping) -> None:
+    errors = list(config.get("_ERRORS", []))
+    if not config.get("SECRET_KEY"):
+        errors.append("SECRET_KEY is not set")
+    uri = config.get("SQLALCHEMY_DATABASE_URI", "")
+    if not (uri.startswith("sqlite") or uri.startswith("postgresql")):
+        errors.append(f"DATABASE_URL must be a SQLite or PostgreSQL URL, got scheme {urlsplit(uri).scheme!r}")
+    for name in ("REDIS_URL", "ELASTICSEARCH_URL", "PUBLIC_BASE_URL"):
+        value = config.get(name)
+        if value and not urlsplit(value).scheme:
+            errors.append(f"{name} must be a URL, got {value!r}")
+    secret = config.get("STRIPE_SECRET_KEY")
+    if secret and not secret.startswith(("sk_", "rk_")):
+        errors.append("STRIPE_SECRET_KEY must start with sk_ or rk_")
+    if secret and not config.get("STRIPE_WEBHOOK_SECRET") and config.get("ENV_NAME") == "production":
+        errors.append("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY in production")
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        errors.append("MAIL_USE_TLS and MAIL_USE_SSL are exclusive")
+    if errors:
+        raise ConfigError("Invalid configuration:\n  - " + "\n  - ".join(errors))

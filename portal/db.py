@@ -1,0 +1,57 @@
+"""Column types and the one place a unit of work is committed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+from portal.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so values are stored as naive UTC
+    and made aware again on load. Naive input is refused: it is always a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def commit() -> None:
+    """Commit the unit of work, then hand jobs queued during it to the job system."""
+    from portal import jobs
+
+    db.session.commit()
+    jobs.dispatch_committed()
+
+
+def rollback() -> None:
+    from portal import jobs
+
+    db.session.rollback()
+    jobs.discard_pending()

@@ -1,0 +1,110 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.auth.forms import EmptyForm
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.forms import attach_errors
+from portal.organisations import services
+from portal.organisations.forms import MemberForm, OrganisationForm
+from portal.organisations.models import Invitation, Membership, Organisation
+from portal.permissions import Permission, can, load
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations", template_folder="templates")
+
+
+@bp.get("/")
+def index():
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
+    return render_template("organisations/index.html", organisations=organisations)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            organisation = services.create_organisation(current_user, form.name.data, form.kind.data,
+                                                        form.description.data, form.city.data, form.website.data)
+        except PortalError as error:
+            attach_errors(form, error)
+        else:
+            flash(_("Organisation created."), "success")
+            return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    return render_template("organisations/form.html", form=form)
+
+
+@bp.route("/<int:organisation_id>", methods=["GET", "POST"])
+def detail(organisation_id: int):
+    organisation = load(Organisation, organisation_id, Permission.VIEW)
+    member_form = MemberForm()
+    is_owner = can(current_user, Permission.MANAGE, organisation)
+    if is_owner and member_form.validate_on_submit():
+        try:
+            result = services.add_member(organisation, member_form.email.data, member_form.role.data, current_user)
+        except PortalError as error:
+            attach_errors(member_form, error)
+        else:
+            if isinstance(result, Invitation):
+                flash(_("Invitation sent to %(email)s.", email=result.email), "success")
+            else:
+                flash(_("%(name)s added.", name=result.user.name), "success")
+            return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    is_member = current_user.is_authenticated and services.role_in(current_user, organisation.id) is not None
+    return render_template("organisations/detail.html", organisation=organisation, member_form=member_form,
+                           is_owner=is_owner, is_member=is_member or is_owner,
+                           invitations=services.pending_invitations(organisation) if is_owner else [],
+                           action_form=EmptyForm())
+
+
+@bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(organisation_id: int):
+    organisation = load(Organisation, organisation_id, Permission.EDIT)
+    form = OrganisationForm(obj=organisation)
+    del form.kind  # the kind decides which features an organisation has; it does not change
+    if form.validate_on_submit():
+        services.update_organisation(organisation, name=form.name.data, description=form.description.data,
+                                     city=form.city.data, website=form.website.data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    return render_template("organisations/form.html", form=form, organisation=organisation)
+
+
+@bp.post("/<int:organisation_id>/members/<int:membership_id>/remove")
+@login_required
+def member_remove(organisation_id: int, membership_id: int):
+    membership = load(Membership, membership_id, Permission.MANAGE)
+    if membership.organisation_id != organisation_id:
+        return redirect(url_for("organisations.detail", organisation_id=organisation_id))
+    if EmptyForm().validate_on_submit():
+        try:
+            services.remove_member(membership.organisation, membership)
+        except PortalError as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Member removed."), "info")
+    return redirect(url_for("organisations.detail", organisation_id=organisation_id))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def invitation_accept(token: str):
+    try:
+        invitation = services.invitation_for_token(token)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("main.dashboard"))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.accept_invitation(token, current_user)
+        except PortalError as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
+            return redirect(url_for("organisations.detail", organisation_id=invitation.organisation_id))
+    return render_template("organisations/invitation.html", invitation=invitation, form=form)

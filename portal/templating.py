@@ -1,0 +1,96 @@
+"""Template globals and filters: money in minor units, local times, role-based navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, get_currency_precision
+from flask import Flask, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.i18n import current_locale_code, html_lang
+
+
+@dataclass
+class NavItem:
+    label: str
+    endpoint: str
+    roles: tuple[str, ...] = ()  # empty: everyone
+    order: int = 50
+
+
+NAV: list[NavItem] = []
+
+ROLE_LABELS = {
+    "founder": _l("Founder"),
+    "company": _l("Anchor company"),
+    "mentor": _l("Mentor"),
+    "backer": _l("Backer"),
+    "admin": _l("Platform admin"),
+    "owner": _l("Owner"),
+    "member": _l("Member"),
+    "startup": _l("Startup"),
+}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50) -> None:
+    NAV.append(NavItem(label, endpoint, roles, order))
+
+
+def format_money(amount: int | None, currency: str = "CNY") -> str:
+    if amount is None:
+        return ""
+    value = Decimal(amount) / (Decimal(10) ** get_currency_precision(currency))
+    return format_currency(value, currency, locale=str(get_locale() or "en"))
+
+
+def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    if moment is None:
+        return ""
+    if tz:
+        moment = moment.astimezone(ZoneInfo(tz))
+        return format_datetime(moment.replace(tzinfo=None), fmt, rebase=False) + " " + moment.strftime("%Z")
+    return format_datetime(moment, fmt)
+
+
+def visible_nav() -> list[NavItem]:
+    items = []
+    for item in sorted(NAV, key=lambda i: i.order):
+        if item.roles:
+            if not current_user.is_authenticated:
+                continue
+            if not current_user.is_admin and not any(current_user.has_role(r) for r in item.roles):
+                continue
+        items.append(item)
+    return items
+
+
+def init_app(app: Flask) -> None:
+    nav_item(_l("Organisations"), "organisations.index", order=90)
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["localtime"] = local_time
+
+    @app.context_processor
+    def inject():
+        from portal.auth.forms import LocaleForm
+
+        return {
+            "nav_items": visible_nav(),
+            "html_lang": html_lang(),
+            "current_locale": current_locale_code(),
+            "locale_form": LocaleForm(formdata=None, locale=current_locale_code()),
+            "sandbox_payments": not app.config.get("STRIPE_SECRET_KEY"),
+            "is_active_endpoint": lambda endpoint: request.endpoint == endpoint,
+            "url_for": url_for,
+            "role_label": role_label,
+        }
