@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -96,9 +96,13 @@ def error_response(status: int, message: str | None = None, fields: dict | None 
         body = {"error": {"code": code or ERROR_CODES.get(status, "error"), "message": message}}
         if fields:
             body["error"]["fields"] = fields
-        return jsonify(body), status
-    title = TITLES.get(status, TITLES[500])
-    return render_template("errors/error.html", status=status, title=title, message=message, fields=fields), status
+        response = jsonify(body)
+    else:
+        title = TITLES.get(status, TITLES[500])
+        response = make_response(render_template("errors/error.html", status=status, title=title, message=message,
+                                                 fields=fields))
+    response.status_code = status
+    return response
 
 
 def register_error_handlers(app) -> None:
@@ -126,7 +130,7 @@ def register_error_handlers(app) -> None:
             message = None
         response = error_response(status, message)
         if status == 405 and getattr(error, "valid_methods", None):
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

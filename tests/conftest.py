@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -56,7 +58,10 @@ def db_session(app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain SQLAlchemy session: Flask-SQLAlchemy's own Session picks the engine itself and
+        # would ignore the connection that holds the outer transaction.
+        session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+                                 scopefunc=_app_ctx_id)
         db.session = session
         try:
             yield session
