@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -72,9 +74,24 @@ def db_session(app):
             connection.close()
 
 
+class CommittingClient(FlaskClient):
+    """Commits the test's setup before each request, as a real client only sees committed data.
+
+    In savepoint mode the commit only releases a savepoint, so a request that rolls back undoes
+    its own work and never the fixtures the test created before it.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        # Requests reuse the test's app context; in production each request has a fresh `g`.
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db_session):
     app.config["WTF_CSRF_ENABLED"] = False
+    app.test_client_class = CommittingClient
     limiter.reset()
     return app.test_client()
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-battery-e2e"
 FOUNDER = "Founder: I pitch projects and apply to programs"
-ZH_CATALOGUE = Path(__file__).resolve().parents[2] / "portal/translations/zh_CN/LC_MESSAGES/messages.mo"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "portal" / "translations"
+# Babel parses "zh_CN" as zh_Hans_CN and gettext then looks in zh_Hans_CN/ and zh/, so accept any of them.
+ZH_CATALOGUES = [TRANSLATIONS / name / "LC_MESSAGES" / "messages.mo" for name in ("zh_CN", "zh_Hans_CN", "zh")]
 
 
 def unique_email(tag: str) -> str:
@@ -25,9 +27,10 @@ def unique_email(tag: str) -> str:
 
 def zh(msgid: str) -> str | None:
     """The compiled zh_CN translation of `msgid`, or None when there is no catalogue or no translation."""
-    if not ZH_CATALOGUE.exists():
+    catalogue = next((path for path in ZH_CATALOGUES if path.exists()), None)
+    if catalogue is None:
         return None
-    with ZH_CATALOGUE.open("rb") as handle:
+    with catalogue.open("rb") as handle:
         translated = gettext.GNUTranslations(handle).gettext(msgid)
     return translated if translated != msgid else None
 
@@ -68,16 +71,21 @@ def switch_language(page: Page, label: str) -> None:
     page.locator("form#language-form select#language-select").select_option(label=label)
 
 
+def is_logged_in(page: Page) -> bool:
+    return page.locator("#user-menu").count() > 0
+
+
 def test_register_confirm_log_in_and_switch_language(page: Page, live_server):
     email = unique_email("ada")
     name = "Ada Lovelace"
 
-    # Register through the HTML form: logged in straight away, but not yet confirmed.
+    # Register through the HTML form. (Today this also logs the new user in, unconfirmed; the test
+    # does not insist on that, see test_registration_does_not_reveal_an_existing_email.)
     register(page, name, email)
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
-    expect(flash(page)).to_contain_text(f"We sent a confirmation link to {email}")
-    expect(page.get_by_text("Please confirm your email address")).to_be_visible()
-    expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
+    expect(flash(page)).to_contain_text(re.compile(rf"sent a confirmation link to {re.escape(email)}", re.I))
+    if is_logged_in(page):
+        expect(page).to_have_url(re.compile(r"/dashboard$"))
+        expect(page.get_by_text("Please confirm your email address")).to_be_visible()
 
     # Follow the link from the confirmation mail.
     mails = live_server.wait_for_mail(email)
@@ -88,11 +96,11 @@ def test_register_confirm_log_in_and_switch_language(page: Page, live_server):
     link = match.group(0)
     assert link.startswith(live_server.url + "/"), f"the mail links to {link}, not to the live server"
     page.goto(link)
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(flash(page)).to_contain_text(f"Thank you, {email} is confirmed.")
-    expect(page.get_by_text("Please confirm your email address")).to_have_count(0)
-
-    log_out(page)
+    if is_logged_in(page):
+        expect(page).to_have_url(re.compile(r"/dashboard$"))
+        expect(page.get_by_text("Please confirm your email address")).to_have_count(0)
+        log_out(page)
 
     # A wrong password and an unknown address get the same, generic answer.
     log_in(page, email, "not-the-password")
@@ -106,6 +114,7 @@ def test_register_confirm_log_in_and_switch_language(page: Page, live_server):
     expect(flash(page)).to_contain_text("Logged in.")
     expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
     expect(page.locator("#user-menu")).to_have_text(name)
+    expect(page.get_by_text("Please confirm your email address")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
@@ -131,6 +140,10 @@ def test_register_confirm_log_in_and_switch_language(page: Page, live_server):
     expect(nav.get_by_role("link", name="Dashboard", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
 
+    log_out(page)
+    page.goto("/dashboard")
+    expect(page.locator("#user-menu")).to_have_count(0)
+
 
 def test_registration_does_not_reveal_an_existing_email(page: Page, live_server):
     """Registering a taken address must look exactly like registering a new one."""
@@ -141,8 +154,7 @@ def test_registration_does_not_reveal_an_existing_email(page: Page, live_server)
         expect(flash(page)).to_be_visible()
         message = flash(page).inner_text().strip().replace(email, "<email>")
         path = re.sub(r"^https?://[^/]+", "", page.url)
-        logged_in = page.locator("#user-menu").count() > 0
-        return message, path, logged_in
+        return message, path, is_logged_in(page)
 
     taken = unique_email("grace")
     first = outcome(taken)
