@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -30,8 +31,17 @@ def select_timezone() -> str | None:
 
 
 def current_locale_code() -> str:
+    """The configured code ("en", "zh_CN") of the active locale.
+
+    Babel expands "zh_CN" to zh_Hans_CN (hence the catalogue folder name), so map it back.
+    """
     locale = get_locale()
-    return str(locale) if locale else "en"
+    if locale is None:
+        return "en"
+    for code in current_app.config["LANGUAGES"]:
+        if Locale.parse(code) == locale:
+            return code
+    return str(locale)
 
 
 def html_lang() -> str:

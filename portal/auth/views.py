@@ -44,21 +44,18 @@ def register():
         form.locale.data = current_locale_code()
     if form.validate_on_submit():
         try:
-            user = services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
-                                          form.locale.data or None)
+            services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
+                                   form.locale.data or None)
         except services.EmailTaken:
-            # Same answer as a new registration, so the form cannot be used to probe for accounts;
-            # the owner of the address gets a note instead.
+            # The page must not tell whether the address has an account: the same answer as a
+            # new registration, and the owner of the address gets a note instead.
             services.notify_existing_account(form.email.data)
-            flash(_("Almost done: we sent a confirmation link to %(email)s.", email=form.email.data), "info")
-            return redirect(url_for("auth.login"))
         except PortalError as error:
             attach_errors(form, error)
-        else:
-            login_user(user)
-            services.record_login(user)
-            flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email), "success")
-            return redirect(url_for("main.dashboard"))
+            return render_template("auth/register.html", form=form)
+        flash(_("Almost done: we sent a confirmation link to %(email)s. You can log in now.",
+                email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 

@@ -112,7 +112,9 @@ def page(browser, live_server, request):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:

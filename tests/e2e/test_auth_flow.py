@@ -18,7 +18,9 @@ PASSWORD = "correct-horse-battery-e2e"
 FOUNDER = "Founder: I pitch projects and apply to programs"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "portal" / "translations"
 # Babel parses "zh_CN" as zh_Hans_CN and gettext then looks in zh_Hans_CN/ and zh/, so accept any of them.
-ZH_CATALOGUES = [TRANSLATIONS / name / "LC_MESSAGES" / "messages.mo" for name in ("zh_CN", "zh_Hans_CN", "zh")]
+ZH_CATALOGUES = [
+    TRANSLATIONS / name / "LC_MESSAGES" / "messages.mo" for name in ("zh_CN", "zh_Hans_CN", "zh")
+]
 
 
 def unique_email(tag: str) -> str:
@@ -165,6 +167,7 @@ def test_registration_does_not_reveal_an_existing_email(page: Page, live_server)
 
     # The owner of the address learns about the attempt, by mail only.
     mails = live_server.wait_for_mail(taken, 2)
-    assert [m["Subject"] for m in mails] == ["Confirm your email address", "Someone tried to register with your email"]
+    subjects = [m["Subject"] for m in mails]
+    assert subjects == ["Confirm your email address", "Someone tried to register with your email"]
     assert first == fresh
     assert again == fresh, "the response to a registration shows whether the email already has an account"

@@ -1,0 +1,50 @@
+"""`flask db upgrade` on an empty database yields exactly the models, on SQLite and PostgreSQL."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from portal.extensions import db
+from tests.conftest import make_test_app
+from tests.dbutil import drop_scratch_database, scratch_database_url
+
+
+@pytest.fixture
+def migrated_app(tmp_path):
+    url = scratch_database_url("migrations", tmp_path)
+    app = make_test_app(url)
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    drop_scratch_database(url)
+
+
+def test_upgrade_matches_the_models(migrated_app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == [], f"models and migrations differ; run `flask db migrate`: {differences}"
+
+
+def test_migrated_audit_table_is_append_only(migrated_app):
+    from portal import audit
+    from portal.db import commit
+
+    event = audit.record("test.migrated")
+    commit()
+    with pytest.raises(DatabaseError):
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE audit_event SET action = 'x' WHERE id = :id"), {"id": event.id})
+
+
+def test_downgrade_to_base_and_upgrade_again(migrated_app):
+    downgrade(revision="base")
+    with db.engine.connect() as connection:
+        tables = set(db.inspect(connection).get_table_names()) - {"alembic_version"}
+    assert tables == set()
+    upgrade()
