@@ -10,7 +10,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -54,7 +54,12 @@ def get_user_by_email(email: str) -> User | None:
 
 
 def external_url(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+    """An absolute link for mails, also outside requests (CLI commands, background jobs)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["PUBLIC_BASE_URL"] + path
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
