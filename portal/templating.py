@@ -43,6 +43,9 @@ def role_label(role: str) -> str:
 
 
 def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50) -> None:
+    """Register a navigation entry once, however many apps are created (tests make several)."""
+    if any(item.endpoint == endpoint for item in NAV):
+        return
     NAV.append(NavItem(label, endpoint, roles, order))
 
 
