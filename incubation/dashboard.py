@@ -1,0 +1,58 @@
+"""Dashboard panels and home-page figures of incubation."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from incubation import services
+from incubation.models import MentorProfile, Program, Project, ProjectStatus
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.main.dashboard import Panel, panel, stat
+
+
+@panel
+def founder_projects_panel(user) -> Panel | None:
+    if not user.has_role(Role.FOUNDER):
+        return None
+    return Panel(_l("Your startups' projects"), "incubation/panels/projects.html",
+                 {"projects": services.projects_of(user)}, order=10)
+
+
+@panel
+def company_programs_panel(user) -> Panel | None:
+    if not user.has_role(Role.COMPANY):
+        return None
+    own = services.member_organisation_ids(user)
+    programs = db.session.scalars(select(Program).where(Program.organisation_id.in_(own))
+                                  .order_by(Program.closes_at.desc()).limit(10)).all() if own else []
+    return Panel(_l("Your programs"), "incubation/panels/programs.html", {"programs": programs}, order=15)
+
+
+@panel
+def mentor_panel(user) -> Panel | None:
+    if not user.has_role(Role.MENTOR):
+        return None
+    profile = services.mentor_profile_of(user)
+    slots = services.upcoming_slots(profile) if profile is not None else []
+    return Panel(_l("Your mentoring"), "incubation/panels/mentor.html", {"profile": profile, "slots": slots},
+                 order=20)
+
+
+@panel
+def backer_ideas_panel(user) -> Panel | None:
+    if not user.has_role(Role.BACKER):
+        return None
+    return Panel(_l("Ideas to vote on"), "incubation/panels/ideas.html",
+                 {"ideas": services.ideas_with_votes(limit=5), "voted": services.voted_idea_ids(user)}, order=35)
+
+
+@stat
+def project_stat() -> tuple[str, int]:
+    count = db.session.scalar(select(func.count()).select_from(Project)
+                              .where(Project.status.not_in(ProjectStatus.PRIVATE)))
+    return str(_l("projects")), count or 0
+
+
+@stat
+def mentor_stat() -> tuple[str, int]:
+    return str(_l("mentors")), db.session.scalar(select(func.count()).select_from(MentorProfile)) or 0
