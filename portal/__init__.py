@@ -108,6 +108,7 @@ def register_extensions(app: Flask) -> None:
     # Import models so that metadata (and Alembic) see every table.
     import portal.audit  # noqa: F401
     import portal.organisations.models  # noqa: F401
+    import portal.uploads  # noqa: F401
 
 
 def configure_engine(engine) -> None:

@@ -125,12 +125,12 @@ def verify(progress=None) -> VerifyResult:
     """Walk the chain in order; return the first row whose hash or link does not hold."""
     expected_prev = GENESIS
     checked = 0
-    for event in _rows():
-        if event.prev_hash != expected_prev:
-            return VerifyResult(checked, event.id, "link to the previous row is broken (a row was deleted or edited)")
-        if compute_hash(event) != event.hash:
-            return VerifyResult(checked, event.id, "content does not match its hash (the row was edited)")
-        expected_prev = event.hash
+    for row in _rows():
+        if row.prev_hash != expected_prev:
+            return VerifyResult(checked, row.id, "link to the previous row is broken (a row was deleted or edited)")
+        if compute_hash(row) != row.hash:
+            return VerifyResult(checked, row.id, "content does not match its hash (the row was edited)")
+        expected_prev = row.hash
         checked += 1
         if progress is not None:
             progress(1)

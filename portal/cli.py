@@ -67,7 +67,7 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     logins = seed_demo(progress=lambda label: click.echo(f"  - {label}"))
     commit()
-    click.echo("Demo data ready. Logins (password for all: %s):" % logins["password"])
+    click.echo(f"Demo data ready. Logins (password for all: {logins['password']}):")
     for role, email in logins["accounts"]:
         click.echo(f"  {role:<10} {email}")
 

@@ -14,7 +14,7 @@ from portal.auth.models import Role, User, UserRole
 from portal.auth.services import hash_password
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organisations.models import Membership, MemberRole, Organisation
+from portal.organisations.models import MemberRole, Membership, Organisation
 
 DEMO_PASSWORD = "demo-password-2026"
 

@@ -8,6 +8,7 @@ commit only releases a savepoint and the test's rollback undoes everything.
 from __future__ import annotations
 
 import re
+import tempfile
 
 import pytest
 from flask import g
@@ -37,6 +38,7 @@ def make_test_app(database_url: str, **overrides):
         "STRIPE_SECRET_KEY": None,
         "ELASTICSEARCH_URL": None,
         "MAIL_SERVER": None,
+        "UPLOAD_FOLDER": tempfile.mkdtemp(prefix="portal-uploads-"),
     }
     config.update(overrides)
     return create_app(config)

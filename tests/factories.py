@@ -9,7 +9,7 @@ from portal.auth.models import Role, User, UserRole
 from portal.auth.services import hash_password
 from portal.db import utcnow
 from portal.extensions import db
-from portal.organisations.models import Membership, MemberRole, Organisation
+from portal.organisations.models import MemberRole, Membership, Organisation
 
 PASSWORD = "correct-horse-battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # hashing once keeps the suite fast

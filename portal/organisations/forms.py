@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, URL
+from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
 KIND_CHOICES = [("startup", _l("Startup")), ("company", _l("Anchor company"))]
 MEMBER_ROLE_CHOICES = [("member", _l("Member")), ("owner", _l("Owner"))]

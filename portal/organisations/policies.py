@@ -1,4 +1,4 @@
-from portal.organisations.models import Membership, MemberRole, Organisation
+from portal.organisations.models import MemberRole, Membership, Organisation
 from portal.organisations.services import role_in
 from portal.permissions import Permission, policy
 

@@ -18,7 +18,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
-from portal.organisations.models import Invitation, Membership, MemberRole, Organisation, OrganisationKind
+from portal.organisations.models import Invitation, MemberRole, Membership, Organisation, OrganisationKind
 
 
 def create_organisation(owner: User, name: str, kind: str, description: str = "", city: str = "",
