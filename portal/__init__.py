@@ -134,6 +134,7 @@ def configure_engine(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import api
+    from portal.admin import views as admin_views
     from portal.auth import api as auth_api
     from portal.auth import policies as _auth_policies  # noqa: F401
     from portal.auth import views as auth_views
@@ -143,7 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.organisations import policies as _organisation_policies  # noqa: F401
     from portal.organisations import views as organisations_views
 
-    for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, api.bp, auth_api.bp,
+    for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, admin_views.bp, api.bp, auth_api.bp,
                       organisations_api.bp):
         app.register_blueprint(blueprint)
     for name in DOMAIN_PACKAGES:

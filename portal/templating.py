@@ -79,6 +79,7 @@ def visible_nav() -> list[NavItem]:
 
 def init_app(app: Flask) -> None:
     nav_item(_l("Organisations"), "organisations.index", order=90)
+    nav_item(_l("Admin"), "admin.index", roles=("admin",), order=99)
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["localtime"] = local_time

@@ -265,6 +265,24 @@ def grant_role(user: User, role: str) -> None:
         audit.record("user.role_granted", user, after={"role": role})
 
 
+def revoke_role(user: User, role: str, actor: User) -> None:
+    if role == Role.ADMIN and user.id == actor.id:
+        raise Conflict(_("You cannot remove your own admin role."))
+    for row in list(user.role_rows):
+        if row.role == role:
+            user.role_rows.remove(row)
+            db.session.flush()
+            audit.record("user.role_revoked", user, before={"role": role})
+
+
+def set_active(user: User, active: bool, actor: User) -> None:
+    if user.id == actor.id and not active:
+        raise Conflict(_("You cannot deactivate your own account."))
+    if user.is_active_account != active:
+        user.is_active_account = active
+        audit.record("user.activated" if active else "user.deactivated", user)
+
+
 def create_admin(email: str, password: str, name: str | None = None) -> User:
     email = normalise_email(email)
     user = get_user_by_email(email)

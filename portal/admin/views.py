@@ -1,0 +1,100 @@
+"""Platform administration: people and roles, organisation verification, the audit log."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from portal import audit
+from portal.admin.forms import RoleForm, UserSearchForm
+from portal.auth import services as accounts
+from portal.auth.forms import EmptyForm
+from portal.auth.models import User, UserRole
+from portal.errors import PortalError
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.organisations.services import verify_organisation
+from portal.permissions import Permission, load, require_role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+
+
+@bp.before_request
+@login_required
+def admins_only():
+    require_role("admin")
+
+
+@bp.get("/")
+def index():
+    by_role = dict(db.session.execute(select(UserRole.role, func.count()).group_by(UserRole.role)).all())
+    signups = db.session.execute(
+        select(func.date(User.created_at), func.count()).group_by(func.date(User.created_at))
+        .order_by(func.date(User.created_at).desc()).limit(30)).all()
+    signups = list(reversed(signups))
+    chart = {"type": "bar", "data": {"labels": [str(day) for day, _n in signups],
+                                     "datasets": [{"label": _("New accounts"), "data": [n for _d, n in signups],
+                                                   "backgroundColor": "#0b5cad"}]},
+             "options": {"plugins": {"legend": {"display": False}}, "scales": {"y": {"beginAtZero": True,
+                                                                                     "ticks": {"precision": 0}}}}}
+    unverified = db.session.scalars(select(Organisation).where(Organisation.kind == "company",
+                                                               Organisation.verified_at.is_(None))).all()
+    return render_template("admin/index.html", by_role=by_role, users=db.session.scalar(select(func.count(User.id))),
+                           organisations=db.session.scalar(select(func.count(Organisation.id))),
+                           unverified=unverified, chart=chart, uses_charts=True, action_form=EmptyForm())
+
+
+@bp.get("/users")
+def users():
+    form = UserSearchForm(request.args)
+    stmt = select(User).order_by(User.created_at.desc())
+    if form.q.data:
+        pattern = f"%{form.q.data.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+    return render_template("admin/users.html", users=db.session.scalars(stmt.limit(200)).all(), form=form,
+                           role_form=RoleForm(), action_form=EmptyForm())
+
+
+@bp.post("/users/<int:user_id>/roles")
+def user_roles(user_id: int):
+    user = load(User, user_id, Permission.ADMIN)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if form.action.data == "grant":
+            accounts.grant_role(user, form.role.data)
+        else:
+            accounts.revoke_role(user, form.role.data, current_user)
+    except PortalError as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("Roles of %(name)s updated.", name=user.name), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+def user_active(user_id: int):
+    user = load(User, user_id, Permission.ADMIN)
+    if EmptyForm().validate_on_submit():
+        try:
+            accounts.set_active(user, not user.is_active_account, current_user)
+        except PortalError as error:
+            flash(error.message, "danger")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/organisations/<int:organisation_id>/verify")
+def organisation_verify(organisation_id: int):
+    organisation = load(Organisation, organisation_id, Permission.ADMIN)
+    if EmptyForm().validate_on_submit():
+        verify_organisation(organisation)
+        flash(_("%(name)s is verified.", name=organisation.name), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.get("/audit")
+def audit_log():
+    events = db.session.scalars(select(audit.AuditEvent).order_by(audit.AuditEvent.id.desc()).limit(200)).all()
+    result = audit.verify() if request.args.get("verify") else None
+    return render_template("admin/audit.html", events=events, result=result)

@@ -1,0 +1,44 @@
+from portal.auth.models import User
+from portal.extensions import db
+
+
+def test_only_admins_enter_the_admin_area(client, factories, login):
+    assert client.get("/admin/").status_code == 302  # to the login page
+    login(factories.UserFactory(roles=["founder", "company"]))
+    assert client.get("/admin/").status_code == 403
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_admin_grants_and_revokes_roles(client, factories, login):
+    admin = login(factories.UserFactory(roles=["admin"]))
+    person = factories.UserFactory(roles=["backer"], name="Li Lei")
+    page = client.get("/admin/users?q=li lei").get_data(as_text=True)
+    assert person.email in page and admin.email not in page
+    client.post(f"/admin/users/{person.id}/roles", data={"role": "mentor", "action": "grant"})
+    assert person.roles == ["backer", "mentor"]
+    client.post(f"/admin/users/{person.id}/roles", data={"role": "backer", "action": "revoke"})
+    assert person.roles == ["mentor"]
+    own = client.post(f"/admin/users/{admin.id}/roles", data={"role": "admin", "action": "revoke"},
+                      follow_redirects=True)
+    assert "cannot remove your own admin role" in own.get_data(as_text=True)
+    assert admin.is_admin
+
+
+def test_deactivated_people_cannot_use_their_tokens(client, factories, login, bearer):
+    person = factories.UserFactory()
+    headers = bearer(person)
+    login(factories.UserFactory(roles=["admin"]))
+    client.post(f"/admin/users/{person.id}/active")
+    assert db.session.get(User, person.id).is_active_account is False
+    assert client.application.test_client().get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_admin_verifies_companies_and_sees_the_audit_chain(client, factories, login):
+    login(factories.UserFactory(roles=["admin"]))
+    company = factories.OrganisationFactory(kind="company", name="Shunde Makers")
+    overview = client.get("/admin/").get_data(as_text=True)
+    assert "Shunde Makers" in overview and "data-chart" in overview and "chart.umd.min.js" in overview
+    client.post(f"/admin/organisations/{company.id}/verify")
+    assert company.is_verified
+    audit_page = client.get("/admin/audit?verify=1").get_data(as_text=True)
+    assert "organisation.verified" in audit_page and "Chain intact" in audit_page
