@@ -92,12 +92,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        raw_id, _, fingerprint = (session_id or "").partition(".")
         try:
-            user = db.session.get(User, int(user_id))
+            user = db.session.get(User, int(raw_id))
         except (TypeError, ValueError):
             return None
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or fingerprint != user.session_fingerprint:
+            return None
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -53,6 +54,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login: deactivated accounts cannot log in
         return self.is_active_account
+
+    @property
+    def session_fingerprint(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """Sessions and remember-me cookies die when the password changes (reset, change)."""
+        return f"{self.id}.{self.session_fingerprint}"
 
     @property
     def is_confirmed(self) -> bool:

@@ -151,7 +151,7 @@ def record_login(user: User) -> None:
 
 
 def _password_fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return user.session_fingerprint
 
 
 def request_password_reset(email: str) -> None:

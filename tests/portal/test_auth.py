@@ -181,3 +181,14 @@ def test_someone_elses_token_cannot_be_revoked(client, factories, login):
     assert client.post(f"/auth/account/tokens/{token.id}/revoke").status_code == 403
     assert client.post("/auth/account/tokens/999999/revoke").status_code == 404
     assert token.revoked_at is None
+
+
+def test_changing_the_password_ends_other_sessions(app, client, factories, login):
+    user = login(factories.UserFactory())
+    other_device = app.test_client()
+    other_device.post("/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    assert other_device.get("/dashboard").status_code == 200
+    response = client.post("/auth/account", data={"action": "change_password", "password-current_password": PASSWORD,
+                                                  "password-password": "a-brand-new-password"})
+    assert response.status_code == 302
+    assert other_device.get("/dashboard").status_code == 302  # logged out, remember cookie included
