@@ -71,6 +71,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        # Only for tests and local Stripe-compatible servers (localstripe); unset means api.stripe.com.
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "PLATFORM_FEE_PERCENT": fee,
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
