@@ -1,16 +1,21 @@
-"""Domain package: funding. `init_app` registers its blueprints, policies, panels and demo data."""
+"""Domain package: funding. `init_app` registers its blueprints, policies, panels, CLI, jobs and demo data."""
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+
+SETTLEMENT_EVERY_SECONDS = 15 * 60
 
 
 def init_app(app: Flask) -> None:
     # Imported here, not at package import, so that portal and the domain packages load in any order.
     from funding import api, dashboard, demo, models, policies, views  # noqa: F401
-    from portal.templating import NAV, nav_item
+    from funding.cli import funding_cli
+    from portal.jobs import register_periodic
+    from portal.templating import nav_item
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.cli.add_command(funding_cli)
     app.jinja_env.globals.update(views.TEMPLATE_GLOBALS)
-    if not any(item.endpoint == "funding.campaign_index" for item in NAV):  # several apps per process in tests
-        nav_item(_l("Campaigns"), "funding.campaign_index", order=50)
+    register_periodic("funding.settle", "funding.tasks.settle_due", SETTLEMENT_EVERY_SECONDS)
+    nav_item(_l("Campaigns"), "funding.campaign_index", order=41, group="cocreation")

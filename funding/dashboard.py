@@ -39,3 +39,19 @@ def live_campaign_stat() -> tuple[str, int]:
     count = db.session.scalar(select(func.count()).select_from(Campaign)
                               .where(Campaign.status == CampaignStatus.LIVE))
     return str(_l("live campaigns")), count or 0
+
+
+@panel
+def backer_pledges_panel(user) -> Panel | None:
+    """A backer's own pledges with their state, and a link to finish anything that needs them."""
+    pledges = services.pledges_of(user)[:5]
+    if not pledges:
+        return None
+    return Panel(_l("Your pledges"), "funding/panels/pledges.html", {"pledges": pledges}, order=31)
+
+
+@panel
+def financing_panel(user) -> Panel | None:
+    if not (user.has_role(Role.FOUNDER) or user.has_role(Role.COMPANY) or user.is_admin):
+        return None
+    return Panel(_l("Investment fund"), "funding/panels/financing.html", {}, order=60)

@@ -1,6 +1,9 @@
-"""Demo data of funding: a live all-or-nothing campaign for AirCare's ventilator, about 40% funded."""
+"""Demo data of funding: a live all-or-nothing campaign for AirCare's ventilator, about 40% funded, and a
+settled keep-it-all campaign for GreenBrew's composter with a public ledger."""
 
 from datetime import date, timedelta
+
+from sqlalchemy import select
 
 from funding import services
 from funding.models import FundingModel
@@ -60,8 +63,77 @@ def seed_funding(context: DemoContext, progress) -> None:
         ("crowd_sophie", reseller, 25999_00), ("crowd_sun", reseller, 25999_00), ("crowd_zhou", standard, 1599_00),
         ("crowd_wang", None, 10000_00), ("crowd_lucas", early, 1299_00), ("crowd_he", standard, 1599_00),
     ]:
-        services.place_pledge(campaign, users[key], amount, reward)
-    cancelled = services.place_pledge(campaign, users["crowd_lucas"], 1599_00, standard)
+        services.place_pledge(campaign, users[key], amount, reward, payment_method="4242424242424242")
+    cancelled = services.place_pledge(campaign, users["crowd_lucas"], 1599_00, standard,
+                                      payment_method="4242424242424242")
     services.cancel_pledge(cancelled)  # cancelled pledges do not count toward the total
 
     context.extra["campaign"] = campaign
+
+
+@demo_seeder(41)
+def seed_settled_campaign(context: DemoContext, progress) -> None:
+    """GreenBrew's composter: a keep-it-all campaign that ended two days ago, was settled in the sandbox,
+    matched by Haier, with one declined card still being followed up and one partial refund."""
+    from funding import ledger, settlement
+    from funding.models import (
+        AttemptStatus,
+        CampaignStatus,
+        LedgerKind,
+        PaymentAttempt,
+        Pledge,
+    )
+    from funding.payments import SandboxProvider
+    from portal.auth.services import get_user_by_email
+
+    progress("settled campaign with a public ledger")
+    project = context.extra["projects"]["greenbrew"]
+    campaign = services.create_campaign(
+        project, title="GreenBrew 24h Composter: first batch 厨余堆肥机首批",
+        story="Turn kitchen scraps into compost in 24 hours. 24 小时把厨余变成肥料。\n"
+              "Thank you, backers: the first batch is in production at the Shunde makerspace.",
+        goal_amount=80000_00, currency="CNY", deadline=utcnow() + timedelta(days=30),
+        funding_model=FundingModel.KEEP_IT_ALL)
+    unit = services.add_reward(campaign, title="Composter 堆肥机", amount=2499_00, quantity=100,
+                               description="One composter with a starter pack. 一台堆肥机与入门包。",
+                               estimated_delivery=date.today() + timedelta(days=90),
+                               shipping_fees={"CN": 0, "ASIA": 150_00, "WORLD": 400_00},
+                               variants=["sage 鼠尾草绿", "graphite 石墨灰"])
+    services.add_stretch_goal(campaign, amount=120000_00, title="Odour filter upgrade 除味滤芯升级")
+    services.submit_campaign(campaign)
+    services.approve_campaign(campaign)
+    services.add_match_fund(campaign, context.organisations["haier"], 20000_00)
+    emails = [email for _key, email, _name, _locale in CROWD] + ["backer@demo.haichuang.test",
+                                                                 "founder@demo.haichuang.test"]
+    backers = [get_user_by_email(email) for email in emails]
+    cards = ["4242424242424242"] * 8 + ["4000000000000341"]
+    for index, (backer, number) in enumerate(zip(backers, cards, strict=False)):
+        region = "CN" if index % 3 else "ASIA"
+        services.place_pledge(campaign, backer, 2499_00 + (index % 3) * 500_00, unit, payment_method=number,
+                              shipping_region=region)
+    # The deadline passed two days ago; settle in the sandbox within this transaction.
+    campaign.deadline = utcnow() - timedelta(days=2)
+    campaign.closed_at = campaign.deadline
+    campaign.status = CampaignStatus.SUCCESSFUL
+    provider = SandboxProvider()
+    pledges = db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id).order_by(Pledge.id)).all()
+    for pledge in pledges:
+        ledger.append(campaign, LedgerKind.PLEDGED, pledge.amount + pledge.shipping_fee, f"pledge:{pledge.id}",
+                      pledge=pledge)
+        attempt = PaymentAttempt(pledge_id=pledge.id, number=1, idempotency_key=f"pledge-{pledge.id}-attempt-1",
+                                 amount=pledge.amount + pledge.shipping_fee, currency=campaign.currency,
+                                 status=AttemptStatus.PENDING, customer_ref=pledge.customer_ref,
+                                 payment_method_ref=pledge.payment_method_ref)
+        db.session.add(attempt)
+        db.session.flush()
+        result = provider.charge(amount=attempt.amount, currency=attempt.currency, customer_ref=attempt.customer_ref,
+                                 payment_method_ref=attempt.payment_method_ref,
+                                 idempotency_key=attempt.idempotency_key,
+                                 metadata={"pledge_id": str(pledge.id), "attempt_id": str(attempt.id)})
+        settlement._record(attempt, pledge, result, final=False)
+    collected = [p for p in pledges if p.payment_ref]
+    refund = provider.refund(payment_ref=collected[0].payment_ref, amount=500_00,
+                             idempotency_key=f"pledge-{collected[0].id}-refund-after-0")
+    ledger.record_refund(collected[0], refund.refund_ref, refund.amount)
+    ledger.record_matchfunding(campaign)
+    context.extra["settled_campaign"] = campaign

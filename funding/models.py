@@ -8,7 +8,19 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, func, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incubation.models import Project
@@ -48,8 +60,13 @@ class PledgeStatus:
     DROPPED = "dropped"
     RELEASED = "released"
     REFUNDED = "refunded"
-    ALL = (ACTIVE, CANCELLED, COLLECTED, ERRORED, NEEDS_AUTHENTICATION, DROPPED, RELEASED, REFUNDED)
+    DISPUTED = "disputed"
+    ALL = (ACTIVE, CANCELLED, COLLECTED, ERRORED, NEEDS_AUTHENTICATION, DROPPED, RELEASED, REFUNDED, DISPUTED)
     COUNTED = (ACTIVE, COLLECTED)  # pledges that make up a campaign's pledged total
+    # Still owed after the deadline: settlement keeps working on these.
+    OUTSTANDING = (ACTIVE, ERRORED, NEEDS_AUTHENTICATION)
+    # Counted toward the campaign's pledged total at the deadline (the "gross").
+    AT_DEADLINE = (ACTIVE, COLLECTED, ERRORED, NEEDS_AUTHENTICATION, DROPPED, REFUNDED, DISPUTED)
 
 
 class Campaign(db.Model):
@@ -70,7 +87,12 @@ class Campaign(db.Model):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     funding_model: Mapped[str] = mapped_column(String(20), default=FundingModel.ALL_OR_NOTHING)
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.DRAFT)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the deadline passed and the outcome was decided (successful or failed).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when no pledge is outstanding any more: every pledge collected, dropped, released or cancelled.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     project: Mapped[Project] = relationship()
     rewards: Mapped[list[Reward]] = relationship(back_populates="campaign", order_by="Reward.amount")
@@ -116,6 +138,10 @@ class Reward(db.Model):
     amount: Mapped[int] = mapped_column()
     quantity: Mapped[int | None] = mapped_column()
     estimated_delivery: Mapped[date | None] = mapped_column(Date)
+    # {"CN": 0, "ASIA": 5000, "WORLD": 12000}: shipping fee in minor units per destination region.
+    shipping_fees: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Variants the backer picks in the survey after success, e.g. ["white", "graphite"].
+    variants: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     campaign: Mapped[Campaign] = relationship(back_populates="rewards")
@@ -136,14 +162,257 @@ class Pledge(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     backer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     reward_id: Mapped[int | None] = mapped_column(ForeignKey("reward.id"))
+    # The total to charge: reward amount (or any amount without reward) plus extra support plus shipping.
     amount: Mapped[int] = mapped_column()
+    extra_support: Mapped[int] = mapped_column(default=0)
+    shipping_region: Mapped[str | None] = mapped_column(String(20))
+    shipping_fee: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(30), default=PledgeStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The saved card: a provider customer and payment method (Stripe ids, or sandbox ids).
+    provider: Mapped[str] = mapped_column(String(20), default="sandbox")
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    setup_intent_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    card_label: Mapped[str] = mapped_column(String(60), default="")
+    # Settlement bookkeeping.
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    errored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    final_retry_done: Mapped[bool] = mapped_column(default=False)
+    refunded_amount: Mapped[int] = mapped_column(default=0)
+    payment_ref: Mapped[str | None] = mapped_column(String(255), index=True)  # the PaymentIntent that collected
+    survey_answers: Mapped[dict | None] = mapped_column(JSON)
+    survey_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     campaign: Mapped[Campaign] = relationship()
     backer: Mapped[User] = relationship()
     reward: Mapped[Reward | None] = relationship()
+    attempts: Mapped[list[PaymentAttempt]] = relationship(back_populates="pledge", order_by="PaymentAttempt.number")
 
     @property
     def currency(self) -> str:
         return self.campaign.currency
+
+
+class AttemptStatus:
+    PENDING = "pending"  # committed before the provider is called; outcome unknown until recorded
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+    ALL = (PENDING, SUCCEEDED, FAILED, REQUIRES_ACTION)
+
+
+class PaymentAttempt(db.Model):
+    """One try at charging a pledge. Written and committed BEFORE the provider is called.
+
+    Its idempotency key is derived from the pledge and the attempt number, so a rerun after a crash
+    re-sends the same key and the provider answers with the same PaymentIntent instead of a new charge.
+    """
+
+    __tablename__ = "payment_attempt"
+    __table_args__ = (
+        UniqueConstraint("pledge_id", "number"),
+        CheckConstraint(_in("status", AttemptStatus.ALL), name="status_valid"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    number: Mapped[int] = mapped_column()
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.PENDING)
+    # Exactly what was sent, so a rerun re-sends the same parameters with the same key.
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(80))
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    fee: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    pledge: Mapped[Pledge] = relationship(back_populates="attempts")
+
+
+class LedgerKind:
+    PLEDGED = "pledged"  # informational: a pledge counted at the deadline (gross)
+    COLLECTED = "collected"  # money in
+    DROPPED = "dropped"  # informational: a pledge that could not be collected
+    RELEASED = "released"  # informational: goal missed, nothing charged
+    STRIPE_FEE = "stripe_fee"
+    PLATFORM_FEE = "platform_fee"
+    REFUND = "refund"
+    DISPUTE = "dispute"
+    MATCHFUNDING = "matchfunding"
+    PAYOUT_DUE = "payout_due"  # informational: what the creator is owed after settlement
+    ALL = (PLEDGED, COLLECTED, DROPPED, RELEASED, STRIPE_FEE, PLATFORM_FEE, REFUND, DISPUTE, MATCHFUNDING,
+           PAYOUT_DUE)
+    # Kinds whose (signed) amounts add up to the campaign's net.
+    MONEY = (COLLECTED, STRIPE_FEE, PLATFORM_FEE, REFUND, DISPUTE, MATCHFUNDING)
+
+
+class LedgerEntry(db.Model):
+    """An append-only money entry of a campaign. Inflows positive, outflows negative, minor units.
+
+    `reference` names what caused the entry (a pledge attempt, a refund id, a dispute id) and is unique
+    per kind and campaign, so replaying settlement or a webhook never writes an entry twice.
+    Database triggers refuse UPDATE and DELETE (see `APPEND_ONLY_DDL`).
+    """
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "kind", "reference"),
+        CheckConstraint(_in("kind", LedgerKind.ALL), name="kind_valid"),
+        Index("ix_ledger_entry_campaign_id_id", "campaign_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(120))
+    memo: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """A provider event already received: deliveries are at-least-once, so the id is kept unique."""
+
+    __tablename__ = "funding_webhook_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(255), default="")
+
+
+class BackerAccount(db.Model):
+    """The payment provider's customer of a user (one per provider)."""
+
+    __tablename__ = "funding_backer_account"
+    __table_args__ = (UniqueConstraint("user_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    customer_ref: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StretchGoal(db.Model):
+    __tablename__ = "stretch_goal"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class CampaignUpdate(db.Model):
+    __tablename__ = "campaign_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(160))
+    body: Mapped[str] = mapped_column(Text)
+    backers_only: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CampaignComment(db.Model):
+    """A comment or a question; the team answers questions with `parent_id` set."""
+
+    __tablename__ = "campaign_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_comment.id", ondelete="CASCADE"))
+    is_question: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class MatchFund(db.Model):
+    """An anchor company matches pledges 1:1 up to `cap` (campaign currency) when the campaign succeeds."""
+
+    __tablename__ = "match_fund"
+    __table_args__ = (CheckConstraint("cap > 0", name="cap_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    cap: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FinancingStatus:
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALL = (SUBMITTED, APPROVED, REJECTED)
+
+
+class FinancingApplication(db.Model):
+    """A founder's application to the platform's investment fund. No money moves here."""
+
+    __tablename__ = "financing_application"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(_in("status", FinancingStatus.ALL), name="status_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    use_of_funds: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=FinancingStatus.SUBMITTED)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    project: Mapped[Project] = relationship()
+
+
+# ---- append-only guard on the ledger ---------------------------------------------------------
+
+APPEND_ONLY_DDL = {
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION ledger_entry_append_only() RETURNS trigger AS $$
+BEGIN
+  RAISE EXCEPTION 'ledger_entry is append-only';
+END
+$$ LANGUAGE plpgsql""",
+        "CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OR DELETE ON ledger_entry "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_entry_append_only()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON ledger_entry "
+        "BEGIN SELECT RAISE(ABORT, 'ledger_entry is append-only'); END",
+        "CREATE TRIGGER ledger_entry_no_delete BEFORE DELETE ON ledger_entry "
+        "BEGIN SELECT RAISE(ABORT, 'ledger_entry is append-only'); END",
+    ],
+}
+
+
+@event.listens_for(LedgerEntry.__table__, "after_create")
+def _create_ledger_guard(target, connection, **kw) -> None:
+    for statement in APPEND_ONLY_DDL.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)

@@ -1,6 +1,11 @@
-"""Who may see and change campaigns, rewards and pledges. Admins pass every check."""
+"""Who may see and change campaigns, rewards, pledges and financing applications. Admins pass every check.
 
-from funding.models import Campaign, CampaignStatus, Pledge, Reward
+`Permission.ADMIN` has no policy here on purpose: approving campaigns and refunding pledges is for
+platform admins only (`portal.permissions.can` lets admins through and refuses everyone else).
+"""
+
+from funding.models import Campaign, CampaignStatus, FinancingApplication, Pledge, Reward
+from portal.auth.models import Role
 from portal.organisations.services import role_in
 from portal.permissions import Permission, policy
 
@@ -16,7 +21,9 @@ def campaign_view(user, campaign: Campaign) -> bool:
 
 
 @policy(Campaign, Permission.EDIT)
+@policy(Campaign, Permission.MANAGE)
 def campaign_edit(user, campaign: Campaign) -> bool:
+    """The project's team edits the campaign, posts updates and exports backers and the ledger."""
     return _is_team(user, campaign)
 
 
@@ -35,3 +42,18 @@ def reward_edit(user, reward: Reward) -> bool:
 def pledge_backer(user, pledge: Pledge) -> bool:
     """A pledge is private to its backer (and admins); campaigns show totals only."""
     return user is not None and user.id == pledge.backer_id
+
+
+@policy(FinancingApplication, Permission.VIEW)
+def financing_view(user, application: FinancingApplication) -> bool:
+    """The founders of the project, and anchor-company reviewers."""
+    if user is None:
+        return False
+    return user.has_role(Role.COMPANY) or role_in(user, application.project.organisation_id) is not None
+
+
+@policy(FinancingApplication, Permission.MANAGE)
+def financing_review(user, application: FinancingApplication) -> bool:
+    """Anchor-company staff review applications (never their own project's)."""
+    return (user is not None and user.has_role(Role.COMPANY)
+            and role_in(user, application.project.organisation_id) is None)

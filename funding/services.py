@@ -1,18 +1,34 @@
 """Funding rules: campaigns and their life cycle, reward tiers, pledges and pledged totals.
 
 Functions flush and never commit. Every change of state or money is written to the audit log.
-Payment (Stripe or the sandbox) is not here yet: `place_pledge` records the promise only.
+Pledges save a card through the payment provider (Stripe or the sandbox) and charge nothing; the
+charge happens at settlement (funding/settlement.py), which is the only place that commits around
+provider calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
-from funding.models import Campaign, CampaignStatus, FundingModel, Pledge, PledgeStatus, Reward
+from funding.models import (
+    BackerAccount,
+    Campaign,
+    CampaignComment,
+    CampaignStatus,
+    CampaignUpdate,
+    FinancingApplication,
+    FinancingStatus,
+    FundingModel,
+    MatchFund,
+    Pledge,
+    PledgeStatus,
+    Reward,
+    StretchGoal,
+)
 from incubation.models import Project
 from incubation.services import member_organisation_ids
 from portal import audit
@@ -75,6 +91,9 @@ def campaigns_of_projects(project_ids: Iterable[int]) -> list[Campaign]:
 
 # ---- campaigns -------------------------------------------------------------------------------
 
+MIN_CAMPAIGN_DAYS = 1
+MAX_CAMPAIGN_DAYS = 60
+
 def _check_currency(currency: str) -> str:
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
@@ -94,6 +113,10 @@ def create_campaign(project: Project, *, title: str, goal_amount: int, currency:
         raise ValidationFailed.field("funding_model", _("Choose all_or_nothing or keep_it_all."))
     if deadline is None or deadline <= utcnow():
         raise ValidationFailed.field("deadline", _("The deadline must be in the future."))
+    if deadline < utcnow() + timedelta(days=MIN_CAMPAIGN_DAYS):
+        raise ValidationFailed.field("deadline", _("A campaign runs at least %(days)d day.", days=MIN_CAMPAIGN_DAYS))
+    if deadline > utcnow() + timedelta(days=MAX_CAMPAIGN_DAYS):
+        raise ValidationFailed.field("deadline", _("A campaign runs %(days)d days at most.", days=MAX_CAMPAIGN_DAYS))
     campaign = Campaign(project_id=project.id, title=title, story=story or "", goal_amount=goal_amount,
                         currency=_check_currency(currency), deadline=deadline, funding_model=funding_model,
                         status=CampaignStatus.DRAFT)
@@ -105,8 +128,21 @@ def create_campaign(project: Project, *, title: str, goal_amount: int, currency:
     return campaign
 
 
+def _check_shipping(shipping_fees: dict | None) -> dict[str, int]:
+    fees: dict[str, int] = {}
+    for region, fee in (shipping_fees or {}).items():
+        region = str(region).strip().upper()
+        if not region or len(region) > 20:
+            raise ValidationFailed.field("shipping_fees", _("Name each shipping region in at most 20 characters."))
+        if isinstance(fee, bool) or not isinstance(fee, int) or fee < 0:
+            raise ValidationFailed.field("shipping_fees", _("Shipping fees are whole minor units, zero or more."))
+        fees[region] = fee
+    return fees
+
+
 def add_reward(campaign: Campaign, *, title: str, amount: int, quantity: int | None = None, description: str = "",
-               estimated_delivery: date | None = None) -> Reward:
+               estimated_delivery: date | None = None, shipping_fees: dict | None = None,
+               variants: list[str] | None = None) -> Reward:
     if campaign.status not in CampaignStatus.PRIVATE:
         raise Conflict(_("Rewards can only be added before the campaign goes live."))
     title = (title or "").strip()
@@ -117,7 +153,9 @@ def add_reward(campaign: Campaign, *, title: str, amount: int, quantity: int | N
     if quantity is not None and quantity < 1:
         raise ValidationFailed.field("quantity", _("The quantity must be at least 1, or empty for unlimited."))
     reward = Reward(campaign_id=campaign.id, title=title, description=description or "", amount=amount,
-                    quantity=quantity, estimated_delivery=estimated_delivery)
+                    quantity=quantity, estimated_delivery=estimated_delivery,
+                    shipping_fees=_check_shipping(shipping_fees),
+                    variants=[str(v).strip()[:60] for v in (variants or []) if str(v).strip()])
     db.session.add(reward)
     db.session.flush()
     audit.record("reward.created", reward, after={"campaign_id": campaign.id, "amount": amount,
@@ -147,43 +185,393 @@ def approve_campaign(campaign: Campaign) -> Campaign:
     return _transition(campaign, (CampaignStatus.SUBMITTED,), CampaignStatus.LIVE, "campaign.approved")
 
 
+
+def cancel_campaign(campaign: Campaign) -> Campaign:
+    """The team withdraws a campaign before it ends; active pledges are released, nothing is charged."""
+    _transition(campaign, (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE),
+                CampaignStatus.CANCELLED, "campaign.cancelled")
+    for pledge in db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
+                                                          Pledge.status == PledgeStatus.ACTIVE)):
+        set_pledge_status(pledge, PledgeStatus.RELEASED, "pledge.released")
+    campaign.settled_at = utcnow()
+    return campaign
+
+
+def mark_fulfilled(campaign: Campaign) -> Campaign:
+    return _transition(campaign, (CampaignStatus.SUCCESSFUL,), CampaignStatus.FULFILLED, "campaign.fulfilled")
+
+
+def set_media(campaign: Campaign, stored_file_id: int) -> None:
+    campaign.media_id = stored_file_id
+    db.session.flush()
+    audit.record("campaign.media_set", campaign, after={"media_id": stored_file_id})
+
+
 # ---- pledges ---------------------------------------------------------------------------------
 
-def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward | None = None) -> Pledge:
-    """Record an active pledge in the campaign's currency. Sold-out rewards and closed campaigns -> 409."""
-    if campaign.status != CampaignStatus.LIVE or campaign.deadline <= utcnow():
-        raise Conflict(_("This campaign is not taking pledges."))
-    if amount is None or amount <= 0:
-        raise ValidationFailed.field("amount", _("The amount must be more than zero."))
-    if reward is not None:
-        if reward.campaign_id != campaign.id:
-            raise ValidationFailed.field("reward_id", _("This reward belongs to another campaign."))
-        if amount < reward.amount:
-            raise ValidationFailed.field("amount", _("This reward needs a pledge of at least its amount."))
-        if reward.quantity is not None:
-            # Lock the reward row (PostgreSQL) so two backers cannot take the last one at the same time.
-            db.session.execute(select(Reward.id).where(Reward.id == reward.id).with_for_update())
-            taken = db.session.scalar(select(func.count()).select_from(Pledge).where(
-                Pledge.reward_id == reward.id, Pledge.status.in_(PledgeStatus.COUNTED))) or 0
-            if taken >= reward.quantity:
-                raise Conflict(_("This reward is sold out."), {"reward_id": [_("sold out")]})
+def set_pledge_status(pledge: Pledge, status: str, action: str, **details) -> None:
+    """Every pledge state change goes through here, so each one lands in the hash-chained audit log."""
+    before = pledge.status
+    pledge.status = status
+    pledge.updated_at = utcnow()
+    db.session.flush()
+    audit.record(action, pledge, before={"status": before},
+                 after={"status": status, "amount": pledge.amount, "currency": pledge.campaign.currency, **details})
+
+
+def _check_amount(amount, field: str = "amount", allow_zero: bool = False) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationFailed.field(field, _("Give a whole number of minor units (no fractions)."))
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationFailed.field(field, _("The amount must be more than zero."))
+    return amount
+
+
+def _check_open(campaign: Campaign) -> None:
+    if campaign.status != CampaignStatus.LIVE:
+        raise Conflict(_("This campaign is not taking pledges."), {"campaign": [campaign.status]})
+    if campaign.deadline <= utcnow():
+        raise Conflict(_("The campaign's deadline has passed."), {"campaign": [_("deadline passed")]})
+
+
+def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region: str | None,
+                  ignore_pledge: Pledge | None = None) -> int:
+    """Check the reward and its stock (row lock on PostgreSQL); return the shipping fee."""
+    if reward is None:
+        return 0
+    if reward.campaign_id != campaign.id:
+        raise ValidationFailed.field("reward_id", _("This reward belongs to another campaign."))
+    if amount < reward.amount:
+        raise ValidationFailed.field("amount", _("This reward needs a pledge of at least its amount."))
+    if reward.quantity is not None:
+        # Lock the reward row so two backers cannot take the last one at the same time; the count below
+        # then sees every committed pledge (PostgreSQL re-reads after the lock; SQLite writers are serial).
+        db.session.execute(select(Reward.id).where(Reward.id == reward.id).with_for_update())
+        stmt = select(func.count()).select_from(Pledge).where(
+            Pledge.reward_id == reward.id, Pledge.status.in_(PledgeStatus.COUNTED))
+        if ignore_pledge is not None:
+            stmt = stmt.where(Pledge.id != ignore_pledge.id)
+        if (db.session.scalar(stmt) or 0) >= reward.quantity:
+            raise Conflict(_("This reward is sold out."), {"reward_id": [_("sold out")]})
+    fees = reward.shipping_fees or {}
+    if not fees:
+        return 0
+    region = (region or "").strip().upper()
+    if region not in fees:
+        raise ValidationFailed.field("shipping_region", _("Choose where to ship: %(regions)s.",
+                                                          regions=", ".join(sorted(fees))))
+    return int(fees[region])
+
+
+def _region(reward: Reward | None, region: str | None) -> str | None:
+    if reward is None or not reward.shipping_fees:
+        return None
+    return (region or "").strip().upper() or None
+
+
+def _check_currency_matches(campaign: Campaign, currency: str | None) -> None:
+    if currency and currency.strip().upper() != campaign.currency:
+        raise ValidationFailed.field("currency", _("This campaign takes pledges in %(currency)s.",
+                                                   currency=campaign.currency))
+
+
+def backer_customer(backer: User, provider) -> str:
+    account = db.session.scalar(select(BackerAccount).where(BackerAccount.user_id == backer.id,
+                                                            BackerAccount.provider == provider.name))
+    if account is not None:
+        return account.customer_ref
+    ref = provider.ensure_customer(backer.email, backer.name, None)
+    db.session.add(BackerAccount(user_id=backer.id, provider=provider.name, customer_ref=ref))
+    db.session.flush()
+    return ref
+
+
+def _save_card(backer: User, payment_method: str | None, setup_intent: str | None):
+    from funding.payments import get_provider
+
+    provider = get_provider()
+    if not (payment_method or setup_intent):
+        raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
+    customer = backer_customer(backer, provider)
+    if setup_intent and not payment_method:
+        info = provider.retrieve_setup_intent(setup_intent)
+        if info.status != "succeeded" or not info.payment_method_ref or info.customer_ref != customer:
+            raise ValidationFailed.field("payment_method", _("The card was not saved; try again."))
+        payment_method = info.payment_method_ref
+    return provider, provider.save_card(customer, payment_method)
+
+
+def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward | None = None, *,
+                 payment_method: str | None = None, setup_intent: str | None = None,
+                 shipping_region: str | None = None, currency: str | None = None,
+                 require_card: bool = True) -> Pledge:
+    """Record an active pledge and save the card for an off-session charge at the deadline.
+
+    Nothing is charged here. Every check runs before anything is written or sent to the provider.
+    `payment_method`: a Stripe test card number in the sandbox, a PaymentMethod id with Stripe.
+    `require_card=False` (rule tests only) records a pledge without a card; settlement then asks for one.
+    """
+    amount = _check_amount(amount)
+    if require_card and not (payment_method or setup_intent):
+        raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
+    _check_currency_matches(campaign, currency)
+    _check_open(campaign)
+    shipping_fee = _check_reward(campaign, reward, amount, shipping_region)
     pledge = Pledge(campaign_id=campaign.id, backer_id=backer.id, reward_id=reward.id if reward else None,
-                    amount=amount, status=PledgeStatus.ACTIVE)
+                    amount=amount, extra_support=amount - (reward.amount if reward else amount),
+                    shipping_region=_region(reward, shipping_region),
+                    shipping_fee=shipping_fee, status=PledgeStatus.ACTIVE)
+    if payment_method or setup_intent:
+        provider, card = _save_card(backer, payment_method, setup_intent)
+        pledge.provider = provider.name
+        pledge.customer_ref, pledge.payment_method_ref, pledge.card_label = (
+            card.customer_ref, card.payment_method_ref, card.label)
+        pledge.setup_intent_ref = setup_intent
     db.session.add(pledge)
     db.session.flush()
     audit.record("pledge.created", pledge, after={"campaign_id": campaign.id, "amount": amount,
-                                                  "currency": campaign.currency, "reward_id": pledge.reward_id},
+                                                  "currency": campaign.currency, "reward_id": pledge.reward_id,
+                                                  "shipping_fee": shipping_fee, "card": pledge.card_label},
                  actor_id=backer.id)
+    return pledge
+
+
+def update_pledge(pledge: Pledge, *, amount: int, reward: Reward | None, shipping_region: str | None = None,
+                  currency: str | None = None) -> Pledge:
+    """The backer changes reward or amount until the deadline."""
+    campaign = pledge.campaign
+    amount = _check_amount(amount)
+    _check_currency_matches(campaign, currency)
+    if pledge.status != PledgeStatus.ACTIVE:
+        raise Conflict(_("Only an active pledge can be changed."), {"status": [pledge.status]})
+    _check_open(campaign)
+    shipping_fee = _check_reward(campaign, reward, amount, shipping_region, ignore_pledge=pledge)
+    before = {"amount": pledge.amount, "reward_id": pledge.reward_id, "shipping_fee": pledge.shipping_fee}
+    pledge.amount = amount
+    pledge.reward_id = reward.id if reward else None
+    pledge.extra_support = amount - (reward.amount if reward else amount)
+    pledge.shipping_fee = shipping_fee
+    pledge.shipping_region = _region(reward, shipping_region)
+    pledge.updated_at = utcnow()
+    db.session.flush()
+    audit.record("pledge.changed", pledge, before=before,
+                 after={"amount": amount, "reward_id": pledge.reward_id, "shipping_fee": shipping_fee,
+                        "currency": campaign.currency})
+    return pledge
+
+
+def change_card(pledge: Pledge, *, payment_method: str | None = None, setup_intent: str | None = None) -> Pledge:
+    """A new card for an active pledge, or for an errored one (settlement then retries it)."""
+    if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
+        raise Conflict(_("The card of this pledge can no longer be changed."), {"status": [pledge.status]})
+    provider, card = _save_card(pledge.backer, payment_method, setup_intent)
+    before = {"card": pledge.card_label}
+    pledge.provider = provider.name
+    pledge.customer_ref, pledge.payment_method_ref, pledge.card_label = (
+        card.customer_ref, card.payment_method_ref, card.label)
+    pledge.setup_intent_ref = setup_intent
+    pledge.updated_at = utcnow()
+    db.session.flush()
+    audit.record("pledge.card_changed", pledge, before=before, after={"card": card.label})
     return pledge
 
 
 def cancel_pledge(pledge: Pledge) -> Pledge:
     """The backer withdraws an active pledge before the deadline."""
-    if pledge.status != PledgeStatus.ACTIVE or pledge.campaign.deadline <= utcnow():
-        raise Conflict(_("This pledge can no longer be cancelled."))
-    pledge.status = PledgeStatus.CANCELLED
-    db.session.flush()
-    audit.record("pledge.cancelled", pledge, before={"status": PledgeStatus.ACTIVE},
-                 after={"status": PledgeStatus.CANCELLED, "amount": pledge.amount,
-                        "currency": pledge.campaign.currency})
+    if pledge.status != PledgeStatus.ACTIVE or pledge.campaign.status != CampaignStatus.LIVE \
+            or pledge.campaign.deadline <= utcnow():
+        raise Conflict(_("This pledge can no longer be cancelled."), {"status": [pledge.status]})
+    set_pledge_status(pledge, PledgeStatus.CANCELLED, "pledge.cancelled")
     return pledge
+
+
+def pledges_of(backer: User) -> list[Pledge]:
+    return list(db.session.scalars(select(Pledge).where(Pledge.backer_id == backer.id)
+                                   .order_by(Pledge.created_at.desc())))
+
+
+def is_backer(user: User | None, campaign: Campaign) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.scalar(select(func.count()).select_from(Pledge).where(
+        Pledge.campaign_id == campaign.id, Pledge.backer_id == user.id,
+        Pledge.status.in_(PledgeStatus.AT_DEADLINE))) > 0
+
+
+# ---- refunds (admins) ------------------------------------------------------------------------
+
+def refund_pledge(pledge: Pledge, amount: int | None = None) -> Pledge:
+    """Refund all or part of a collected pledge through the provider; reflected in the pledge and ledger.
+
+    The pledge row stays locked during the provider call so two refunds cannot overlap, and the
+    idempotency key names the pledge and how much was refunded before, so a retried request does not
+    refund twice.
+    """
+    from funding import ledger
+    from funding.payments import ProviderUnavailable, get_provider
+
+    db.session.execute(select(Pledge.id).where(Pledge.id == pledge.id).with_for_update())
+    db.session.refresh(pledge)
+    if pledge.status not in (PledgeStatus.COLLECTED, PledgeStatus.DISPUTED) or not pledge.payment_ref:
+        raise Conflict(_("Only a collected pledge can be refunded."), {"status": [pledge.status]})
+    charged = pledge.amount + pledge.shipping_fee
+    refundable = charged - pledge.refunded_amount
+    if amount is None:
+        amount = refundable
+    amount = _check_amount(amount)
+    if amount > refundable:
+        raise ValidationFailed.field("amount", _("At most %(amount)s can be refunded.", amount=refundable))
+    try:
+        result = get_provider().refund(payment_ref=pledge.payment_ref, amount=amount,
+                                       idempotency_key=f"pledge-{pledge.id}-refund-after-{pledge.refunded_amount}")
+    except ProviderUnavailable as error:
+        raise Conflict(_("The payment provider could not be reached; nothing was refunded. Try again."),
+                       {"provider": [str(error)[:200]]}) from None
+    ledger.record_refund(pledge, result.refund_ref, result.amount)
+    return pledge
+
+
+# ---- stretch goals, updates, comments --------------------------------------------------------
+
+def add_stretch_goal(campaign: Campaign, *, amount: int, title: str, description: str = "") -> StretchGoal:
+    amount = _check_amount(amount)
+    if amount <= campaign.goal_amount:
+        raise ValidationFailed.field("amount", _("A stretch goal lies above the goal."))
+    if not (title or "").strip():
+        raise ValidationFailed.field("title", _("This field is required."))
+    goal = StretchGoal(campaign_id=campaign.id, amount=amount, title=title.strip(), description=description or "")
+    db.session.add(goal)
+    db.session.flush()
+    return goal
+
+
+def stretch_goals(campaign: Campaign) -> list[StretchGoal]:
+    return list(db.session.scalars(select(StretchGoal).where(StretchGoal.campaign_id == campaign.id)
+                                   .order_by(StretchGoal.amount)))
+
+
+def post_update(campaign: Campaign, author: User, *, title: str, body: str, backers_only: bool = False
+                ) -> CampaignUpdate:
+    if not (title or "").strip() or not (body or "").strip():
+        raise ValidationFailed("Some fields are not valid",
+                               {k: [_("This field is required.")] for k, v in (("title", title), ("body", body))
+                                if not (v or "").strip()})
+    update = CampaignUpdate(campaign_id=campaign.id, author_id=author.id, title=title.strip(), body=body.strip(),
+                            backers_only=bool(backers_only))
+    db.session.add(update)
+    db.session.flush()
+    return update
+
+
+def updates_for(campaign: Campaign, user: User | None, team: bool) -> list[CampaignUpdate]:
+    stmt = select(CampaignUpdate).where(CampaignUpdate.campaign_id == campaign.id)
+    if not team and not is_backer(user, campaign):
+        stmt = stmt.where(CampaignUpdate.backers_only.is_(False))
+    return list(db.session.scalars(stmt.order_by(CampaignUpdate.created_at.desc())))
+
+
+def post_comment(campaign: Campaign, author: User, body: str, *, is_question: bool = False,
+                 parent: CampaignComment | None = None) -> CampaignComment:
+    if not campaign.is_public:
+        raise Conflict(_("Comments open when the campaign is public."))
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed.field("body", _("This field is required."))
+    if parent is not None and parent.campaign_id != campaign.id:
+        raise ValidationFailed.field("parent_id", _("That comment belongs to another campaign."))
+    comment = CampaignComment(campaign_id=campaign.id, author_id=author.id, body=body[:5000],
+                              is_question=bool(is_question) and parent is None,
+                              parent_id=parent.id if parent else None)
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def comments_for(campaign: Campaign) -> list[CampaignComment]:
+    return list(db.session.scalars(select(CampaignComment).where(CampaignComment.campaign_id == campaign.id)
+                                   .order_by(CampaignComment.created_at)))
+
+
+# ---- surveys ---------------------------------------------------------------------------------
+
+SURVEY_FIELDS = ("name", "address", "city", "postcode", "country", "phone")
+
+
+def answer_survey(pledge: Pledge, answers: dict) -> Pledge:
+    """After success, the backer gives a shipping address and picks the reward's variant."""
+    if pledge.campaign.status not in (CampaignStatus.SUCCESSFUL, CampaignStatus.FULFILLED) \
+            or pledge.status != PledgeStatus.COLLECTED:
+        raise Conflict(_("The survey opens once your pledge is collected."))
+    clean = {name: str(answers.get(name) or "").strip()[:300] for name in SURVEY_FIELDS}
+    missing = [name for name in ("name", "address", "country") if not clean[name]]
+    if missing:
+        raise ValidationFailed("Some fields are not valid", {name: [_("This field is required.")] for name in missing})
+    variants = pledge.reward.variants if pledge.reward else []
+    variant = str(answers.get("variant") or "").strip()
+    if variants:
+        if variant not in variants:
+            raise ValidationFailed.field("variant", _("Choose one of: %(choices)s", choices=", ".join(variants)))
+        clean["variant"] = variant
+    pledge.survey_answers = clean
+    pledge.survey_completed_at = utcnow()
+    db.session.flush()
+    audit.record("pledge.survey_answered", pledge)
+    return pledge
+
+
+# ---- matchfunding ----------------------------------------------------------------------------
+
+def add_match_fund(campaign: Campaign, organisation, cap: int) -> MatchFund:
+    """An anchor company promises to match pledges 1:1 up to `cap`, paid when the campaign succeeds."""
+    if organisation.kind != "company":
+        raise ValidationFailed.field("organisation_id", _("Only anchor companies match pledges."))
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE):
+        raise Conflict(_("Matchfunding is set before the campaign ends."))
+    fund = MatchFund(campaign_id=campaign.id, organisation_id=organisation.id, cap=_check_amount(cap, "cap"))
+    db.session.add(fund)
+    db.session.flush()
+    audit.record("campaign.match_fund_added", campaign, after={"organisation_id": organisation.id, "cap": cap,
+                                                               "currency": campaign.currency})
+    return fund
+
+
+def match_funds(campaign: Campaign) -> list[MatchFund]:
+    return list(db.session.scalars(select(MatchFund).where(MatchFund.campaign_id == campaign.id)))
+
+
+# ---- financing applications ------------------------------------------------------------------
+
+def apply_for_financing(project: Project, applicant: User, *, amount: int, currency: str, use_of_funds: str,
+                        terms: str) -> FinancingApplication:
+    amount = _check_amount(amount)
+    fields = {k: [_("This field is required.")] for k, v in (("use_of_funds", use_of_funds), ("terms", terms))
+              if not (v or "").strip()}
+    if fields:
+        raise ValidationFailed("Some fields are not valid", fields)
+    application = FinancingApplication(project_id=project.id, applicant_id=applicant.id, amount=amount,
+                                       currency=_check_currency(currency), use_of_funds=use_of_funds.strip(),
+                                       terms=terms.strip(), status=FinancingStatus.SUBMITTED)
+    db.session.add(application)
+    db.session.flush()
+    audit.record("financing.applied", application, after={"project_id": project.id, "amount": amount,
+                                                          "currency": application.currency})
+    return application
+
+
+def decide_financing(application: FinancingApplication, reviewer: User, decision: str, note: str
+                     ) -> FinancingApplication:
+    if decision not in (FinancingStatus.APPROVED, FinancingStatus.REJECTED):
+        raise ValidationFailed.field("decision", _("Choose approved or rejected."))
+    if application.status != FinancingStatus.SUBMITTED:
+        raise Conflict(_("This application has already been decided."), {"status": [application.status]})
+    if not (note or "").strip():
+        raise ValidationFailed.field("note", _("Explain the decision to the founders."))
+    application.status = decision
+    application.decision_note = note.strip()
+    application.decided_by_id = reviewer.id
+    application.decided_at = utcnow()
+    db.session.flush()
+    audit.record("financing.decided", application, before={"status": FinancingStatus.SUBMITTED},
+                 after={"status": decision})
+    return application
+

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from incubation import services
-from incubation.models import MentorProfile, Program, Project, ProjectStatus
+from incubation.models import ApplicationStatus, MentorProfile, Program, Project, ProjectStatus
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.main.dashboard import Panel, panel, stat
@@ -25,7 +25,20 @@ def company_programs_panel(user) -> Panel | None:
     own = services.member_organisation_ids(user)
     programs = db.session.scalars(select(Program).where(Program.organisation_id.in_(own))
                                   .order_by(Program.closes_at.desc()).limit(10)).all() if own else []
-    return Panel(_l("Your programs"), "incubation/panels/programs.html", {"programs": programs}, order=15)
+    open_support = len(services.support_requests_for_company(own)) if own else 0
+    return Panel(_l("Your programs"), "incubation/panels/programs.html",
+                 {"programs": programs, "open_support": open_support}, order=15)
+
+
+@panel
+def reviewer_panel(user) -> Panel | None:
+    pending = [a for a in services.reviews_assigned_to(user)
+               if a.review is None and a.conflict_declared_at is None
+               and a.application.status in ApplicationStatus.PENDING]
+    if not pending:
+        return None
+    return Panel(_l("Applications to review"), "incubation/panels/reviews.html", {"assignments": pending[:10]},
+                 order=12)
 
 
 @panel

@@ -3,14 +3,30 @@
 from datetime import timedelta
 
 from incubation import services
-from incubation.models import IncubationMode, ProjectStage, ProjectStatus
+from incubation.models import (
+    ChainStage,
+    Confidentiality,
+    IncubationMode,
+    ProjectStage,
+    ProjectStatus,
+    SupportStatus,
+)
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
 
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
-def _set_status(project, status: str) -> None:
-    # Demo shortcut past screening and review, which later parts of the workflow own.
-    project.status = status
+
+def _demo_document(project, user, title: str, confidentiality: str) -> None:
+    """A small PDF standing in for a pitch deck or drawing, stored like any upload."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    services.add_document(project, FileStorage(BytesIO(DEMO_PDF), filename=f"{title}.pdf"), user, title=title,
+                          confidentiality=confidentiality)
+
 
 
 @demo_seeder(20)
@@ -34,7 +50,7 @@ def seed_incubation(context: DemoContext, progress) -> None:
         business_model="硬件销售 + 滤网订阅。Hardware sales plus a filter subscription.",
         team="陈晨 (CEO, ex-Haier HVAC), 王磊 (firmware), 2 名工程师 two engineers.",
     )
-    _set_status(ventilator, ProjectStatus.INCUBATING)
+    services.submit_project(ventilator, users["founder"])
 
     composter = services.create_project(
         orgs["greenbrew"], users["founder2"],
@@ -57,12 +73,103 @@ def seed_incubation(context: DemoContext, progress) -> None:
 
     program = services.create_program(
         orgs["haier"], title="海创汇 2027 春季营 Spring Cohort",
-        description="12 周加速营：开放海尔实验室、供应链对接与渠道试点。"
-                    "A 12-week accelerator with Haier labs, supply-chain introductions and channel pilots.",
-        mode=IncubationMode.INTERNAL, opens_at=now - timedelta(days=3), closes_at=now + timedelta(days=30),
+        description="12 周加速营：开放海尔实验室、供应链对接与渠道试点，面向从用户需求出发、准备众筹的项目。"
+                    "A 12-week accelerator with Haier labs, supply-chain introductions and channel pilots for "
+                    "products that start from consumer demand and go to crowdfunding.",
+        mode=IncubationMode.CROWDFUNDING, opens_at=now - timedelta(days=3), closes_at=now + timedelta(days=30),
         capacity=12, criteria=[("Market 市场", 40), ("Team 团队", 35), ("Technology 技术", 25)],
+        questions=[("你们已经验证了哪些用户需求？What consumer demand have you validated?", True),
+                   ("需要海尔哪些资源？Which Haier resources do you need?", False)],
     )
     context.extra["program"] = program
+    open_track = services.create_program(
+        orgs["midea"], title="开源创客营 Open Source Maker Track",
+        description="有想法、缺资源的团队：免费使用顺德创客空间的实验室与设备额度。"
+                    "For founders with an idea but no resources: credits for the makerspace's labs and equipment.",
+        mode=IncubationMode.OPEN_SOURCE, opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=20),
+        capacity=6, criteria=[("Impact 影响", 50), ("Feasibility 可行性", 50)], blind_review=True,
+        credit_amount=20_000_00, credit_currency="CNY",
+    )
+    services.create_program(
+        orgs["haier"], title="海尔离职创业计划 Haier Alumni Spin-off Program",
+        description="只面向经海尔核实的前员工创业团队。Only for startups founded by verified former Haier employees.",
+        mode=IncubationMode.SPIN_OFF, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60),
+        capacity=5, criteria=[("Fit with Haier 协同", 60), ("Team 团队", 40)],
+    )
+    # Chen Chen worked in Haier's HVAC division; Haier's staff verified it (the spin-off gate).
+    record = services.claim_former_employment(users["founder"], orgs["haier"], position="HVAC product manager",
+                                              years="2016-2023")
+    services.verify_former_employment(record, users["haier_staff"])
+
+    # The ventilator went the whole way: applied, reviewed, accepted, incubating.
+    application = services.apply_to_program(program, ventilator, users["founder"], {
+        str(program.questions[0].id): "1,200 预订意向、两场用户共创会。1,200 pre-orders of interest and two co-creation "
+                                      "workshops."})
+    services.assign_reviewer(application, users["haier_staff"], users["haier_staff"])
+    services.assign_reviewer(application, users["mentor2"], users["haier_staff"])
+    for reviewer, scores, recommendation in (
+            ("haier_staff", (5, 4, 4), "yes"), ("mentor2", (4, 4, 5), "yes")):
+        assignment = services.assignment_of(application, users[reviewer])
+        services.submit_review(assignment, dict(zip([c.name for c in program.criteria], scores, strict=True)),
+                               recommendation, "Strong demand signal; tooling plan is realistic.")
+    services.decide(application, "accepted", "欢迎加入春季营！请先完成 EMC 预测试。Welcome aboard: book the EMC "
+                                             "pre-compliance lab first.", users["haier_staff"])
+    services.transition_project(ventilator, ProjectStatus.INCUBATING, actor=users["haier_staff"],
+                                note="Kick-off meeting held in Qingdao.")
+    services.set_nda_text(ventilator, "接收方对本项目的设计图纸、BOM 与供应商信息保密三年。The recipient keeps the design "
+                                      "drawings, BOM and supplier information of this project confidential for three "
+                                      "years and uses them only to evaluate the project.", users["founder"])
+    _demo_document(ventilator, users["founder"], "Pitch deck 路演材料", Confidentiality.REGISTERED)
+    _demo_document(ventilator, users["founder"], "Duct drawings 风道图纸", Confidentiality.NDA)
+    services.accept_nda(ventilator, users["mentor2"])
+    tooling = services.add_milestone(ventilator, "模具开模 Tooling released", now + timedelta(days=21))
+    services.add_milestone(ventilator, "EMC 预测试通过 EMC pre-compliance passed", now + timedelta(days=35))
+    preorders = services.add_kpi(ventilator, "Pre-orders 预订", 3000, "units")
+    services.post_progress(ventilator, users["founder"], "模具供应商已选定。Tooling supplier chosen.",
+                           milestone=tooling, progress=60)
+    services.post_progress(ventilator, users["founder"], "众筹预热页上线。Pre-launch page is live.", kpi=preorders,
+                           kpi_value=1280)
+    done = services.open_support_request(ventilator, users["founder"], stage=ChainStage.DESIGN,
+                                         title="风道降噪仿真 Duct noise simulation",
+                                         body="需要 CFD 仿真支持。We need a CFD run of the new duct.")
+    services.update_support_request(done, users["haier_staff"], SupportStatus.IN_PROGRESS)
+    services.update_support_request(done, users["haier_staff"], SupportStatus.CLOSED,
+                                    "仿真完成，噪音降低 2 dB。Simulation done: 2 dB quieter.")
+    services.open_support_request(ventilator, users["founder"], stage=ChainStage.MANUFACTURING,
+                                  title="小批量试产 500 台 Pilot run of 500 units",
+                                  body="希望使用胶州产线两天。Two days on the Jiaozhou line.")
+
+    # The composter is under blind review in the open-source track, next to a second application,
+    # so the manager's ranking shows normalised scores.
+    filters = services.create_project(
+        orgs["aircare"], users["founder"], title="开源滤网标准 Open Filter Standard",
+        summary="任何品牌都能用的开源新风滤网规格。An open filter spec any ventilator brand can use.",
+        industry="智能家居 Smart home", stage=ProjectStage.IDEA, mode=IncubationMode.OPEN_SOURCE,
+        problem="每个品牌的滤网都不通用。Every brand's filter is proprietary.",
+        solution="开放尺寸与卡扣规范。An open size and clip specification.")
+    services.submit_project(filters, users["founder"])
+    composter_application = services.apply_to_program(open_track, composter, users["founder2"])
+    filters_application = services.apply_to_program(open_track, filters, users["founder"])
+    names = [c.name for c in open_track.criteria]
+    for application_, reviews in ((composter_application, (("midea_staff", (4, 3), "yes"), ("mentor2", (3, 3), "maybe"))),
+                                  (filters_application, (("midea_staff", (2, 3), "maybe"), ("mentor2", (1, 2), "no")))):
+        for reviewer, scores, recommendation in reviews:
+            assignment = services.assign_reviewer(application_, users[reviewer], users["midea_staff"])
+            services.submit_review(assignment, dict(zip(names, scores, strict=True)), recommendation)
+
+    # A rejected project, with the reason on its timeline (and mailed to its founder).
+    washer = services.create_project(
+        orgs["greenbrew"], users["founder2"], title="Bottle Washer 奶瓶清洗机",
+        summary="A countertop baby-bottle washer and dryer. 台面奶瓶清洗烘干机。", industry="Cleantech 清洁技术",
+        stage=ProjectStage.PROTOTYPE, mode=IncubationMode.CROWDFUNDING)
+    services.submit_project(washer, users["founder2"])
+    washer_application = services.apply_to_program(program, washer, users["founder2"], {
+        str(program.questions[0].id): "Interviews with 30 parents."})
+    services.assign_reviewer(washer_application, users["haier_staff"], users["haier_staff"])
+    services.submit_review(services.assignment_of(washer_application, users["haier_staff"]),
+                           dict(zip([c.name for c in program.criteria], (2, 3, 2), strict=True)), "no")
+    services.decide(washer_application, "rejected", "市场已饱和，建议聚焦堆肥机。The market is crowded; focus on "
+                                                   "the composter.", users["haier_staff"])
 
     zhang = services.save_mentor_profile(
         users["mentor"],
@@ -84,9 +191,14 @@ def seed_incubation(context: DemoContext, progress) -> None:
         for offset in offsets:
             start = day + timedelta(days=offset)
             slots.append(services.add_slot(profile, start, start + timedelta(minutes=45)))
-    booked = slots[0]
-    booked.booked_by_id = users["founder"].id
-    booked.topic = "模具供应商选择 Choosing a tooling supplier"
+    services.book_slot(slots[0], users["founder"], topic="模具供应商选择 Choosing a tooling supplier",
+                       project=ventilator)
+    # A session that already took place, with the mentor's notes and the founder's rating.
+    past = services.add_slot(zhang, day - timedelta(days=8), day - timedelta(days=8) + timedelta(minutes=45))
+    past.booked_by_id, past.booked_at = users["founder"].id, now - timedelta(days=10)
+    past.topic, past.project_id = "众筹定价 Crowdfunding price points", ventilator.id
+    services.save_session_notes(past, "建议早鸟价 1,299 元，限量 300 台。Early-bird at CNY 1,299, limited to 300 units.")
+    services.leave_session_feedback(past, users["founder"], 5, "非常实用！Very practical advice.")
 
     ideas = [
         services.create_idea(users["backer"], "能自动清洗的空调滤网 Self-cleaning AC filter",
@@ -100,5 +212,9 @@ def seed_incubation(context: DemoContext, progress) -> None:
                                     ("backer",)), strict=True):
         for key in voters:
             services.vote_for_idea(idea, users[key])
+    services.comment_on_idea(ideas[0], users["mentor"], "滤网自清洁可以借鉴扫地机的尘盒设计。Borrow the robot vacuum's "
+                                                       "dust-box design for the self-cleaning part.")
+    services.comment_on_idea(ideas[1], users["founder2"], "We could reuse the composter's pump. 可以复用堆肥机的水泵。")
+    services.adopt_idea(ideas[0], filters, users["founder"])
 
     context.extra.setdefault("projects", {}).update({"aircare": ventilator, "greenbrew": composter})

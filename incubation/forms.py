@@ -1,11 +1,36 @@
 """Forms shared by the HTML views and the JSON API (the API validates bodies with the same classes)."""
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
-from incubation.models import IncubationMode, ProjectStage, ProjectStatus
+from incubation.models import (
+    ApplicationStatus,
+    ChainStage,
+    Confidentiality,
+    IncubationMode,
+    ProjectStage,
+    ProjectStatus,
+    Recommendation,
+    SupportStatus,
+)
+from portal.errors import ValidationFailed
 
 STAGE_CHOICES = [
     (ProjectStage.IDEA, _l("Idea")),
@@ -30,6 +55,13 @@ STATUS_LABELS = {
     ProjectStatus.INCUBATING: _l("Incubating"),
     ProjectStatus.GRADUATED: _l("Graduated"),
     ProjectStatus.WITHDRAWN: _l("Withdrawn"),
+}
+APPLICATION_STATUS_LABELS = {
+    ApplicationStatus.SUBMITTED: _l("Submitted"),
+    ApplicationStatus.UNDER_REVIEW: _l("Under review"),
+    ApplicationStatus.ACCEPTED: _l("Accepted"),
+    ApplicationStatus.REJECTED: _l("Rejected"),
+    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
 }
 LANGUAGE_CHOICES = [("zh", _l("Chinese")), ("en", _l("English")), ("de", _l("German")), ("ja", _l("Japanese"))]
 CURRENCY_CHOICES = [("CNY", "CNY"), ("USD", "USD"), ("EUR", "EUR")]
@@ -95,3 +127,323 @@ class MentorFilterForm(Form):
 class IdeaForm(FlaskForm):
     title = StringField(_l("Your idea"), validators=[DataRequired(), Length(max=160)])
     description = TextAreaField(_l("Describe it"), validators=[Optional(), Length(max=5000)])
+
+
+# ---- shared field types ----------------------------------------------------------------------
+
+class AwareDateTimeField(StringField):
+    """ISO 8601 input, e.g. `2027-03-01T09:00+08:00`; without an offset (an HTML datetime-local input)
+    the time is read in the user's time zone. `.data` is an aware UTC datetime."""
+
+    widget_type = "datetime-local"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"type": "datetime-local"})
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if not self.raw:
+            return
+        text = self.raw.strip().replace("Z", "+00:00").replace(" ", "T")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(str(_l("Use a date and time like 2027-03-01T09:00+08:00."))) from None
+        if moment.tzinfo is None:
+            zone = getattr(current_user, "timezone", None) if current_user and current_user.is_authenticated else None
+            try:
+                moment = moment.replace(tzinfo=ZoneInfo(zone or "Asia/Shanghai"))
+            except (ZoneInfoNotFoundError, ValueError):
+                moment = moment.replace(tzinfo=UTC)
+        self.data = moment.astimezone(UTC)
+
+    def _value(self):
+        if self.data is None:
+            return getattr(self, "raw", "") or ""
+        return self.data.strftime("%Y-%m-%dT%H:%M")
+
+
+class CommaListField(StringField):
+    """A list: from JSON a list of strings, from a page a comma-separated text."""
+
+    def process_formdata(self, valuelist):
+        items = []
+        for value in valuelist:
+            items.extend(part.strip() for part in str(value).replace("，", ",").split(","))
+        self.data = [item for item in items if item]
+
+    def _value(self):
+        return ", ".join(self.data or [])
+
+
+# ---- projects: editing, documents, NDA, transitions -------------------------------------------
+
+class ProjectPatchForm(FlaskForm):
+    """PATCH /api/v1/projects/{id}: every field optional."""
+
+    title = StringField(_l("Title"), validators=[Optional(), Length(min=1, max=160)])
+    summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=280)])
+    industry = StringField(_l("Industry"), validators=[Optional(), Length(max=80)])
+    stage = SelectField(_l("Stage"), choices=[("", "")] + STAGE_CHOICES, validators=[Optional()])
+    mode = SelectField(_l("Incubation mode"), choices=[("", "")] + MODE_CHOICES, validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+    problem = TextAreaField(_l("Problem"), validators=[Optional(), Length(max=5000)])
+    solution = TextAreaField(_l("Solution"), validators=[Optional(), Length(max=5000)])
+    market = TextAreaField(_l("Market"), validators=[Optional(), Length(max=5000)])
+    business_model = TextAreaField(_l("Business model"), validators=[Optional(), Length(max=5000)])
+    team = TextAreaField(_l("Team"), validators=[Optional(), Length(max=5000)])
+    video_url = StringField(_l("Pitch video URL"), validators=[Optional(), URL(), Length(max=255)])
+    funding_sought = FormField(MoneyForm, label=_l("Funding sought"))
+
+    def changes(self, sent: dict) -> dict:
+        out = {}
+        for name in ("title", "summary", "industry", "stage", "mode", "description", "problem", "solution",
+                     "market", "business_model", "team", "video_url"):
+            if name in sent:
+                out[name] = getattr(self, name).data or ""
+        if isinstance(sent.get("funding_sought"), dict):
+            out["funding_sought_amount"] = self.funding_sought.form.amount.data
+            out["currency"] = self.funding_sought.form.currency.data or "CNY"
+        elif "funding_sought" in sent and sent["funding_sought"] is None:
+            out["funding_sought_amount"] = None
+        return out
+
+
+class TransitionForm(FlaskForm):
+    status = SelectField(_l("New status"), choices=list(STATUS_LABELS.items()), validators=[DataRequired()])
+    note = TextAreaField(_l("Note for the founders"), validators=[Optional(), Length(max=5000)])
+
+
+class NdaForm(FlaskForm):
+    nda_text = TextAreaField(_l("NDA text"), validators=[DataRequired(), Length(max=20000)])
+
+
+class NdaAcceptForm(FlaskForm):
+    version = IntegerField(_l("NDA version"), validators=[Optional()])
+
+
+CONFIDENTIALITY_CHOICES = [
+    (Confidentiality.PUBLIC, _l("Public")),
+    (Confidentiality.REGISTERED, _l("Registered users")),
+    (Confidentiality.NDA, _l("Only after accepting the NDA")),
+]
+
+
+class DocumentForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    confidentiality = SelectField(_l("Who may open it"), choices=CONFIDENTIALITY_CHOICES, default=Confidentiality.NDA)
+    file = FileField(_l("File (PDF, image, ZIP or STEP)"))
+
+
+class CoverForm(FlaskForm):
+    cover_image = FileField(_l("Cover image (PNG, JPEG, WebP or GIF)"))
+
+
+# ---- former employees ------------------------------------------------------------------------
+
+class FormerEmploymentForm(FlaskForm):
+    company_id = IntegerField(_l("Company"), validators=[DataRequired()])
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)])
+    years = StringField(_l("Years"), validators=[Optional(), Length(max=20)])
+
+
+class FormerEmploymentPageForm(FormerEmploymentForm):
+    company_id = SelectField(_l("Company"), coerce=int, validators=[DataRequired()])
+
+
+# ---- programs and applications ---------------------------------------------------------------
+
+class CriterionForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    weight = IntegerField(_l("Weight"), validators=[DataRequired(), NumberRange(min=1, max=1000)])
+
+
+class QuestionForm(Form):
+    text = StringField(_l("Question"), validators=[DataRequired(), Length(max=500)])
+    required = BooleanField(_l("Required"))
+
+
+class ProgramForm(FlaskForm):
+    organisation_id = IntegerField(_l("Company"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+    mode = SelectField(_l("Incubation mode"), choices=MODE_CHOICES, validators=[DataRequired()])
+    opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
+    closes_at = AwareDateTimeField(_l("Closes"), validators=[DataRequired()])
+    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    criteria = FieldList(FormField(CriterionForm), min_entries=0, max_entries=20)
+    questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=30)
+    blind_review = BooleanField(_l("Blind review (hide the applicants from reviewers)"))
+    credit_amount = IntegerField(_l("Resource credits per accepted startup (minor units, open source only)"),
+                                 validators=[Optional(), NumberRange(min=1)])
+    credit_currency = StringField(_l("Credit currency"), default="CNY",
+                                  validators=[Optional(), Regexp(r"^[A-Za-z]{3}$")])
+
+    def program_data(self) -> dict:
+        return {"title": self.title.data, "description": self.description.data or "", "mode": self.mode.data,
+                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
+                "criteria": [(c.form.name.data, c.form.weight.data) for c in self.criteria],
+                "questions": [(q.form.text.data, q.form.required.data) for q in self.questions],
+                "blind_review": self.blind_review.data, "credit_amount": self.credit_amount.data,
+                "credit_currency": self.credit_currency.data or "CNY"}
+
+
+class ProgramPageForm(ProgramForm):
+    """The HTML form: criteria and questions one per line."""
+
+    organisation_id = SelectField(_l("Company"), coerce=int, validators=[DataRequired()])
+    criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[DataRequired()],
+                                  default="Market: 40\nTeam: 35\nTechnology: 25")
+    questions_text = TextAreaField(_l("Questions, one per line (end with * if required)"), validators=[Optional()])
+
+    def program_data(self) -> dict:
+        data = super().program_data()
+        criteria = []
+        for line in (self.criteria_text.data or "").splitlines():
+            if line.strip():
+                name, _sep, weight = line.rpartition(":")
+                if not name.strip() or not weight.strip().isdigit():
+                    raise ValidationFailed.field("criteria_text", str(_l("Write each criterion as name: weight.")))
+                criteria.append((name.strip(), int(weight)))
+        questions = [(line.strip().rstrip("*").strip(), line.strip().endswith("*"))
+                     for line in (self.questions_text.data or "").splitlines() if line.strip()]
+        data.update(criteria=criteria, questions=questions)
+        return data
+
+
+class ApplicationForm(FlaskForm):
+    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
+
+
+class ApplicationPageForm(FlaskForm):
+    project_id = SelectField(_l("Project"), coerce=int, validators=[DataRequired()])
+
+
+class ReviewerForm(FlaskForm):
+    user_id = IntegerField(_l("Reviewer"), validators=[DataRequired()])
+
+
+class ReviewerPageForm(FlaskForm):
+    user_id = SelectField(_l("Reviewer"), coerce=int, validators=[DataRequired()])
+
+
+class AutoAssignForm(FlaskForm):
+    """`user_ids` (a JSON list of user ids, optional) is the reviewer pool; read by the API view."""
+
+    reviewers_per_application = IntegerField(_l("Reviewers per application"), default=2,
+                                             validators=[DataRequired(), NumberRange(min=1, max=10)])
+
+
+RECOMMENDATION_CHOICES = [(Recommendation.YES, _l("Yes")), (Recommendation.MAYBE, _l("Maybe")),
+                          (Recommendation.NO, _l("No"))]
+
+
+class ReviewForm(FlaskForm):
+    """Scores come as `scores: {criterion: 0-5}`; the service checks them against the program's criteria."""
+
+    recommendation = SelectField(_l("Recommendation"), choices=RECOMMENDATION_CHOICES, validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
+
+
+class ConflictForm(FlaskForm):
+    reason = TextAreaField(_l("What is the conflict?"), validators=[DataRequired(), Length(max=500)])
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[("accepted", _l("Accept")), ("rejected", _l("Reject"))],
+                           validators=[DataRequired()])
+    feedback = TextAreaField(_l("Feedback for the founders"), validators=[DataRequired(), Length(max=5000)])
+
+
+# ---- incubation support ----------------------------------------------------------------------
+
+class MilestoneForm(FlaskForm):
+    title = StringField(_l("Milestone"), validators=[DataRequired(), Length(max=160)])
+    due_at = AwareDateTimeField(_l("Due"), validators=[Optional()])
+
+
+class KpiForm(FlaskForm):
+    name = StringField(_l("KPI"), validators=[DataRequired(), Length(max=80)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
+    target = IntegerField(_l("Target"), validators=[DataRequired(), NumberRange(min=0)])
+
+
+class ProgressForm(FlaskForm):
+    body = TextAreaField(_l("What happened?"), validators=[DataRequired(), Length(max=5000)])
+    milestone_id = IntegerField(_l("Milestone"), validators=[Optional()])
+    progress = IntegerField(_l("Milestone progress (%)"), validators=[Optional(), NumberRange(min=0, max=100)])
+    kpi_id = IntegerField(_l("KPI"), validators=[Optional()])
+    kpi_value = IntegerField(_l("KPI value"), validators=[Optional(), NumberRange(min=0)])
+
+
+CHAIN_CHOICES = [
+    (ChainStage.RND, _l("R&D")),
+    (ChainStage.DESIGN, _l("Design")),
+    (ChainStage.MANUFACTURING, _l("Manufacturing")),
+    (ChainStage.SALES, _l("Sales")),
+    (ChainStage.LOGISTICS, _l("Logistics")),
+    (ChainStage.AFTER_SALES, _l("After-sales")),
+]
+SUPPORT_STATUS_CHOICES = [(SupportStatus.OPEN, _l("Open")), (SupportStatus.IN_PROGRESS, _l("In progress")),
+                          (SupportStatus.CLOSED, _l("Closed"))]
+
+
+class SupportRequestForm(FlaskForm):
+    stage = SelectField(_l("Stage of the chain"), choices=CHAIN_CHOICES, validators=[DataRequired()])
+    title = StringField(_l("What do you need?"), validators=[DataRequired(), Length(max=160)])
+    body = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
+
+
+class SupportUpdateForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=SUPPORT_STATUS_CHOICES[1:], validators=[DataRequired()])
+    resolution = TextAreaField(_l("Resolution"), validators=[Optional(), Length(max=5000)])
+
+
+# ---- mentors ---------------------------------------------------------------------------------
+
+class MentorProfileForm(FlaskForm):
+    bio = TextAreaField(_l("About you"), validators=[DataRequired(), Length(max=5000)])
+    expertise = CommaListField(_l("Expertise (comma separated)"))
+    industries = CommaListField(_l("Industries (comma separated)"))
+    languages = CommaListField(_l("Languages (codes, comma separated, e.g. zh, en)"))
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=160)])
+
+
+class SlotForm(FlaskForm):
+    start = AwareDateTimeField(_l("Start"), validators=[DataRequired()])
+    end = AwareDateTimeField(_l("End"), validators=[DataRequired()])
+
+
+class BookingForm(FlaskForm):
+    project_id = IntegerField(_l("Project"), validators=[Optional()])
+    topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=200)])
+
+
+class BookingPageForm(BookingForm):
+    project_id = SelectField(_l("Project"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+                             validators=[Optional()])
+
+
+class SessionNotesForm(FlaskForm):
+    notes = TextAreaField(_l("Session notes"), validators=[DataRequired(), Length(max=10000)])
+
+
+class SessionFeedbackForm(FlaskForm):
+    rating = IntegerField(_l("Rating (1-5)"), validators=[DataRequired(), NumberRange(min=1, max=5)])
+    feedback = TextAreaField(_l("Feedback"), validators=[Optional(), Length(max=5000)])
+
+
+# ---- ideas -----------------------------------------------------------------------------------
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=2000)])
+
+
+class AdoptForm(FlaskForm):
+    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
+
+
+class AdoptPageForm(FlaskForm):
+    project_id = SelectField(_l("Project"), coerce=int, validators=[DataRequired()])

@@ -1,6 +1,20 @@
 """Who may see and change incubation objects. Admins pass every check (see portal.permissions.can)."""
 
-from incubation.models import Idea, MentorProfile, MentorSlot, Program, Project, ProjectStatus
+from incubation.models import (
+    Application,
+    FormerEmployment,
+    Idea,
+    Kpi,
+    MentorProfile,
+    MentorSlot,
+    Milestone,
+    Program,
+    Project,
+    ProjectDocument,
+    ProjectStatus,
+    ReviewAssignment,
+    SupportRequest,
+)
 from portal.organisations.services import role_in
 from portal.permissions import Permission, policy
 
@@ -61,3 +75,86 @@ def idea_view(user, idea: Idea) -> bool:
 @policy(Idea, Permission.EDIT)
 def idea_edit(user, idea: Idea) -> bool:
     return _is_user(user, idea.author_id)
+
+
+@policy(Project, Permission.MANAGE)
+def project_manage(user, project: Project) -> bool:
+    """Screening decisions belong to the managers of a program the project applied to."""
+    from incubation.services import screening_program_ids
+
+    return bool(screening_program_ids(user, project))
+
+
+@policy(Application, Permission.VIEW)
+def application_view(user, application: Application) -> bool:
+    if user is None:
+        return False
+    if role_in(user, application.project.organisation_id) is not None:
+        return True
+    if role_in(user, application.program.organisation_id) is not None:
+        return True
+    return any(a.reviewer_id == user.id for a in application.assignments)
+
+
+@policy(Application, Permission.MANAGE)
+def application_manage(user, application: Application) -> bool:
+    return role_in(user, application.program.organisation_id) is not None
+
+
+@policy(ReviewAssignment, Permission.EDIT)
+def assignment_edit(user, assignment: ReviewAssignment) -> bool:
+    return _is_user(user, assignment.reviewer_id)
+
+
+@policy(ProjectDocument, Permission.VIEW)
+def document_view(user, document: ProjectDocument) -> bool:
+    """Seeing that the document exists; opening it also needs login / the NDA (see services.document_access)."""
+    return project_view(user, document.project)
+
+
+@policy(ProjectDocument, Permission.EDIT)
+def document_edit(user, document: ProjectDocument) -> bool:
+    return project_edit(user, document.project)
+
+
+@policy(FormerEmployment, Permission.VIEW)
+def former_employment_view(user, record: FormerEmployment) -> bool:
+    return _is_user(user, record.user_id) or role_in(user, record.company_id) is not None
+
+
+@policy(FormerEmployment, Permission.MANAGE)
+def former_employment_verify(user, record: FormerEmployment) -> bool:
+    return role_in(user, record.company_id) is not None
+
+
+@policy(SupportRequest, Permission.VIEW)
+def support_view(user, support: SupportRequest) -> bool:
+    return (role_in(user, support.project.organisation_id) is not None
+            or role_in(user, support.company_id) is not None)
+
+
+@policy(SupportRequest, Permission.MANAGE)
+def support_manage(user, support: SupportRequest) -> bool:
+    return role_in(user, support.company_id) is not None
+
+
+@policy(Milestone, Permission.EDIT)
+def milestone_edit(user, milestone: Milestone) -> bool:
+    return role_in(user, _project(milestone.project_id).organisation_id) is not None
+
+
+@policy(Kpi, Permission.EDIT)
+def kpi_edit(user, kpi: Kpi) -> bool:
+    return role_in(user, _project(kpi.project_id).organisation_id) is not None
+
+
+@policy(MentorSlot, Permission.MANAGE)
+def mentor_slot_session(user, slot: MentorSlot) -> bool:
+    """The two people of a session: the mentor and the founder who booked it."""
+    return _is_user(user, slot.mentor_profile.user_id) or _is_user(user, slot.booked_by_id)
+
+
+def _project(project_id: int) -> Project:
+    from portal.extensions import db
+
+    return db.session.get(Project, project_id)

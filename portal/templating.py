@@ -22,6 +22,15 @@ class NavItem:
     endpoint: str
     roles: tuple[str, ...] = ()  # empty: everyone
     order: int = 50
+    group: str | None = None  # items of one group share a dropdown
+
+
+# Dropdown groups of the main navigation, so it fits one line on a laptop screen.
+NAV_GROUPS = {
+    "incubation": _l("Incubation"),
+    "resources": _l("Labs & equipment"),
+    "cocreation": _l("Co-creation"),
+}
 
 
 NAV: list[NavItem] = []
@@ -42,11 +51,11 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
 
-def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50) -> None:
+def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50, group: str | None = None) -> None:
     """Register a navigation entry once, however many apps are created (tests make several)."""
     if any(item.endpoint == endpoint for item in NAV):
         return
-    NAV.append(NavItem(label, endpoint, roles, order))
+    NAV.append(NavItem(label, endpoint, roles, order, group))
 
 
 def format_money(amount: int | None, currency: str = "CNY") -> str:
@@ -63,6 +72,21 @@ def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "mediu
         moment = moment.astimezone(ZoneInfo(tz))
         return format_datetime(moment.replace(tzinfo=None), fmt, rebase=False) + " " + moment.strftime("%Z")
     return format_datetime(moment, fmt)
+
+
+def nav_tree() -> list[tuple[str | None, list[NavItem]]]:
+    """Visible entries as (group label or None, items), groups placed where their first item is."""
+    tree: list[tuple[str | None, list[NavItem]]] = []
+    positions: dict[str, int] = {}
+    for item in visible_nav():
+        if item.group is None:
+            tree.append((None, [item]))
+        elif item.group in positions:
+            tree[positions[item.group]][1].append(item)
+        else:
+            positions[item.group] = len(tree)
+            tree.append((str(NAV_GROUPS.get(item.group, item.group)), [item]))
+    return tree
 
 
 def visible_nav() -> list[NavItem]:
@@ -89,7 +113,7 @@ def init_app(app: Flask) -> None:
         from portal.auth.forms import LocaleForm
 
         return {
-            "nav_items": visible_nav(),
+            "nav_tree": nav_tree(),
             "html_lang": html_lang(),
             "current_locale": current_locale_code(),
             "locale_form": LocaleForm(formdata=None, locale=current_locale_code()),

@@ -1,18 +1,48 @@
-"""JSON API for resources: publish (company staff), list and read (public, prices included)."""
+"""JSON API for resources: publish (company staff), list and read (public, prices included),
+availability, bookings and their life cycle, calendars, qualifications, outages and reports."""
 
-from flask import jsonify, request
+import hmac
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
-from portal.api import api_blueprint, doc, iso, json_body, paginate, parse, require_login
+from portal.api import api_blueprint, doc, iso, json_body, money, paginate, parse, require_login
+from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.organisations.services import role_in
 from portal.permissions import Permission, can, load, require
-from resources import services
-from resources.forms import PricesForm, ResourceForm
-from resources.models import Resource, ResourceKind
-from resources.policies import PUBLISH_RESOURCES
+from resources import availability, bookings, reports, services
+from resources.forms import (
+    BlackoutForm,
+    BookingForm,
+    BookingPolicyForm,
+    DecisionForm,
+    ExceptionForm,
+    PricesForm,
+    ProblemForm,
+    QualificationForm,
+    ResourceForm,
+    ReviewForm,
+    TermsForm,
+    TrainingRequestForm,
+    WaitlistForm,
+)
+from resources.models import (
+    Booking,
+    BookingCalendar,
+    BookingStatus,
+    Resource,
+    ResourceKind,
+    Review,
+    WaitlistEntry,
+)
+from resources.policies import CANCEL_BOOKING, PUBLISH_RESOURCES, is_company_staff
 
 bp = api_blueprint("resources_api", __name__)
 
@@ -40,6 +70,11 @@ def resource_json(resource: Resource) -> dict:
         "terms_text": resource.terms_text,
         "published": resource.published,
         "prices": [p.as_dict() for p in resource.prices],
+        "cancel_free_hours": resource.cancel_free_hours,
+        "late_cancel_fee_percent": resource.late_cancel_fee_percent,
+        "quota_minutes_per_week": resource.quota_minutes_per_week,
+        "rating": bookings.rating_of(resource.id),
+        "photos": [url_for("resources.photo", resource_id=resource.id, photo_id=p.id) for p in resource.photos],
         "opening_hours": [h.as_dict() for h in resource.opening_hours],
         "created_at": iso(resource.created_at),
     }
@@ -110,3 +145,478 @@ def resource_prices_update(resource_id: int):
     form = parse(PricesForm)
     services.update_prices(resource, [dict(p) for p in form.prices.data], current_user)
     return jsonify(resource_json(resource))
+
+
+# ---- availability and bookings ---------------------------------------------------------------------
+
+def booking_json(booking: Booking) -> dict:
+    return {
+        "id": booking.id,
+        "resource_id": booking.resource_id,
+        "resource": {"id": booking.resource_id, "name": booking.resource.name, "timezone": booking.resource.timezone},
+        "user_id": booking.user_id,
+        "organisation_id": booking.organisation_id,
+        "start": iso(booking.start_at),
+        "end": iso(booking.end_at),
+        "blocked_until": iso(booking.blocked_until),
+        "status": booking.status,
+        "status_reason": booking.status_reason,
+        "purpose": booking.purpose,
+        "audience": booking.audience,
+        "price": money(booking.price_amount, booking.currency),
+        "price_unit": booking.price_unit,
+        "cancel_fee": money(booking.cancel_fee_amount, booking.currency),
+        "terms_version": booking.terms_version,
+        "series": booking.series_key,
+        "created_at": iso(booking.created_at),
+    }
+
+
+def _window_arg(name: str, default: datetime) -> datetime:
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    errors: dict = {}
+    moment = bookings.parse_moment(raw, name, ZoneInfo("UTC"), errors)
+    if moment is None:
+        raise ValidationFailed("Some fields are not valid", errors)
+    return moment
+
+
+def window_from_args(max_days: int = bookings.MAX_WINDOW_DAYS) -> tuple[datetime, datetime]:
+    now = utcnow().replace(second=0, microsecond=0)
+    start = _window_arg("from", now)
+    end = _window_arg("to", start + timedelta(days=7))
+    if end <= start:
+        raise ValidationFailed.field("to", _("The end must be after the start."))
+    if end - start > timedelta(days=max_days):
+        raise ValidationFailed.field("to", _("At most %(n)d days at a time.", n=max_days))
+    return start, end
+
+
+@bp.get("/resources/<int:resource_id>/availability")
+@doc("Free intervals of a resource (opening hours, exceptions, blackouts, bookings and buffers applied); "
+     "a booking may start and end anywhere inside one slot", auth=False,
+     query={"from": "ISO 8601 start (default now)", "to": "ISO 8601 end (default from + 7 days, at most 62 days)"})
+def resource_availability(resource_id: int):
+    resource = load(Resource, resource_id, Permission.VIEW)
+    start, end = window_from_args()
+    slots = availability.free_intervals(resource, start, end)
+    return jsonify({"resource_id": resource.id, "timezone": resource.timezone, "from": iso(start), "to": iso(end),
+                    "slots": [{"start": iso(a), "end": iso(b)} for a, b in slots]})
+
+
+@bp.post("/resources/<int:resource_id>/bookings")
+@doc("Book a resource. 201 {id, status: confirmed|pending, price}; repeat_weeks > 1 books a weekly series "
+     "(all or nothing unless skip_conflicts). Broken rules -> 400 naming them (start, end, duration, "
+     "opening_hours, advance_days, blackout, qualification, accept_terms_version, organisation_id, quota); "
+     "overlap with a booking (buffers included) -> 409.", form=BookingForm,
+     responses={201: "Booked", 400: "A rule of the resource is broken (named in error.fields)",
+                409: "The time overlaps another booking"})
+@bookings.serialised_write
+def booking_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.VIEW)
+    body = json_body()
+    parse(BookingForm, body)
+    created = bookings.create_booking(resource, current_user, body)
+    first = booking_json(created[0])
+    if len(created) > 1:
+        first["bookings"] = [booking_json(b) for b in created]
+    return jsonify(first), 201
+
+
+@bp.post("/resources/<int:resource_id>/bookings/preview")
+@doc("Preview a (weekly) booking: each occurrence with the rules it breaks and the bookings it clashes "
+     "with; nothing is written", form=BookingForm, responses={200: "The occurrences"})
+def booking_preview(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.VIEW)
+    body = json_body()
+    parse(BookingForm, body)
+    rows = bookings.preview(resource, current_user, body)
+    return jsonify({"occurrences": [{"start": iso(r["start"]), "end": iso(r["end"]), "ok": r["ok"],
+                                     "problems": r["problems"], "conflicts": r["conflicts"]} for r in rows]})
+
+
+@bp.post("/resources/<int:resource_id>/waitlist")
+@doc("Join the waitlist for a taken slot; promoted to a booking automatically when it frees",
+     form=WaitlistForm, responses={201: "Waiting", 409: "The slot is free: book it"})
+@bookings.serialised_write
+def waitlist_join(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.VIEW)
+    body = json_body()
+    parse(WaitlistForm, body)
+    entry = bookings.join_waitlist(resource, current_user, body)
+    return jsonify({"id": entry.id, "status": entry.status, "start": iso(entry.start_at),
+                    "end": iso(entry.end_at)}), 201
+
+
+@bp.get("/waitlist")
+@doc("My waiting waitlist entries")
+def waitlist_mine():
+    require_login()
+    return jsonify({"items": [{"id": e.id, "resource_id": e.resource_id, "start": iso(e.start_at),
+                               "end": iso(e.end_at), "status": e.status}
+                              for e in bookings.waiting_entries(current_user)]})
+
+
+@bp.delete("/waitlist/<int:entry_id>")
+@doc("Withdraw from the waitlist (the person waiting)", responses={200: "Withdrawn", 409: "No longer waiting"})
+def waitlist_withdraw(entry_id: int):
+    require_login()
+    entry = db.session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.user_id != current_user.id:
+        abort(404)
+    entry = bookings.withdraw_waitlist(entry, current_user)
+    return jsonify({"id": entry.id, "status": entry.status})
+
+
+@bp.get("/bookings")
+@doc("Bookings: mine=1 the caller's own; otherwise also those of the caller's companies' resources",
+     query={"mine": "1: only my bookings", "status": "filter by status", "resource_id": "filter by resource",
+            "page": "page number", "per_page": "items per page, at most 100"})
+def booking_list():
+    require_login()
+    stmt = bookings.visible_bookings_stmt(current_user, request.args.get("mine") in ("1", "true"))
+    status = request.args.get("status")
+    if status:
+        if status not in BookingStatus.ALL:
+            raise ValidationFailed.field("status", _("Choose one of: %(choices)s.",
+                                                    choices=", ".join(BookingStatus.ALL)))
+        stmt = stmt.where(Booking.status == status)
+    resource_filter = _int_filter("resource_id")
+    if resource_filter is not None:
+        stmt = stmt.where(Booking.resource_id == resource_filter)
+    return jsonify(paginate(stmt, booking_json))
+
+
+@bp.get("/bookings/<int:booking_id>")
+@doc("One booking (the booker or staff of the owning company)")
+def booking_get(booking_id: int):
+    require_login()
+    return jsonify(booking_json(load(Booking, booking_id, Permission.VIEW)))
+
+
+@bp.get("/approvals")
+@doc("The approval queue: pending requests for the resources of the caller's companies, each with the "
+     "requests that approving it would reject")
+def approval_queue():
+    require_login()
+    items = []
+    for booking in bookings.approval_queue(current_user):
+        data = booking_json(booking)
+        data["would_reject"] = [b.id for b in bookings.pending_clashes(booking)]
+        items.append(data)
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@doc("Cancel a booking (the booker: free until the resource's free-cancellation limit, then the "
+     "late-cancel fee; staff: no fee). Frees the slot for the waitlist.",
+     responses={200: "Cancelled", 409: "Not cancellable in its status or already started"})
+@bookings.serialised_write
+def booking_cancel(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, CANCEL_BOOKING)
+    body = json_body()
+    booking = bookings.cancel_booking(booking, current_user, str(body.get("reason") or "")[:500])
+    return jsonify(booking_json(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+@doc("Approve a pending request (staff). If it clashes with other pending requests, 409 names them unless "
+     "reject_clashing is true, which rejects them.", form=DecisionForm,
+     responses={200: "Confirmed; `rejected` lists the requests rejected with it", 409: "Clashes"})
+@bookings.serialised_write
+def booking_approve(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.EDIT)
+    form = parse(DecisionForm)
+    rejected = bookings.approve_booking(booking, current_user, bool(form.reject_clashing.data))
+    booking = db.session.get(Booking, booking_id)
+    data = booking_json(booking)
+    data["rejected"] = [b.id for b in rejected]
+    return jsonify(data)
+
+
+@bp.post("/bookings/<int:booking_id>/reject")
+@doc("Reject a pending request (staff)", form=DecisionForm, responses={200: "Rejected", 409: "Not pending"})
+@bookings.serialised_write
+def booking_reject(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.EDIT)
+    form = parse(DecisionForm)
+    return jsonify(booking_json(bookings.reject_booking(booking, current_user, form.reason.data or "")))
+
+
+@bp.post("/bookings/<int:booking_id>/complete")
+@doc("Mark a confirmed booking completed after its end (staff)", responses={200: "Completed"})
+@bookings.serialised_write
+def booking_complete(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.EDIT)
+    return jsonify(booking_json(bookings.finish_booking(booking, current_user, BookingStatus.COMPLETED)))
+
+
+@bp.post("/bookings/<int:booking_id>/no-show")
+@doc("Mark a confirmed booking as a no-show after its start (staff)", responses={200: "Marked"})
+@bookings.serialised_write
+def booking_no_show(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.EDIT)
+    return jsonify(booking_json(bookings.finish_booking(booking, current_user, BookingStatus.NO_SHOW)))
+
+
+@bp.post("/bookings/<int:booking_id>/review")
+@doc("Rate a completed booking, 1-5 with a comment (the booker, once)", form=ReviewForm,
+     responses={201: "Reviewed", 409: "Not completed or already reviewed"})
+def booking_review(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.VIEW)
+    form = parse(ReviewForm)
+    review = bookings.add_review(booking, current_user, form.rating.data, form.comment.data or "")
+    return jsonify({"id": review.id, "rating": review.rating, "comment": review.comment,
+                    "resource_rating": bookings.rating_of(booking.resource_id)}), 201
+
+
+@bp.get("/resources/<int:resource_id>/reviews")
+@doc("Public reviews of a resource with the average rating", auth=False)
+def resource_reviews(resource_id: int):
+    resource = load(Resource, resource_id, Permission.VIEW)
+    stmt = select(Review).where(Review.resource_id == resource.id).order_by(Review.id.desc())
+    result = paginate(stmt, lambda r: {"id": r.id, "rating": r.rating, "comment": r.comment,
+                                       "created_at": iso(r.created_at)})
+    result["rating"] = bookings.rating_of(resource.id)
+    return jsonify(result)
+
+
+# ---- calendars --------------------------------------------------------------------------------------
+
+def _ics_response(text: str):
+    response = make_response(text)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/resources/<int:resource_id>/calendar.ics")
+@doc("iCalendar feed of a resource's bookings, behind its secret token (staff get it from "
+     "POST /resources/{id}/calendar-token)", auth=False, query={"token": "the feed's secret token"})
+def resource_calendar_feed(resource_id: int):
+    resource = db.session.get(Resource, resource_id)
+    token = request.args.get("token") or ""
+    if resource is None or not resource.calendar_token or not hmac.compare_digest(resource.calendar_token, token):
+        abort(404)
+    return _ics_response(bookings.ical(bookings.feed_bookings(resource_id=resource.id), resource.name, True))
+
+
+@bp.post("/resources/<int:resource_id>/calendar-token")
+@doc("Create or rotate (rotate=true) the secret token of the resource's iCal feed (staff)",
+     responses={201: "{token, url}"})
+def resource_calendar_token(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    token = bookings.resource_calendar_token(resource, rotate=bool(json_body().get("rotate")))
+    return jsonify({"token": token, "url": url_for("resources_api.resource_calendar_feed", resource_id=resource.id,
+                                                   token=token, _external=True)}), 201
+
+
+@bp.get("/bookings/calendar.ics")
+@doc("iCalendar feed of one user's bookings, behind their secret token", auth=False,
+     query={"token": "the feed's secret token (POST /me/booking-calendar)"})
+def user_calendar_feed():
+    token = request.args.get("token") or ""
+    row = db.session.scalar(select(BookingCalendar).where(BookingCalendar.token == token)) if token else None
+    if row is None:
+        abort(404)
+    return _ics_response(bookings.ical(bookings.feed_bookings(user_id=row.user_id), _("My bookings"), False))
+
+
+@bp.post("/me/booking-calendar")
+@doc("Create or rotate (rotate=true) the secret token of my bookings' iCal feed", responses={201: "{token, url}"})
+def my_calendar_token():
+    require_login()
+    token = bookings.user_calendar_token(current_user, rotate=bool(json_body().get("rotate")))
+    return jsonify({"token": token, "url": url_for("resources_api.user_calendar_feed", token=token,
+                                                   _external=True)}), 201
+
+
+# ---- rules of the calendar, qualifications, outages ------------------------------------------------
+
+@bp.put("/resources/<int:resource_id>/booking-policy")
+@doc("Cancellation policy and weekly quota (staff)", form=BookingPolicyForm, responses={200: "Saved"})
+def resource_booking_policy(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    body = json_body()
+    parse(BookingPolicyForm, body)
+    return jsonify(resource_json(services.update_booking_policy(resource, body, current_user)))
+
+
+@bp.post("/resources/<int:resource_id>/exceptions")
+@doc("A dated exception to the weekly hours (staff): other hours on that local date, or closed (no times)",
+     form=ExceptionForm, responses={201: "Added"})
+def exception_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    form = parse(ExceptionForm)
+    day, opens, closes = clean_exception(form)
+    row = bookings.add_exception(resource, day, opens, closes, form.note.data or "", current_user)
+    return jsonify(row.as_dict()), 201
+
+
+def clean_exception(form) -> tuple[date, time | None, time | None]:
+    errors: dict[str, list[str]] = {}
+    try:
+        day = date.fromisoformat(form.date.data.strip())
+    except ValueError:
+        errors["date"] = [_("Use YYYY-MM-DD.")]
+        day = None
+    clocks = []
+    for name in ("start", "end"):
+        raw = (getattr(form, name).data or "").strip()
+        try:
+            clocks.append(time.fromisoformat(raw) if raw else None)
+        except ValueError:
+            errors[name] = [_("Use HH:MM.")]
+            clocks.append(None)
+    if errors:
+        raise ValidationFailed("Some fields are not valid", errors)
+    return day, clocks[0], clocks[1]
+
+
+@bp.post("/resources/<int:resource_id>/blackouts")
+@doc("Close the resource for a period (staff): kind blackout, maintenance or outage (marks it down). "
+     "Open bookings in the period are cancelled without a fee and their bookers mailed with alternatives.",
+     form=BlackoutForm, responses={201: "{id, cancelled: [booking ids]}"})
+@bookings.serialised_write
+def blackout_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    form = parse(BlackoutForm)
+    errors: dict = {}
+    zone = ZoneInfo(resource.timezone)
+    start = bookings.parse_moment(form.start.data, "start", zone, errors)
+    end = bookings.parse_moment(form.end.data, "end", zone, errors)
+    if errors:
+        raise ValidationFailed("Some fields are not valid", errors)
+    blackout, cancelled = bookings.add_blackout(resource, start, end, form.kind.data, form.reason.data or "",
+                                                current_user)
+    return jsonify({"id": blackout.id, "kind": blackout.kind, "start": iso(blackout.starts_at),
+                    "end": iso(blackout.ends_at), "cancelled": [b.id for b in cancelled]}), 201
+
+
+@bp.post("/resources/<int:resource_id>/problems")
+@doc("Report a problem with a resource (any logged-in user); staff are mailed", form=ProblemForm,
+     responses={201: "Reported"})
+def problem_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.VIEW)
+    form = parse(ProblemForm)
+    report = bookings.report_problem(resource, current_user, form.description.data)
+    return jsonify({"id": report.id, "created_at": iso(report.created_at)}), 201
+
+
+@bp.post("/resources/<int:resource_id>/qualifications")
+@doc("Qualify a user (by email) on a resource, optionally until a date (staff)", form=QualificationForm,
+     responses={201: "Granted"})
+def qualification_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    form = parse(QualificationForm)
+    user, expires_at = clean_qualification(form, resource)
+    qualification = bookings.grant_qualification(resource, user, expires_at, current_user)
+    return jsonify({"id": qualification.id, "user_id": user.id,
+                    "expires_at": iso(qualification.expires_at)}), 201
+
+
+def clean_qualification(form, resource: Resource):
+    from portal.auth.services import get_user_by_email
+
+    user = get_user_by_email(form.email.data or "")
+    if user is None:
+        raise ValidationFailed.field("email", _("No account with this email."))
+    expires_at = None
+    if form.expires_on.data:
+        try:
+            day = date.fromisoformat(form.expires_on.data.strip())
+        except ValueError:
+            raise ValidationFailed.field("expires_on", _("Use YYYY-MM-DD.")) from None
+        expires_at = availability.local_to_utc(day + timedelta(days=1), time(0), ZoneInfo(resource.timezone))
+    return user, expires_at
+
+
+@bp.post("/resources/<int:resource_id>/training-requests")
+@doc("Ask for the training a qualification-only resource requires", form=TrainingRequestForm,
+     responses={201: "Requested", 409: "Already qualified or already asked"})
+def training_request_create(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.VIEW)
+    form = parse(TrainingRequestForm)
+    training = bookings.request_training(resource, current_user, form.message.data or "")
+    return jsonify({"id": training.id, "status": training.status}), 201
+
+
+# ---- reports ------------------------------------------------------------------------------------------
+
+@bp.get("/resources/idle-capacity")
+@doc("Public: open windows in the next 14 days across all anchor companies' resources", auth=False)
+def idle_capacity():
+    rows = reports.idle_capacity()
+    return jsonify({"items": [{
+        "resource": {"id": r.resource.id, "name": r.resource.name, "kind": r.resource.kind,
+                     "city": r.resource.city, "organisation": r.resource.organisation.name},
+        "free_hours": round(r.free_minutes / 60, 1),
+        "windows": [{"start": iso(a), "end": iso(b)} for a, b in r.windows]} for r in rows]})
+
+
+@bp.get("/organisations/<int:organisation_id>/resource-statement")
+@doc("Monthly statement of a startup's resource charges (members of the startup)",
+     query={"month": "YYYY-MM (default: this month, China time)"})
+def statement(organisation_id: int):
+    require_login()
+    organisation = load(Organisation, organisation_id, Permission.VIEW)
+    if role_in(current_user, organisation.id) is None and not current_user.is_admin:
+        abort(403)
+    month = reports.parse_month(request.args.get("month"))
+    if month is None:
+        raise ValidationFailed.field("month", _("Use YYYY-MM."))
+    result = reports.monthly_statement(organisation, month)
+    return jsonify({"organisation_id": organisation.id, "month": month.strftime("%Y-%m"),
+                    "lines": [{"booking_id": line.booking.id, "resource": line.booking.resource.name,
+                               "start": iso(line.booking.start_at), "end": iso(line.booking.end_at),
+                               "kind": line.kind, "status": line.booking.status,
+                               "amount": money(line.amount, line.currency)} for line in result.lines],
+                    "totals": [money(amount, currency) for currency, amount in sorted(result.totals.items())]})
+
+
+@bp.get("/organisations/<int:organisation_id>/resource-utilisation")
+@doc("Utilisation per resource of a company: booked hours / open hours and idle hours (company staff)",
+     query={"from": "ISO 8601 (default 30 days ago)", "to": "ISO 8601 (default now)"})
+def utilisation(organisation_id: int):
+    require_login()
+    organisation = load(Organisation, organisation_id, Permission.VIEW)
+    if not is_company_staff(current_user, organisation) and not current_user.is_admin:
+        abort(403)
+    now = utcnow()
+    start = _window_arg("from", now - timedelta(days=30))
+    end = _window_arg("to", now)
+    if end <= start or end - start > timedelta(days=366):
+        raise ValidationFailed.field("to", _("Give a window of at most a year, ending after it starts."))
+    rows = reports.utilisation(organisation, start, end)
+    return jsonify({"from": iso(start), "to": iso(end), "items": [{
+        "resource_id": r.resource.id, "name": r.resource.name, "open_hours": round(r.open_minutes / 60, 2),
+        "booked_hours": round(r.booked_minutes / 60, 2), "idle_hours": round(r.idle_minutes / 60, 2),
+        "utilisation": round(r.ratio, 4)} for r in rows]})
+
+
+@bp.put("/resources/<int:resource_id>/terms")
+@doc("Replace the IP/NDA terms (staff); a changed text gets the next version number, which bookers then "
+     "accept with accept_terms_version", form=TermsForm, responses={200: "Saved; the resource"})
+def resource_terms(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    form = parse(TermsForm)
+    return jsonify(resource_json(services.update_terms(resource, form.terms_text.data or "", current_user)))

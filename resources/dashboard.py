@@ -22,3 +22,16 @@ def company_resources_panel(user) -> Panel | None:
 def resource_stat() -> tuple[str, int]:
     count = db.session.scalar(select(func.count()).select_from(Resource).where(Resource.published.is_(True)))
     return str(_l("labs and machines")), count or 0
+
+
+@panel
+def upcoming_bookings_panel(user) -> Panel | None:
+    from portal.db import utcnow
+    from resources.models import Booking, BookingStatus
+
+    rows = db.session.scalars(select(Booking).where(
+        Booking.user_id == user.id, Booking.end_at > utcnow(), Booking.status.in_(BookingStatus.OPEN))
+        .order_by(Booking.start_at).limit(5)).all()
+    if not rows:
+        return None
+    return Panel(_l("Your upcoming bookings"), "resources/panels/bookings.html", {"bookings": rows}, order=21)

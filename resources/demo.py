@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
+from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
+from portal.extensions import db
 from resources import services
 
 WEEKDAYS = [{"weekday": d, "start": "09:00", "end": "18:00"} for d in range(5)]
@@ -148,3 +152,101 @@ def seed_resources(context: DemoContext, progress) -> None:
             created.append(services.create_resource(context.organisations[org_key], data,
                                                     context.users[staff_key]))
     context.extra["resources"] = {resource.name: resource for resource in created}
+
+
+def _at(day, clock: str):
+    from zoneinfo import ZoneInfo
+
+    from resources.availability import local_to_utc
+
+    hour, minute = (int(x) for x in clock.split(":"))
+    return local_to_utc(day, time(hour, minute), ZoneInfo("Asia/Shanghai"))
+
+
+def _weekdays(start, count: int, step: int = 1) -> list:
+    days, day = [], start
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=step)
+    return days
+
+
+def _booking(resource, user, organisation, day, start: str, end: str, status: str, purpose: str):
+    from resources import bookings
+    from resources.models import Booking
+
+    start_at, end_at = _at(day, start), _at(day, end)
+    audience = bookings.audience_for(organisation, resource)
+    unit, amount, currency = bookings.quote(resource, audience, int((end_at - start_at).total_seconds() // 60))
+    booking = Booking(resource_id=resource.id, user_id=user.id, organisation_id=organisation.id if organisation else None,
+                      start_at=start_at, end_at=end_at, blocked_from=start_at,
+                      blocked_until=end_at + timedelta(minutes=resource.buffer_minutes), status=status,
+                      purpose=purpose, audience=audience, price_unit=unit, price_amount=amount, currency=currency,
+                      terms_version=resource.terms_version, decided_at=utcnow() if status != "pending" else None)
+    db.session.add(booking)
+    return booking
+
+
+@demo_seeder(order=25)
+def seed_bookings(context: DemoContext, progress) -> None:
+    """Two weeks of past bookings (utilisation, statements, reviews), upcoming ones, a pending request
+    with a clashing one in the approval queue, a qualification, a holiday and a maintenance window."""
+    from zoneinfo import ZoneInfo
+
+    from resources.models import Blackout, OpeningException, Qualification, Review
+
+    progress("bookings")
+    resources = list(context.extra.get("resources", {}).values())
+    if not resources:
+        return
+    by_kind = {r.name.split(" ")[0]: r for r in resources}
+    printer, cnc, line = by_kind["3D"], by_kind["五轴加工中心"], by_kind["注塑小批量产线"]
+    emc, studio, laser = by_kind["EMC"], by_kind["工业设计工作室"], by_kind["激光切割机"]
+    founder, maria = context.users["founder"], context.users["founder2"]
+    aircare, greenbrew = context.organisations["aircare"], context.organisations["greenbrew"]
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+    db.session.add(Qualification(resource_id=cnc.id, user_id=founder.id, granted_by_id=context.users["haier_staff"].id,
+                                 expires_at=utcnow() + timedelta(days=180)))
+    past = _weekdays(today - timedelta(days=15), 10)
+    completed = []
+    for index, day in enumerate(d for d in past if d < today):
+        completed.append(_booking(printer, founder, aircare, day, "09:00", "13:00", "completed",
+                                  f"外壳打印 Housing prints, iteration {index + 1}"))
+        if index % 2 == 0:
+            completed.append(_booking(emc, founder, aircare, day, "14:00", "17:00", "completed",
+                                      "EMC 预测试 Fan motor conducted emissions"))
+        if index % 3 == 0:
+            completed.append(_booking(laser, maria, greenbrew, day, "10:00", "12:00", "completed",
+                                      "Acrylic window panels"))
+        if index % 2 == 1:
+            completed.append(_booking(cnc, founder, aircare, day, "09:00", "15:00", "completed",
+                                      f"Heat sink fins, batch {index + 1}"))
+        if index % 3 == 2:
+            completed.append(_booking(line, maria, greenbrew, day, "08:00", "18:00", "completed",
+                                      "Composter lid trial run"))
+        if index % 4 == 1:
+            completed.append(_booking(studio, maria, greenbrew, day, "09:00", "17:00", "completed",
+                                      "Appearance model review"))
+    db.session.flush()
+    for booking, (rating, comment) in zip(completed[:4], [
+            (5, "打印质量稳定，后处理很专业。Great surface finish."),
+            (4, "Engineer on hand helped a lot; chamber was busy."),
+            (5, "Precise cuts, fair price."),
+            (4, "设备齐全 Good tools, a bit noisy.")], strict=False):
+        db.session.add(Review(booking_id=booking.id, resource_id=booking.resource_id, user_id=booking.user_id,
+                              rating=rating, comment=comment))
+    upcoming = _weekdays(today + timedelta(days=1), 8)
+    _booking(printer, founder, aircare, upcoming[0], "10:00", "12:00", "confirmed", "Fan shroud v3")
+    _booking(cnc, founder, aircare, upcoming[1], "09:00", "12:00", "confirmed", "Aluminium heat sink")
+    _booking(laser, maria, greenbrew, upcoming[2], "14:00", "16:00", "confirmed", "Lid prototypes")
+    # The approval queue: two requests for overlapping time on the pilot line (approving one rejects the other).
+    _booking(line, founder, aircare, upcoming[3], "08:00", "14:00", "pending", "首批 500 件外壳试产 Pilot run, 500 housings")
+    _booking(line, maria, greenbrew, upcoming[3], "12:00", "18:00", "pending", "Composter lid, 300 parts")
+    _booking(emc, maria, greenbrew, upcoming[4], "09:00", "12:00", "pending", "Radiated emissions pre-scan")
+    holiday = upcoming[-1]
+    db.session.add(OpeningException(resource_id=studio.id, day=holiday, note="团队活动 Team day: closed"))
+    db.session.add(Blackout(resource_id=printer.id, kind="maintenance", starts_at=_at(upcoming[5], "09:00"),
+                            ends_at=_at(upcoming[5], "13:00"), reason="EOS M 290 年度保养 annual service"))
+    db.session.flush()

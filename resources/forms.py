@@ -107,6 +107,12 @@ class ResourceForm(FlaskForm):
     requires_approval = BooleanField(_l("Bookings need approval by staff"))
     requires_qualification = BooleanField(_l("Only qualified users may book"))
     terms_text = TextAreaField(_l("Terms (IP, NDA, safety)"), validators=[Optional(), Length(max=10000)])
+    cancel_free_hours = IntegerField(_l("Free cancellation until (hours before)"), default=24,
+                                     validators=[Optional(), NumberRange(min=0, max=24 * 60)])
+    late_cancel_fee_percent = IntegerField(_l("Late-cancel fee (percent of the price)"), default=50,
+                                           validators=[Optional(), NumberRange(min=0, max=100)])
+    quota_minutes_per_week = IntegerField(_l("Weekly quota per startup (minutes, empty: none)"),
+                                          validators=[Optional(), NumberRange(min=1, max=7 * 24 * 60)])
     specifications_text = TextAreaField(
         _l("Specifications"), validators=[Optional(), Length(max=20000)],
         description=_l("One per line, as name: value."))
@@ -133,3 +139,76 @@ class ResourceForm(FlaskForm):
         data["prices"] = [dict(p) for p in self.prices.data]
         data["opening_hours"] = [dict(h) for h in self.opening_hours.data]
         return data
+
+
+class BookingForm(FlaskForm):
+    """A booking request. Times: ISO 8601 with an offset, or local time of the resource without one
+    (what the HTML datetime-local inputs send). The rules themselves are checked by the service."""
+
+    start = StringField(_l("Start"), validators=[DataRequired()],
+                        description=_l("e.g. 2026-12-01T09:00+08:00; without offset: local time of the resource"))
+    end = StringField(_l("End"), validators=[DataRequired()])
+    purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=2000)])
+    organisation_id = IntegerField(_l("Book for"), validators=[Optional()],
+                                   description=_l("your startup; decides the price (incubatee, startup, external)"))
+    accept_terms_version = IntegerField(_l("I accept the terms (version)"), validators=[Optional()])
+    repeat_weeks = IntegerField(_l("Repeat weekly, number of times"), default=1,
+                                validators=[Optional(), NumberRange(min=1, max=52)])
+    skip_conflicts = BooleanField(_l("Leave out occurrences that clash"))
+
+
+class DecisionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    reject_clashing = BooleanField(_l("Also reject the clashing requests"))
+
+
+class ReviewForm(FlaskForm):
+    rating = IntegerField(_l("Rating (1-5)"), validators=[InputRequired(), NumberRange(min=1, max=5)])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+
+class QualificationForm(FlaskForm):
+    email = StringField(_l("User's email"), validators=[DataRequired(), Length(max=254)])
+    expires_on = StringField(_l("Valid until (date, optional)"), validators=[Optional()],
+                             description=_l("YYYY-MM-DD; empty: no expiry"))
+
+
+class TrainingRequestForm(FlaskForm):
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=2000)])
+
+
+class ProblemForm(FlaskForm):
+    description = TextAreaField(_l("What is wrong?"), validators=[DataRequired(), Length(max=5000)])
+
+
+class BlackoutForm(FlaskForm):
+    start = StringField(_l("From"), validators=[DataRequired()])
+    end = StringField(_l("Until"), validators=[DataRequired()])
+    kind = SelectField(_l("Kind"), choices=[("blackout", _l("Closed")), ("maintenance", _l("Maintenance")),
+                                            ("outage", _l("Out of order"))], default="maintenance")
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+
+
+class ExceptionForm(FlaskForm):
+    date = StringField(_l("Date"), validators=[DataRequired()], description=_l("YYYY-MM-DD, local date"))
+    start = StringField(_l("Opens"), validators=[Optional()], description=_l("HH:MM; empty: closed all day"))
+    end = StringField(_l("Closes"), validators=[Optional()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
+
+
+class BookingPolicyForm(FlaskForm):
+    cancel_free_hours = IntegerField(_l("Free cancellation until (hours before)"), default=24,
+                                     validators=[InputRequired(), NumberRange(min=0, max=24 * 60)])
+    late_cancel_fee_percent = IntegerField(_l("Late-cancel fee (percent of the price)"), default=50,
+                                           validators=[InputRequired(), NumberRange(min=0, max=100)])
+    quota_minutes_per_week = IntegerField(_l("Weekly quota per startup (minutes, empty: none)"),
+                                          validators=[Optional(), NumberRange(min=1, max=7 * 24 * 60)])
+
+
+class WaitlistForm(BookingForm):
+    pass
+
+
+class TermsForm(FlaskForm):
+    terms_text = TextAreaField(_l("Terms (IP, NDA, safety)"), validators=[Optional(), Length(max=10000)],
+                               description=_l("A changed text becomes a new version that bookers must accept."))

@@ -3,7 +3,7 @@
 from portal.organisations.models import Organisation, OrganisationKind
 from portal.organisations.services import role_in
 from portal.permissions import Permission, policy
-from resources.models import Resource
+from resources.models import Booking, Resource
 
 # On an Organisation: may publish labs and equipment for it (any member of an anchor company).
 PUBLISH_RESOURCES = "publish_resources"
@@ -26,3 +26,23 @@ def resource_staff(user, resource: Resource) -> bool:
 @policy(Resource, Permission.VIEW)
 def resource_visible(user, resource: Resource) -> bool:
     return resource.published or is_company_staff(user, resource.organisation)
+
+
+# On a Booking: cancel it (the booker, or staff of the owning company).
+CANCEL_BOOKING = "cancel_booking"
+
+
+@policy(Booking, Permission.VIEW)
+def booking_visible(user, booking: Booking) -> bool:
+    return user is not None and (booking.user_id == user.id or is_company_staff(user, booking.resource.organisation))
+
+
+@policy(Booking, Permission.EDIT)
+def booking_staff(user, booking: Booking) -> bool:
+    """Approve, reject, mark completed or no-show: staff of the company owning the resource."""
+    return user is not None and is_company_staff(user, booking.resource.organisation)
+
+
+@policy(Booking, CANCEL_BOOKING)
+def booking_cancellable_by(user, booking: Booking) -> bool:
+    return booking_visible(user, booking)

@@ -223,6 +223,10 @@ def _clean_resource(data: Mapping, errors: Errors) -> dict[str, Any]:
         "requires_approval": _bool(data, "requires_approval"),
         "requires_qualification": _bool(data, "requires_qualification"),
         "published": _bool(data, "published", default=True),
+        "cancel_free_hours": _int(data, "cancel_free_hours", errors, 24, 0, 24 * 60),
+        "late_cancel_fee_percent": _int(data, "late_cancel_fee_percent", errors, 50, 0, 100),
+        "quota_minutes_per_week": (None if data.get("quota_minutes_per_week") in (None, "") else
+                                   _int(data, "quota_minutes_per_week", errors, None, 1, 7 * 24 * 60)),
     }
     if "max_minutes" not in errors and "min_minutes" not in errors and fields["max_minutes"] < fields["min_minutes"]:
         _add(errors, "max_minutes", _("Must be at least the minimum duration."))
@@ -337,3 +341,43 @@ def cities() -> list[str]:
     return list(db.session.scalars(
         select(Resource.city).where(Resource.published.is_(True), Resource.city != "").distinct()
         .order_by(Resource.city)))
+
+
+def update_booking_policy(resource: Resource, data: Mapping[str, Any], actor: User | None) -> Resource:
+    """Cancellation policy and weekly quota; audited (they change what bookers pay and may book)."""
+    errors: Errors = {}
+    changes = {
+        "cancel_free_hours": _int(data, "cancel_free_hours", errors, resource.cancel_free_hours, 0, 24 * 60),
+        "late_cancel_fee_percent": _int(data, "late_cancel_fee_percent", errors, resource.late_cancel_fee_percent,
+                                        0, 100),
+        "quota_minutes_per_week": (None if data.get("quota_minutes_per_week") in (None, "") else
+                                   _int(data, "quota_minutes_per_week", errors, None, 1, 7 * 24 * 60)),
+    }
+    if errors:
+        raise ValidationFailed(_("Some fields are not valid."), errors)
+    before = {key: getattr(resource, key) for key in changes}
+    for key, value in changes.items():
+        setattr(resource, key, value)
+    db.session.flush()
+    if before != changes:
+        audit.record("resource.booking_policy_changed", resource, before=before, after=changes,
+                     actor_id=actor.id if actor is not None else None)
+    return resource
+
+
+def update_terms(resource: Resource, terms_text: Any, actor: User | None) -> Resource:
+    """Replace the IP/NDA terms; a changed text gets a new version, which bookers must accept from then on
+    (each booking keeps the version its booker accepted)."""
+    errors: Errors = {}
+    text = _text({"terms_text": terms_text}, "terms_text", errors, 10000)
+    if errors:
+        raise ValidationFailed(_("Some fields are not valid."), errors)
+    if text != resource.terms_text:
+        before = {"terms_version": resource.terms_version, "terms_text": resource.terms_text}
+        resource.terms_text = text
+        resource.terms_version += 1
+        db.session.flush()
+        audit.record("resource.terms_changed", resource, before=before,
+                     after={"terms_version": resource.terms_version, "terms_text": text},
+                     actor_id=actor.id if actor is not None else None)
+    return resource

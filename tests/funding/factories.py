@@ -48,3 +48,7 @@ class PledgeFactory(BaseFactory):
     reward = None
     amount = 1000_00
     status = PledgeStatus.ACTIVE
+    provider = "sandbox"
+    customer_ref = "cus_sandbox_test"
+    payment_method_ref = "pm_sandbox_visa"
+    card_label = "Visa •••• 4242 (sandbox)"

@@ -59,3 +59,25 @@ def test_demo_dashboards_per_role(client, login):
         for text in texts:
             assert text in page, (email, text)
         client.post("/auth/logout")
+
+
+def test_demo_has_a_settled_campaign_with_a_public_ledger(client):
+    from funding import ledger
+    from funding.models import PledgeStatus
+
+    seed_demo()
+    db.session.flush()
+    campaign = db.session.scalar(select(Campaign).where(Campaign.status == CampaignStatus.SUCCESSFUL))
+    assert campaign is not None and campaign.funding_model == FundingModel.KEEP_IT_ALL
+    from funding.models import Pledge
+
+    statuses = {p.status for p in db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id))}
+    figures = ledger.totals(campaign)
+    assert figures["collected"] > 0 and figures["fees"] > 0 and figures["refunded"] == 500_00
+    assert figures["matchfunding"] == 20000_00
+    assert figures["net"] == figures["collected"] - figures["fees"] - figures["refunded"] + figures["matchfunding"]
+    page = client.get(f"/campaigns/{campaign.id}/ledger")
+    assert page.status_code == 200 and "data-chart" in page.get_data(as_text=True)
+    body = client.get(f"/api/v1/campaigns/{campaign.id}/ledger").json
+    assert body["collected"]["amount"] == figures["collected"]
+    assert statuses == {PledgeStatus.COLLECTED, PledgeStatus.ERRORED}  # one declined card is being followed up

@@ -7,6 +7,9 @@ from datetime import timedelta
 import factory
 
 from incubation.models import (
+    Application,
+    ApplicationStatus,
+    FormerEmployment,
     Idea,
     IdeaVote,
     IncubationMode,
@@ -20,7 +23,7 @@ from incubation.models import (
 )
 from portal.auth.models import Role
 from portal.db import utcnow
-from tests.factories import BaseFactory, OrganisationFactory, UserFactory
+from tests.factories import BaseFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
 class ProjectFactory(BaseFactory):
@@ -97,3 +100,48 @@ class IdeaVoteFactory(BaseFactory):
 
     idea = factory.SubFactory(IdeaFactory)
     user = factory.SubFactory(UserFactory, roles=[Role.BACKER])
+
+
+class ApplicationFactory(BaseFactory):
+    class Meta:
+        model = Application
+
+    program = factory.SubFactory(ProgramFactory)
+    project = factory.SubFactory(ProjectFactory)
+    answers = factory.LazyFunction(dict)
+    status = ApplicationStatus.SUBMITTED
+
+
+class FormerEmploymentFactory(BaseFactory):
+    class Meta:
+        model = FormerEmployment
+
+    user = factory.SubFactory(UserFactory, roles=[Role.FOUNDER])
+    company = factory.SubFactory(OrganisationFactory, kind="company")
+    position = "Engineer"
+    verified_at = factory.LazyFunction(utcnow)
+
+
+# ---- scenarios ---------------------------------------------------------------------------------
+
+def startup_with_founder(**project_fields):
+    """A founder, their startup and (if fields are given) a project of it."""
+    founder = UserFactory(roles=[Role.FOUNDER])
+    startup = OrganisationFactory(kind="startup", owner=founder)
+    project = ProjectFactory(organisation=startup, **project_fields) if project_fields else None
+    return founder, startup, project
+
+
+def company_with_staff(*extra_staff):
+    staff = UserFactory(roles=[Role.COMPANY])
+    company = OrganisationFactory(kind="company", owner=staff)
+    for user in extra_staff:
+        MembershipFactory(organisation=company, user=user)
+    return staff, company
+
+
+def program_with_criteria(company, criteria=(("Market", 2), ("Team", 1)), **fields):
+    program = ProgramFactory(organisation=company, **fields)
+    for name, weight in criteria:
+        ProgramCriterionFactory(program=program, name=name, weight=weight)
+    return program

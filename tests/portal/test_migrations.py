@@ -48,3 +48,17 @@ def test_downgrade_to_base_and_upgrade_again(migrated_app):
         tables = set(db.inspect(connection).get_table_names()) - {"alembic_version"}
     assert tables == set()
     upgrade()
+
+
+def test_migrations_create_the_guards_autogenerate_cannot_see(migrated_app):
+    """Triggers and the booking exclusion constraint live only in the migrations' raw DDL."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            constraints = set(connection.execute(text("SELECT conname FROM pg_constraint")).scalars())
+            triggers = set(connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+            assert "booking_no_overlap" in constraints
+            assert {"audit_event_append_only", "ledger_entry_append_only"} <= triggers
+        else:
+            triggers = set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            assert {"audit_event_no_update", "audit_event_no_delete", "ledger_entry_no_update",
+                    "ledger_entry_no_delete"} <= triggers

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import factory
 
+from portal.db import utcnow
 from portal.extensions import db
-from resources.models import OpeningHours, Resource, ResourcePrice
-from tests.factories import BaseFactory, OrganisationFactory
+from resources.models import Booking, OpeningHours, Resource, ResourcePrice
+from tests.factories import BaseFactory, OrganisationFactory, UserFactory
 
 
 class ResourceFactory(BaseFactory):
@@ -53,4 +54,23 @@ class ResourcePriceFactory(BaseFactory):
     audience = "startup"
     unit = "use"
     amount = 5000
+    currency = "CNY"
+
+
+class BookingFactory(BaseFactory):
+    """A booking written directly (no rules checked): for past bookings and bulk data."""
+
+    class Meta:
+        model = Booking
+
+    resource = factory.SubFactory(ResourceFactory)
+    user = factory.SubFactory(UserFactory)
+    start_at = factory.LazyFunction(lambda: utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=3))
+    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=2))
+    blocked_from = factory.LazyAttribute(lambda o: o.start_at)
+    blocked_until = factory.LazyAttribute(lambda o: o.end_at + timedelta(minutes=o.resource.buffer_minutes or 0))
+    status = "confirmed"
+    audience = "external"
+    price_unit = "hour"
+    price_amount = 10000
     currency = "CNY"

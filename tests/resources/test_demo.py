@@ -20,3 +20,23 @@ def test_demo_seeder_publishes_the_labs_of_both_companies(client, db_session):
     page = client.get(f"/resources/{cnc.id}")
     assert page.status_code == 200 and "DMU 50" in page.get_data(as_text=True)
     assert client.get("/api/v1/resources?city=Foshan").json["total"] == 3
+
+
+def test_demo_bookings_fill_the_queue_the_calendar_and_the_utilisation(client, db_session, login):
+    from portal.auth.models import User
+    from resources.models import Booking
+
+    seed_demo()
+    statuses = {b.status for b in db_session.scalars(select(Booking))}
+    assert {"completed", "confirmed", "pending"} <= statuses
+    staff = db_session.scalar(select(User).where(User.email == "lab-manager@demo.haichuang.test"))
+    login(staff, "demo-password-2026")
+    client.post("/language", data={"locale": "en"})  # the demo lab manager reads Chinese
+    queue = client.get("/resources/approvals").get_data(as_text=True)
+    assert "注塑小批量产线" in queue and "Approving this request rejects 1 clashing request(s)" in queue
+    organisation_id = db_session.scalar(select(Resource.organisation_id).where(Resource.name.like("3D%")))
+    data = client.get(f"/api/v1/organisations/{organisation_id}/resource-utilisation").json
+    printer = next(item for item in data["items"] if item["name"].startswith("3D"))
+    assert printer["booked_hours"] > 0 and 0 < printer["utilisation"] < 1
+    assert client.get("/resources/idle").status_code == 200
+    assert "★" in client.get(f"/resources/{printer['resource_id']}").get_data(as_text=True)

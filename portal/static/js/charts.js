@@ -4,6 +4,8 @@
 // Kept out of the HTML because the Content-Security-Policy forbids inline scripts.
 document.addEventListener("DOMContentLoaded", () => {
   if (typeof Chart === "undefined") return;
+  // The page's font stack includes the bundled Noto Sans SC, so Chinese labels render in charts too.
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
     try {
       const config = JSON.parse(canvas.getAttribute("data-chart"));

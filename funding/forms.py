@@ -1,0 +1,164 @@
+"""Forms of funding, shared by the HTML views and the JSON API (`portal.api.parse`).
+
+API amounts are integer minor units; HTML pages ask for major units (e.g. yuan) and convert
+without floats (`to_minor`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from funding.models import FinancingStatus, FundingModel
+from incubation.forms import AwareDateTimeField, CommaListField, MoneyForm
+from portal.errors import ValidationFailed
+
+FUNDING_MODEL_CHOICES = [(FundingModel.ALL_OR_NOTHING, _l("All or nothing")),
+                         (FundingModel.KEEP_IT_ALL, _l("Keep it all"))]
+
+
+def to_minor(value: str | None, currency: str, field: str = "amount") -> int | None:
+    """'1299.50' CNY -> 129950. Refuses more decimals than the currency has, and negatives."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationFailed.field(field, _l("Enter an amount like 1299.00.")) from None
+    places = get_currency_precision(currency)
+    scaled = number * (Decimal(10) ** places)
+    if not number.is_finite() or scaled != scaled.to_integral_value():
+        raise ValidationFailed.field(field, _l("Too many decimal places for %(currency)s.", currency=currency))
+    if scaled < 0:
+        raise ValidationFailed.field(field, _l("The amount cannot be negative."))
+    return int(scaled)
+
+
+def parse_date(value: str | None, field: str = "estimated_delivery"):
+    """'2027-05-01' -> date; an impossible date (2027-13-45) is a 400 naming the field, never a 500."""
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.field(field, _l("Use a date like 2027-05-01.")) from None
+
+
+class CampaignForm(FlaskForm):
+    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    story = TextAreaField(_l("Story"), validators=[Optional(), Length(max=20000)])
+    goal = FormField(MoneyForm, label=_l("Goal"))
+    deadline = AwareDateTimeField(_l("Deadline"), validators=[DataRequired()])
+    funding_model = SelectField(_l("Funding model"), choices=FUNDING_MODEL_CHOICES,
+                                default=FundingModel.ALL_OR_NOTHING, validators=[Optional()])
+
+
+class RewardForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    amount = IntegerField(_l("Minimum pledge (minor units)"), validators=[DataRequired(message=_l("Required."))])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    quantity = IntegerField(_l("Limited quantity"), validators=[Optional()])
+    estimated_delivery = StringField(_l("Estimated delivery (YYYY-MM-DD)"),
+                                     validators=[Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}$")])
+    variants = CommaListField(_l("Variants (comma-separated)"), validators=[Optional()])
+    # `shipping_fees` ({region: minor units}) is read from the JSON body directly: a free-form map.
+
+
+class PledgeForm(FlaskForm):
+    """API: `amount` in minor units; `payment_method` a test card (sandbox) or a PaymentMethod id."""
+
+    amount = IntegerField(_l("Amount (minor units)"), validators=[DataRequired(message=_l("Required."))])
+    reward_id = IntegerField(_l("Reward"), validators=[Optional()])
+    payment_method = StringField(_l("Card"), validators=[Optional(), Length(max=255)])
+    setup_intent = StringField(_l("SetupIntent"), validators=[Optional(), Length(max=255)])
+    shipping_region = StringField(_l("Ship to region"), validators=[Optional(), Length(max=20)])
+    currency = StringField(_l("Currency"), validators=[Optional(), Length(max=3)])
+
+
+class PledgePageForm(FlaskForm):
+    """The HTML form: the amount in major units (e.g. 1299.00)."""
+
+    reward_id = SelectField(_l("Reward"), choices=[], validators=[Optional()])
+    amount = StringField(_l("Pledge amount"), validators=[DataRequired()])
+    shipping_region = SelectField(_l("Ship to region"), choices=[], validators=[Optional()])
+    payment_method = StringField(_l("Card number"), validators=[Optional(), Length(max=255)],
+                                 description=_l("Sandbox: 4242424242424242 succeeds, 4000000000000341 is declined "
+                                                "at the deadline, 4000002500003155 needs authentication."))
+    setup_intent = HiddenField()
+
+
+class CardForm(FlaskForm):
+    payment_method = StringField(_l("Card number"), validators=[Optional(), Length(max=255)])
+    setup_intent = HiddenField()
+
+
+class RefundForm(FlaskForm):
+    amount = IntegerField(_l("Amount to refund (minor units; empty for all)"), validators=[Optional()])
+
+
+class SurveyForm(FlaskForm):
+    name = StringField(_l("Recipient name"), validators=[DataRequired(), Length(max=300)])
+    address = TextAreaField(_l("Address"), validators=[DataRequired(), Length(max=300)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=300)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=300)])
+    country = StringField(_l("Country"), validators=[DataRequired(), Length(max=300)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=300)])
+    variant = SelectField(_l("Variant"), choices=[], validate_choice=False, validators=[Optional()])
+
+
+class StretchGoalForm(FlaskForm):
+    amount = IntegerField(_l("Amount (minor units)"), validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+
+
+class UpdateForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    body = TextAreaField(_l("Update"), validators=[DataRequired(), Length(max=20000)])
+    backers_only = BooleanField(_l("Backers only"))
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
+    is_question = BooleanField(_l("This is a question for the team"))
+    parent_id = IntegerField(validators=[Optional()])
+
+
+class MediaForm(FlaskForm):
+    file = FileField(_l("Image"))
+
+
+class MatchFundForm(FlaskForm):
+    organisation_id = IntegerField(_l("Anchor company"), validators=[DataRequired()])
+    cap = IntegerField(_l("Cap (minor units)"), validators=[DataRequired(), NumberRange(min=1)])
+
+
+class FinancingForm(FlaskForm):
+    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
+    amount = FormField(MoneyForm, label=_l("Amount"))
+    use_of_funds = TextAreaField(_l("Use of funds"), validators=[DataRequired(), Length(max=10000)])
+    terms = TextAreaField(_l("Proposed terms"), validators=[DataRequired(), Length(max=10000)])
+
+
+class FinancingDecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[(FinancingStatus.APPROVED, _l("Approve")),
+                                                    (FinancingStatus.REJECTED, _l("Reject"))],
+                           validators=[DataRequired()])
+    note = TextAreaField(_l("Note to the founders"), validators=[DataRequired(), Length(max=5000)])

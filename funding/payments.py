@@ -1,0 +1,408 @@
+"""Payment providers behind one interface: Stripe (with keys) and a clearly labelled sandbox (without).
+
+Settlement, pledges, refunds and webhooks only talk to `PaymentProvider`. `get_provider()` picks the
+Stripe adapter when `STRIPE_SECRET_KEY` is set, the sandbox otherwise; tests and the benchmark may
+install their own instance in `app.extensions["funding_provider"]`.
+
+The sandbox follows Stripe's test cards so the whole flow works offline:
+4242424242424242 succeeds; 4000000000000341 is saved but declined when charged; 4000002500003155
+needs authentication (3-D Secure) when charged off-session; 4000000000000002 is declined when saved.
+Like Stripe, it answers a repeated idempotency key with the PaymentIntent it created the first time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from portal.errors import ValidationFailed
+
+
+class ChargeStatus:
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+    PROCESSING = "processing"  # outcome arrives later by webhook
+
+
+@dataclass
+class ChargeResult:
+    status: str
+    payment_ref: str | None = None
+    fee: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    client_secret: str | None = None
+
+
+@dataclass
+class SavedCard:
+    customer_ref: str
+    payment_method_ref: str
+    label: str
+
+
+@dataclass
+class SetupIntentInfo:
+    id: str
+    client_secret: str
+    status: str
+    payment_method_ref: str | None = None
+    customer_ref: str | None = None
+
+
+@dataclass
+class RefundResult:
+    refund_ref: str
+    amount: int
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or answered an error that says nothing about the card.
+
+    The outcome of the call is unknown: the attempt stays pending and is retried with the same key.
+    """
+
+
+class PaymentProvider(Protocol):
+    name: str
+    label: str
+
+    def ensure_customer(self, email: str, name: str, existing: str | None) -> str: ...
+
+    def create_setup_intent(self, customer_ref: str) -> SetupIntentInfo: ...
+
+    def retrieve_setup_intent(self, setup_intent_ref: str) -> SetupIntentInfo: ...
+
+    def save_card(self, customer_ref: str, payment_method: str, field: str = "payment_method") -> SavedCard: ...
+
+    def charge(self, *, amount: int, currency: str, customer_ref: str | None, payment_method_ref: str,
+               idempotency_key: str, metadata: dict[str, str], off_session: bool = True) -> ChargeResult: ...
+
+    def retrieve_payment(self, payment_ref: str) -> ChargeResult: ...
+
+    def complete_authentication(self, payment_ref: str) -> ChargeResult: ...
+
+    def refund(self, *, payment_ref: str, amount: int, idempotency_key: str) -> RefundResult: ...
+
+
+def estimated_card_fee(amount: int) -> int:
+    """The sandbox's stand-in for Stripe's processing fee: 2.9% + 30 minor units, rounded half up."""
+    return (amount * 29 + 500) // 1000 + 30
+
+
+# ---- sandbox ---------------------------------------------------------------------------------
+
+# test card number -> (sandbox payment method id, label)
+SANDBOX_CARDS = {
+    "4242424242424242": ("pm_sandbox_visa", "Visa •••• 4242 (sandbox)"),
+    "4000000000000341": ("pm_sandbox_charge_declined", "Visa •••• 0341 (sandbox)"),
+    "4000002500003155": ("pm_sandbox_authentication_required", "Visa •••• 3155 (sandbox)"),
+}
+SANDBOX_SETUP_DECLINED = {"4000000000000002"}
+
+
+@dataclass
+class SandboxPaymentIntent:
+    id: str
+    amount: int
+    currency: str
+    payment_method_ref: str
+    idempotency_key: str
+    metadata: dict[str, str]
+    status: str
+    refunded: int = 0
+    refunds: list[RefundResult] = field(default_factory=list)
+
+
+class SandboxProvider:
+    """SANDBOX: simulated payments, no money moves. Used when no Stripe keys are configured.
+
+    PaymentIntents are kept in memory (per process) only to honour idempotency keys and to let
+    tests and the benchmark count them; their ids are derived from the idempotency key, so even a
+    new process answers a repeated key with the same PaymentIntent id.
+    `latency` (seconds) simulates the provider's response time for the benchmark.
+    """
+
+    name = "sandbox"
+    label = "SANDBOX (simulated payments, no money moves)"
+
+    def __init__(self, latency: float = 0.0):
+        self.latency = latency
+        self.payment_intents: dict[str, SandboxPaymentIntent] = {}  # by idempotency key
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _wait(self) -> None:
+        if self.latency:
+            time.sleep(self.latency)
+
+    def ensure_customer(self, email: str, name: str, existing: str | None) -> str:
+        return existing or "cus_sandbox_" + hashlib.sha256(email.encode()).hexdigest()[:16]
+
+    def create_setup_intent(self, customer_ref: str) -> SetupIntentInfo:
+        ident = "seti_sandbox_" + hashlib.sha256(f"{customer_ref}{time.time_ns()}".encode()).hexdigest()[:16]
+        return SetupIntentInfo(ident, ident + "_secret", "requires_payment_method", customer_ref=customer_ref)
+
+    def retrieve_setup_intent(self, setup_intent_ref: str) -> SetupIntentInfo:
+        raise ValidationFailed.field("setup_intent", _("The sandbox has no SetupIntents: give a test card number."))
+
+    def save_card(self, customer_ref: str, payment_method: str, field: str = "payment_method") -> SavedCard:
+        number = "".join(ch for ch in (payment_method or "") if ch.isdigit())
+        if number in SANDBOX_SETUP_DECLINED:
+            raise ValidationFailed.field(field, _("Your card was declined."))
+        by_id = {pm: (pm, label) for pm, label in SANDBOX_CARDS.values()}
+        card = SANDBOX_CARDS.get(number) or by_id.get((payment_method or "").strip())
+        if card is None:
+            raise ValidationFailed.field(field, _(
+                "Sandbox payments: use a Stripe test card, 4242424242424242 (succeeds), 4000000000000341 "
+                "(declined when charged) or 4000002500003155 (needs authentication)."))
+        return SavedCard(customer_ref, card[0], card[1])
+
+    def charge(self, *, amount: int, currency: str, customer_ref: str | None, payment_method_ref: str,
+               idempotency_key: str, metadata: dict[str, str], off_session: bool = True) -> ChargeResult:
+        self._wait()
+        with self._lock:
+            self.calls += 1
+            intent = self.payment_intents.get(idempotency_key)
+            if intent is None:
+                if payment_method_ref == "pm_sandbox_charge_declined":
+                    status = ChargeStatus.FAILED
+                elif payment_method_ref == "pm_sandbox_authentication_required" and off_session:
+                    status = ChargeStatus.REQUIRES_ACTION
+                else:
+                    status = ChargeStatus.SUCCEEDED
+                intent = SandboxPaymentIntent(
+                    "pi_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24], amount, currency,
+                    payment_method_ref, idempotency_key, dict(metadata), status)
+                self.payment_intents[idempotency_key] = intent
+        return self._result(intent)
+
+    def _result(self, intent: SandboxPaymentIntent) -> ChargeResult:
+        if intent.status == ChargeStatus.FAILED:
+            return ChargeResult(ChargeStatus.FAILED, intent.id, error_code="card_declined",
+                                error_message="Your card was declined. (sandbox)")
+        if intent.status == ChargeStatus.REQUIRES_ACTION:
+            return ChargeResult(ChargeStatus.REQUIRES_ACTION, intent.id, error_code="authentication_required",
+                                error_message="The bank asks the card holder to authenticate. (sandbox)",
+                                client_secret=intent.id + "_secret")
+        return ChargeResult(ChargeStatus.SUCCEEDED, intent.id, fee=estimated_card_fee(intent.amount))
+
+    def _find(self, payment_ref: str) -> SandboxPaymentIntent | None:
+        return next((pi for pi in self.payment_intents.values() if pi.id == payment_ref), None)
+
+    def retrieve_payment(self, payment_ref: str) -> ChargeResult:
+        intent = self._find(payment_ref)
+        if intent is None:
+            raise ProviderUnavailable(f"unknown sandbox PaymentIntent {payment_ref}")
+        return self._result(intent)
+
+    def complete_authentication(self, payment_ref: str) -> ChargeResult:
+        """The backer finished 3-D Secure on-session: the same PaymentIntent succeeds (no new charge)."""
+        self._wait()
+        with self._lock:
+            intent = self._find(payment_ref)
+            if intent is not None and intent.status == ChargeStatus.REQUIRES_ACTION:
+                intent.status = ChargeStatus.SUCCEEDED
+        if intent is None:
+            # Another process created it (e.g. the CLI): ids are derived from keys, so trust the reference.
+            return ChargeResult(ChargeStatus.SUCCEEDED, payment_ref, fee=None)
+        return self._result(intent)
+
+    def refund(self, *, payment_ref: str, amount: int, idempotency_key: str) -> RefundResult:
+        self._wait()
+        ident = "re_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        with self._lock:
+            intent = self._find(payment_ref)
+            if intent is not None and all(r.refund_ref != ident for r in intent.refunds):
+                intent.refunded += amount
+                intent.refunds.append(RefundResult(ident, amount))
+        return RefundResult(ident, amount)
+
+
+# ---- Stripe ----------------------------------------------------------------------------------
+
+def _f(obj, name: str):
+    """A field of a Stripe object (stripe-python 16 objects are not dicts), None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+class StripeProvider:
+    """The real adapter on `stripe.StripeClient`. `api_base` points it at a local server in tests."""
+
+    name = "stripe"
+    label = "Stripe"
+
+    def __init__(self, secret_key: str, api_base: str | None = None, max_network_retries: int = 2):
+        import stripe
+
+        kwargs: dict[str, Any] = {"max_network_retries": max_network_retries}
+        if api_base:
+            kwargs["base_addresses"] = {"api": api_base}
+        self.stripe = stripe
+        self.client = stripe.StripeClient(secret_key, **kwargs)
+
+    def ensure_customer(self, email: str, name: str, existing: str | None) -> str:
+        if existing:
+            return existing
+        try:
+            customer = self.client.v1.customers.create(params={"email": email, "name": name})
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return customer.id
+
+    def create_setup_intent(self, customer_ref: str) -> SetupIntentInfo:
+        try:
+            intent = self.client.v1.setup_intents.create(params={
+                "customer": customer_ref, "usage": "off_session", "payment_method_types": ["card"]})
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return SetupIntentInfo(intent.id, intent.client_secret, intent.status, _f(intent, "payment_method"),
+                               customer_ref)
+
+    def retrieve_setup_intent(self, setup_intent_ref: str) -> SetupIntentInfo:
+        try:
+            intent = self.client.v1.setup_intents.retrieve(setup_intent_ref)
+        except self.stripe.InvalidRequestError:
+            raise ValidationFailed.field("setup_intent", _("Unknown SetupIntent.")) from None
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return SetupIntentInfo(intent.id, intent.client_secret, intent.status, _f(intent, "payment_method"),
+                               _f(intent, "customer"))
+
+    def save_card(self, customer_ref: str, payment_method: str, field: str = "payment_method") -> SavedCard:
+        """Keep a PaymentMethod (from a completed SetupIntent) on the backer's customer for off-session use."""
+        ref = (payment_method or "").strip()
+        if not ref.startswith("pm_"):
+            raise ValidationFailed.field(field, _("Give the PaymentMethod id of a completed SetupIntent (pm_...)."))
+        try:
+            method = self.client.v1.payment_methods.retrieve(ref)
+            owner = _f(method, "customer")
+            if owner and owner != customer_ref:
+                raise ValidationFailed.field(field, _("This card belongs to another customer."))
+            if not owner:
+                method = self.client.v1.payment_methods.attach(ref, params={"customer": customer_ref})
+        except self.stripe.CardError as error:
+            raise ValidationFailed.field(field, error.user_message or _("Your card was declined.")) from None
+        except self.stripe.InvalidRequestError:
+            raise ValidationFailed.field(field, _("Unknown payment method.")) from None
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        card = _f(method, "card")
+        label = f"{str(_f(card, 'brand') or 'card').title()} •••• {_f(card, 'last4') or '????'}"
+        return SavedCard(customer_ref, method.id, label)
+
+    def _fee(self, intent) -> int | None:
+        charge_ref = _f(intent, "latest_charge")
+        if not charge_ref:
+            return None
+        try:
+            charge_id = charge_ref if isinstance(charge_ref, str) else charge_ref.id
+            charge = self.client.v1.charges.retrieve(charge_id, params={"expand": ["balance_transaction"]})
+            transaction = _f(charge, "balance_transaction")
+            if transaction is not None and not isinstance(transaction, str):
+                return int(_f(transaction, "fee") or 0)
+        except self.stripe.StripeError:
+            return None
+        return None
+
+    def _intent_result(self, intent) -> ChargeResult:
+        status = intent.status
+        if status == "succeeded":
+            return ChargeResult(ChargeStatus.SUCCEEDED, intent.id, fee=self._fee(intent))
+        if status == "requires_action":
+            return ChargeResult(ChargeStatus.REQUIRES_ACTION, intent.id, error_code="authentication_required",
+                                error_message="The bank asks the card holder to authenticate.",
+                                client_secret=intent.client_secret)
+        if status in ("processing", "requires_capture", "requires_confirmation"):
+            return ChargeResult(ChargeStatus.PROCESSING, intent.id)
+        error = _f(intent, "last_payment_error")
+        return ChargeResult(ChargeStatus.FAILED, intent.id, error_code=_f(error, "code") or status,
+                            error_message=_f(error, "message") or status)
+
+    def charge(self, *, amount: int, currency: str, customer_ref: str | None, payment_method_ref: str,
+               idempotency_key: str, metadata: dict[str, str], off_session: bool = True) -> ChargeResult:
+        params: dict[str, Any] = {"amount": amount, "currency": currency.lower(), "payment_method": payment_method_ref,
+                                  "confirm": True, "metadata": metadata}
+        if customer_ref:
+            params["customer"] = customer_ref
+        if off_session:
+            params["off_session"] = True
+        try:
+            intent = self.client.v1.payment_intents.create(params=params,
+                                                           options={"idempotency_key": idempotency_key})
+        except self.stripe.CardError as error:
+            detail = error.error
+            intent = getattr(detail, "payment_intent", None) if detail is not None else None
+            code = (getattr(detail, "code", None) if detail is not None else None) or error.code
+            payment_ref = _f(intent, "id") if intent is not None else None
+            if code == "authentication_required":
+                return ChargeResult(ChargeStatus.REQUIRES_ACTION, payment_ref, error_code=code,
+                                    error_message=error.user_message,
+                                    client_secret=_f(intent, "client_secret") if intent is not None else None)
+            return ChargeResult(ChargeStatus.FAILED, payment_ref, error_code=code or "card_error",
+                                error_message=error.user_message or str(error))
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return self._intent_result(intent)
+
+    def retrieve_payment(self, payment_ref: str) -> ChargeResult:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_ref)
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return self._intent_result(intent)
+
+    def complete_authentication(self, payment_ref: str) -> ChargeResult:
+        """Stripe.js confirmed the PaymentIntent in the browser; read back where it stands."""
+        return self.retrieve_payment(payment_ref)
+
+    def refund(self, *, payment_ref: str, amount: int, idempotency_key: str) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(params={"payment_intent": payment_ref, "amount": amount},
+                                                   options={"idempotency_key": idempotency_key})
+        except self.stripe.InvalidRequestError as error:
+            raise ValidationFailed.field("amount", error.user_message or str(error)) from None
+        except self.stripe.StripeError as error:
+            raise ProviderUnavailable(str(error)) from error
+        return RefundResult(refund.id, int(refund.amount))
+
+
+def get_provider() -> PaymentProvider:
+    provider = current_app.extensions.get("funding_provider")
+    if provider is None:
+        config = current_app.config
+        if config.get("STRIPE_SECRET_KEY"):
+            provider = StripeProvider(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE"))
+        else:
+            provider = SandboxProvider()
+        current_app.extensions["funding_provider"] = provider
+    return provider
+
+
+def construct_event(payload: bytes, signature: str | None) -> dict:
+    """Verify a webhook on the raw body (HMAC-SHA256 of "t.payload", 300 s tolerance); raise ValueError."""
+    import stripe
+
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise ValueError("STRIPE_WEBHOOK_SECRET is not configured")
+    if not signature:
+        raise ValueError("missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=300)
+    except stripe.SignatureVerificationError as error:
+        raise ValueError(f"bad signature: {error.user_message or error}") from None
+    except ValueError as error:  # not JSON
+        raise ValueError(f"bad payload: {error}") from None
+    return event.to_dict() if hasattr(event, "to_dict") else dict(event)

@@ -1,0 +1,149 @@
+"""Charges and reports: a startup's monthly statement, a company's utilisation per resource, and the
+public idle-capacity list (open windows in the next 14 days across every anchor company)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.organisations.models import Organisation, OrganisationKind
+from resources import availability
+from resources.models import Booking, BookingStatus, Resource
+
+STATEMENT_ZONE = "Asia/Shanghai"  # months of a statement are calendar months in China time
+CHARGED = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+
+
+@dataclass
+class StatementLine:
+    booking: Booking
+    kind: str  # "booking" or "late_cancel_fee"
+    amount: int
+    currency: str
+
+
+@dataclass
+class Statement:
+    organisation: Organisation
+    month: date
+    lines: list[StatementLine] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def month_bounds(month: date, zone: str = STATEMENT_ZONE) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    first = month.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (availability.local_to_utc(first, time(0), tz), availability.local_to_utc(following, time(0), tz))
+
+
+def parse_month(raw: str | None) -> date | None:
+    if not raw:
+        return utcnow().astimezone(ZoneInfo(STATEMENT_ZONE)).date().replace(day=1)
+    try:
+        return datetime.strptime(raw, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+def monthly_statement(organisation: Organisation, month: date) -> Statement:
+    """Charges of the bookings starting in the month: the stored price of confirmed, completed and
+    no-show bookings, and the late-cancel fee of cancelled ones."""
+    start, end = month_bounds(month)
+    statement = Statement(organisation, month)
+    bookings = db.session.scalars(select(Booking).options(selectinload(Booking.resource)).where(
+        Booking.organisation_id == organisation.id, Booking.start_at >= start, Booking.start_at < end)
+        .order_by(Booking.start_at)).all()
+    for booking in bookings:
+        if booking.status in CHARGED:
+            line = StatementLine(booking, "booking", booking.price_amount, booking.currency)
+        elif booking.status == BookingStatus.CANCELLED and booking.cancel_fee_amount:
+            line = StatementLine(booking, "late_cancel_fee", booking.cancel_fee_amount, booking.currency)
+        else:
+            continue
+        statement.lines.append(line)
+        statement.totals[line.currency] = statement.totals.get(line.currency, 0) + line.amount
+    return statement
+
+
+@dataclass
+class Utilisation:
+    resource: Resource
+    open_minutes: int
+    booked_minutes: int
+
+    @property
+    def idle_minutes(self) -> int:
+        return max(0, self.open_minutes - self.booked_minutes)
+
+    @property
+    def ratio(self) -> float:
+        return self.booked_minutes / self.open_minutes if self.open_minutes else 0.0
+
+
+def utilisation(organisation: Organisation, start: datetime, end: datetime) -> list[Utilisation]:
+    """Booked hours / open hours per resource of a company (blackouts are not open time)."""
+    rows = []
+    for resource in db.session.scalars(select(Resource).where(Resource.organisation_id == organisation.id)
+                                       .order_by(Resource.name)):
+        opened = availability.open_intervals(resource, start, end)
+        opened = availability.subtract(opened, [(b.starts_at, b.ends_at)
+                                                for b in availability.blackouts_in(resource.id, start, end)])
+        booked = [(b.start_at, b.end_at) for b in availability.occupying_bookings(resource.id, start, end)]
+        booked_in_open = []
+        for a, b in opened:
+            for s, e in booked:
+                if s < b and e > a:
+                    booked_in_open.append((max(a, s), min(b, e)))
+        rows.append(Utilisation(resource, availability.total_minutes(opened),
+                                availability.total_minutes(availability.merge(booked_in_open))))
+    return rows
+
+
+def utilisation_chart(rows: list[Utilisation], booked_label: str, idle_label: str) -> dict:
+    """A stacked bar chart (Chart.js config) of booked and idle hours per resource."""
+    return {
+        "type": "bar",
+        "data": {
+            "labels": [row.resource.name[:40] for row in rows],
+            "datasets": [
+                {"label": booked_label, "data": [round(r.booked_minutes / 60, 1) for r in rows],
+                 "backgroundColor": "#0d6efd"},
+                {"label": idle_label, "data": [round(r.idle_minutes / 60, 1) for r in rows],
+                 "backgroundColor": "#adb5bd"},
+            ],
+        },
+        "options": {"indexAxis": "y", "scales": {"x": {"stacked": True}, "y": {"stacked": True}}},
+    }
+
+
+@dataclass
+class IdleResource:
+    resource: Resource
+    windows: list[tuple[datetime, datetime]]
+    free_minutes: int
+
+
+def idle_capacity(days: int = 14, now: datetime | None = None, per_resource: int = 6) -> list[IdleResource]:
+    """Published resources of anchor companies with their free windows (at least the minimum booking
+    length) from now to `days` ahead, most free time first."""
+    now = (now or utcnow()).astimezone(UTC).replace(second=0, microsecond=0)
+    end = now + timedelta(days=days)
+    result = []
+    resources = db.session.scalars(select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
+                                   .options(selectinload(Resource.organisation))
+                                   .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY)
+                                   .order_by(Resource.id)).all()
+    for resource in resources:
+        windows = [(a, b) for a, b in availability.free_intervals(resource, now, end)
+                   if (b - a) >= timedelta(minutes=resource.min_minutes)]
+        if windows:
+            result.append(IdleResource(resource, windows[:per_resource], availability.total_minutes(windows)))
+    result.sort(key=lambda item: -item.free_minutes)
+    return result
