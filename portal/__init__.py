@@ -132,7 +132,13 @@ def configure_engine(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # SQLite has one writer at a time. A request that writes takes the write lock when its
+        # transaction starts (waiting up to busy_timeout), so its checks and its writes see the
+        # same data and it never fails half-way upgrading a read lock. Reads stay concurrent.
+        from flask import has_request_context, request
+
+        writes = has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:
