@@ -100,6 +100,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from portal.db import migration_filter
+
+        conf_args.setdefault("include_object", migration_filter(connection.dialect.name))
         conf_args.setdefault("render_item", render_item)
         conf_args.setdefault("compare_type", True)
         # SQLite cannot ALTER most things: batch mode re-creates tables instead.

@@ -158,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)
+    importlib.import_module("portal.search").init_app(app)
     register_error_handlers(app)
 
     @app.errorhandler(IntegrityError)

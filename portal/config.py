@@ -68,6 +68,11 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "ELASTICSEARCH_URL": env.get("ELASTICSEARCH_URL") or None,
+        # Elasticsearch alias (a reindex builds a new index behind it), text analyzer (`cjk` is
+        # built in; `smartcn` or `ik_max_word` when that plugin is installed), client timeout.
+        "SEARCH_INDEX": env.get("SEARCH_INDEX") or "portal-search",
+        "SEARCH_ANALYZER": env.get("SEARCH_ANALYZER") or "cjk",
+        "ELASTICSEARCH_TIMEOUT": _int(env, "ELASTICSEARCH_TIMEOUT", 5, errors),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,

@@ -55,3 +55,22 @@ def rollback() -> None:
 
     db.session.rollback()
     jobs.discard_pending()
+
+
+def migration_filter(dialect_name: str):
+    """Alembic `include_object` hook: leave out what lives only in raw DDL of one database.
+
+    SQLite's FTS5 shadow tables and indexes declared for another dialect (`Index(...).ddl_if(...)`)
+    are not differences between models and migrations.
+    """
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table" and name and name.startswith("search_document_fts"):
+            return False
+        if type_ == "index" and obj is not None:
+            condition = getattr(obj, "_ddl_if", None)
+            if condition is not None and condition.dialect and condition.dialect != dialect_name:
+                return False
+        return True
+
+    return include_object

@@ -1,0 +1,198 @@
+"""The search service: picks the backend, checks every hit against the caller's permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.permissions import Permission, can
+from portal.search import documents
+from portal.search.interfaces import (
+    PRICE_BUCKETS,
+    Hit,
+    Result,
+    SearchBackend,
+    SearchQuery,
+    SearchUnavailable,
+    bucket_label,
+)
+from portal.search.text import snippet
+
+EXTENSION = "portal.search.backend"
+
+
+def get_backend() -> SearchBackend:
+    """Elasticsearch when ELASTICSEARCH_URL is set, the built-in database search otherwise."""
+    backends = current_app.extensions.setdefault(EXTENSION, {})
+    url = current_app.config.get("ELASTICSEARCH_URL")
+    dialect = db.session.get_bind().dialect.name
+    key = (url, current_app.config.get("SEARCH_INDEX", "portal-search"), dialect)
+    backend = backends.get(key)
+    if backend is None:
+        if url:
+            from portal.search.elastic import ElasticsearchBackend
+
+            backend = ElasticsearchBackend(
+                url, alias=key[1], analyzer=current_app.config.get("SEARCH_ANALYZER", "cjk"),
+                node_class=current_app.config.get("ELASTICSEARCH_NODE_CLASS"),
+                timeout=float(current_app.config.get("ELASTICSEARCH_TIMEOUT", 5)))
+        else:
+            from portal.search.builtin import BuiltinBackend
+
+            backend = BuiltinBackend(dialect)
+        backends[key] = backend
+    return backend
+
+
+@dataclass
+class Item:
+    type: str
+    id: int
+    title: str
+    snippet: str
+    url: str
+    city: str
+    price_min: int | None
+    currency: str
+    rating: float | None
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "id": self.id, "title": self.title, "snippet": str(self.snippet),
+                "url": self.url, "city": self.city or None,
+                "price_from": ({"amount": self.price_min, "currency": self.currency}
+                               if self.price_min is not None and self.type == documents.RESOURCE else None),
+                "rating": self.rating}
+
+
+@dataclass
+class Page:
+    total: int
+    items: list[Item]
+    facets: dict[str, dict[str, int]]
+    query: SearchQuery
+
+
+def _visible(hits: list[Hit], user) -> dict[tuple[str, int], object]:
+    """The hits' objects the user may see and that are still searchable (a stale index never leaks)."""
+    visible: dict[tuple[str, int], object] = {}
+    by_type: dict[str, list[int]] = {}
+    for hit in hits:
+        by_type.setdefault(hit.type, []).append(hit.id)
+    for doc_type, ids in by_type.items():
+        if doc_type not in documents.DOC_TYPES:
+            continue
+        model = documents.model_for(doc_type)
+        for obj in db.session.scalars(select(model).where(model.id.in_(ids))):
+            if documents.build_for(doc_type, obj) is not None and can(user, Permission.VIEW, obj):
+                visible[(doc_type, obj.id)] = obj
+    return visible
+
+
+AVAILABILITY_CANDIDATES = 200
+
+
+def _free_in_window(resource, first: date, last: date) -> bool:
+    """Whether the resource has a bookable stretch (its minimum booking) on those local dates."""
+    from resources.availability import free_intervals
+
+    zone = ZoneInfo(resource.timezone or "UTC")
+    start = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return any((b - a).total_seconds() >= resource.min_minutes * 60 for a, b in free_intervals(resource, start, end))
+
+
+def _search_free(query: SearchQuery) -> Result:
+    """Resources free in a date window: the backend's best candidates, kept when the booking
+    calendar has room. Facets and the total count the kept resources (of the first 200 candidates)."""
+    from collections import Counter
+
+    from resources.models import Resource
+
+    candidates = get_backend().search(replace(query, types=(documents.RESOURCE,), page=1,
+                                              per_page=AVAILABILITY_CANDIDATES))
+    resources = {r.id: r for r in db.session.scalars(select(Resource).where(
+        Resource.id.in_([h.id for h in candidates.hits])))}
+    kept = [h for h in candidates.hits
+            if h.id in resources and _free_in_window(resources[h.id], query.free_from, query.free_to)]
+    cities = Counter(h.city for h in kept if h.city)
+    prices: Counter[str] = Counter()
+    for hit in kept:
+        for low, high in PRICE_BUCKETS:
+            if hit.price_min is not None and (low is None or hit.price_min >= low) and (
+                    high is None or hit.price_min < high):
+                prices[bucket_label(low, high)] += 1
+    facets = {"type": {documents.RESOURCE: len(kept)} if kept else {}, "city": dict(cities.most_common()),
+              "industry": {}, "language": {}, "price": dict(prices.most_common())}
+    return Result(len(kept), kept[query.offset:query.offset + query.per_page], facets)
+
+
+def availability_supported() -> bool:
+    try:
+        from resources.availability import free_intervals  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def search(query: SearchQuery, user) -> Page:
+    if query.free_from is not None and availability_supported():
+        result = _search_free(query)
+    else:
+        result = get_backend().search(query)
+    visible = _visible(result.hits, user)
+    items = []
+    for hit in result.hits:
+        if (hit.type, hit.id) not in visible:
+            continue
+        items.append(Item(hit.type, hit.id, hit.title, snippet([hit.body, hit.keywords, hit.title], hit.matched),
+                          documents.url_for_hit(hit.type, hit.id), hit.city, hit.price_min, hit.currency,
+                          hit.rating))
+    dropped = len(result.hits) - len(items)
+    return Page(max(0, result.total - dropped), items, result.facets, query)
+
+
+def suggest(prefix: str, limit: int = 8) -> list[str]:
+    """Titles for autocomplete. Every document is public, so titles need no per-user check."""
+    return get_backend().suggest(prefix, limit)
+
+
+def status() -> dict[str, dict[str, int]]:
+    """Rows that should be searchable vs documents in the backend, per type."""
+    from sqlalchemy import func
+
+    from portal.search.models import SearchOutbox
+
+    sources = documents.count_sources()
+    indexed = get_backend().counts()
+    pending = db.session.scalar(select(func.count(SearchOutbox.id)).where(SearchOutbox.applied_at.is_(None))) or 0
+    failing = db.session.scalar(select(func.count(SearchOutbox.id)).where(
+        SearchOutbox.applied_at.is_(None), SearchOutbox.attempts > 0)) or 0
+    return {"types": {t: {"rows": sources[t], "indexed": indexed.get(t, 0)} for t in documents.DOC_TYPES},
+            "outbox": {"pending": pending, "failing": failing}}
+
+
+def reindex(progress: Callable[[int], None] = lambda n: None) -> int:
+    """Rebuild the whole index, then replay outbox rows applied while it ran (they went to the old one)."""
+    from portal.db import utcnow
+    from portal.search.models import SearchOutbox
+    from portal.search.tasks import apply_keys
+
+    started = utcnow()
+    total = sum(documents.count_sources().values())
+    count = get_backend().reindex(documents.all_documents(), total, progress)
+    keys: set[tuple[str, int]] = set()
+    for kind, object_id in db.session.execute(select(SearchOutbox.kind, SearchOutbox.object_id).where(
+            SearchOutbox.applied_at >= started)):
+        keys |= documents.expand(kind, object_id)
+    if keys:
+        apply_keys(keys)
+    return count
+
+
+__all__ = ["SearchUnavailable", "get_backend", "reindex", "search", "status", "suggest"]

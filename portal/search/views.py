@@ -1,0 +1,59 @@
+"""The search page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user
+
+from portal.api import _int_arg
+from portal.errors import ValidationFailed
+from portal.search import services
+from portal.search.forms import LANGUAGE_LABELS, SORT_LABELS, TYPE_LABELS, SearchForm
+from portal.search.interfaces import SearchUnavailable, parse_bucket
+from portal.templating import format_money
+
+bp = Blueprint("search", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/search/static")
+PER_PAGE = 20
+MAX_PAGE = 500
+
+
+@bp.get("/search")
+def index():
+    form = SearchForm(request.args)
+    page = results = None
+    unavailable = False
+    status = 200
+    if form.validate():
+        try:
+            number = _int_arg("page", 1, 1, MAX_PAGE)
+        except ValidationFailed as error:
+            form.q.errors = list(form.q.errors) + error.fields.get("page", [])
+            number, status = 1, 400
+        if status == 200:
+            try:
+                results = services.search(form.to_query(number, PER_PAGE), current_user)
+                page = number
+            except SearchUnavailable:
+                unavailable, status = True, 503
+    else:
+        status = 400
+
+    def link(**changes) -> str:
+        args = {k: v for k, v in request.args.items() if v}
+        args.pop("page", None)
+        args.update({k: v for k, v in changes.items()})
+        return url_for("search.index", **{k: v for k, v in args.items() if v not in (None, "")})
+
+    active = {name: request.args.get(name, "") for name in ("type", "city", "industry", "language")}
+    price_links = []
+    if results is not None:
+        for label, count in results.facets.get("price", {}).items():
+            low, high = parse_bucket(label) or (None, None)
+            text = (f"{format_money(low or 0)} – {format_money(high)}" if high is not None
+                    else f"{format_money(low)} +")
+            price_links.append((text, count, link(price_min=low or None, price_max=high - 1 if high else None)))
+    return render_template("search/index.html", form=form, results=results, page=page, per_page=PER_PAGE,
+                           unavailable=unavailable, link=link, active=active, type_labels=TYPE_LABELS,
+                           sort_labels=SORT_LABELS, language_labels=LANGUAGE_LABELS,
+                           price_links=price_links), status

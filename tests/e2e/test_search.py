@@ -1,0 +1,54 @@
+"""Search in a real browser: the nav link, a misspelt query, highlighted results, facets, autocomplete."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.db import commit
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from resources.models import Resource, ResourcePrice
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def thermal_chamber(live_server):
+    """A published resource with a unique made-up word, committed (the outbox job indexes it)."""
+    word = "zyx" + uuid.uuid4().hex[:8]
+    with live_server.app.app_context():
+        organisation = Organisation(name=f"Lab company {word}", kind="company", city="Hefei")
+        resource = Resource(organisation=organisation, name=f"Thermal chamber {word}", kind="equipment",
+                            city="合肥 Hefei", description="Climate testing from -70 °C to 180 °C <b>not bold</b>.",
+                            prices=[ResourcePrice(audience="startup", unit="hour", amount=12000, currency="CNY")])
+        db.session.add(resource)
+        commit()
+        db.session.remove()
+    return word
+
+
+def test_search_finds_a_misspelt_name_and_highlights_it(page: Page, thermal_chamber):
+    page.goto("/")
+    page.get_by_role("link", name="Search", exact=True).first.click()
+    expect(page).to_have_url("/search")
+    page.get_by_label("Mentors, labs and equipment, projects, campaigns").fill(f"thermol climate {thermal_chamber}")
+    page.get_by_role("button", name="Search").click()
+    result = page.locator(".search-results li[data-type='resource']")
+    expect(result).to_have_count(1)
+    expect(result.get_by_role("link")).to_have_text(f"Thermal chamber {thermal_chamber}")
+    expect(result.locator(".search-snippet mark").first).to_be_visible()
+    expect(result.locator(".search-snippet")).to_contain_text("<b>not bold</b>")  # escaped, shown as text
+    page.locator("[data-facet='city']").get_by_role("link", name="合肥 Hefei").click()
+    expect(page.locator("#search-total")).to_have_text("1 result")
+    result.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Thermal chamber")
+
+
+def test_autocomplete_offers_titles(page: Page, thermal_chamber):
+    page.goto("/search")
+    page.get_by_label("Mentors, labs and equipment, projects, campaigns").press_sequentially(f"Thermal chamber {thermal_chamber[:9]}")
+    expect(page.locator("#search-suggestions option").first).to_have_attribute(
+        "value", f"Thermal chamber {thermal_chamber}")
