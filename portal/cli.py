@@ -65,8 +65,12 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and count_users() > 0:
         click.echo("Database already has users: demo data not added.")
         return
-    logins = seed_demo(progress=lambda label: click.echo(f"  - {label}"))
-    commit()
+    current_app.config["MAIL_SUPPRESS"] = True
+    try:
+        logins = seed_demo(progress=lambda label: click.echo(f"  - {label}"))
+        commit()
+    finally:
+        current_app.config["MAIL_SUPPRESS"] = False
     click.echo(f"Demo data ready. Logins (password for all: {logins['password']}):")
     for role, email in logins["accounts"]:
         click.echo(f"  {role:<10} {email}")
