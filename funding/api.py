@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from funding import ledger, services, settlement
+from funding import ledger, refunds, services, settlement
 from funding.forms import (
     CampaignForm,
     CardForm,
@@ -327,7 +327,8 @@ def pledge_authenticate(pledge_id: int):
 
 @bp.post("/pledges/<int:pledge_id>/refund")
 @doc("Refund a collected pledge in full or in part through the provider (platform admins)", form=RefundForm,
-     responses={200: "Refunded", 409: "Not collected"})
+     responses={200: "Refunded", 400: "Bad amount", 409: "Not collected, another refund in flight, or the provider "
+                "unreachable (the refund stays pending and is resent with the same key)"})
 def pledge_refund(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.ADMIN)
@@ -335,7 +336,7 @@ def pledge_refund(pledge_id: int):
     raw = json_body().get("amount")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
         raise ValidationFailed.field("amount", _("Give a whole number of minor units (no fractions)."))
-    services.refund_pledge(pledge, form.amount.data)
+    pledge = refunds.refund_pledge(pledge.id, form.amount.data)
     return jsonify(pledge_json(pledge))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from funding.models import Campaign, LedgerEntry, LedgerKind, MatchFund, Pledge, PledgeStatus
 from portal import audit
 from portal.db import utcnow
+from portal.exports import csv_safe
 from portal.extensions import db
 
 
@@ -67,6 +68,16 @@ def record_refund(pledge: Pledge, refund_ref: str, amount: int) -> bool:
         audit.record("pledge.partially_refunded", pledge, after={"refunded": pledge.refunded_amount,
                                                                  "currency": pledge.campaign.currency})
     return True
+
+
+def catch_up_refunds(pledge: Pledge, reference: str, refunded_at_least: int) -> int:
+    """Raise the pledge's refunded total to `refunded_at_least` (a total the provider confirmed), writing
+    only the difference. Portal refunds and `charge.refunded` webhooks both report totals this way, so
+    the same refund seen twice, in any order, is counted once. Returns the amount written."""
+    delta = min(refunded_at_least, pledge.amount + pledge.shipping_fee) - pledge.refunded_amount
+    if delta <= 0:
+        return 0
+    return delta if record_refund(pledge, reference, delta) else 0
 
 
 def entries(campaign: Campaign) -> list[LedgerEntry]:
@@ -134,14 +145,8 @@ def ledger_csv(campaign: Campaign) -> str:
     writer.writerow(["id", "created_at", "kind", "amount_minor", "currency", "pledge_id", "reference", "memo"])
     for entry in entries(campaign):
         writer.writerow([entry.id, entry.created_at.isoformat(), entry.kind, entry.amount, entry.currency,
-                         entry.pledge_id or "", entry.reference, _safe(entry.memo)])
+                         entry.pledge_id or "", entry.reference, csv_safe(entry.memo)])
     return out.getvalue()
-
-
-def _safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported text."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def backers_csv(campaign: Campaign) -> str:
@@ -154,8 +159,8 @@ def backers_csv(campaign: Campaign) -> str:
                      "survey_variant"])
     for pledge in db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id).order_by(Pledge.id)):
         answers = pledge.survey_answers or {}
-        writer.writerow([pledge.id, _safe(pledge.backer.name), pledge.backer.email, pledge.status,
-                         _safe(pledge.reward.title) if pledge.reward else "", pledge.amount, pledge.shipping_fee,
+        writer.writerow([pledge.id, csv_safe(pledge.backer.name), pledge.backer.email, pledge.status,
+                         csv_safe(pledge.reward.title) if pledge.reward else "", pledge.amount, pledge.shipping_fee,
                          pledge.refunded_amount, campaign.currency, pledge.created_at.isoformat(),
-                         *[_safe(answers.get(f, "")) for f in SURVEY_FIELDS], _safe(answers.get("variant", ""))])
+                         *[csv_safe(answers.get(f, "")) for f in SURVEY_FIELDS], csv_safe(answers.get("variant", ""))])
     return out.getvalue()

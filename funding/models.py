@@ -205,11 +205,17 @@ class AttemptStatus:
     ALL = (PENDING, SUCCEEDED, FAILED, REQUIRES_ACTION)
 
 
+# Refund attempts share the table (and the numbering per pledge) with charge attempts; their idempotency
+# keys read "pledge-<id>-refund-<number>-after-<refunded before>" (funding/refunds.py).
+REFUND_KEY_PATTERN = "pledge-%-refund-%"
+
+
 class PaymentAttempt(db.Model):
-    """One try at charging a pledge. Written and committed BEFORE the provider is called.
+    """One try at charging (or refunding) a pledge. Written and committed BEFORE the provider is called.
 
     Its idempotency key is derived from the pledge and the attempt number, so a rerun after a crash
-    re-sends the same key and the provider answers with the same PaymentIntent instead of a new charge.
+    re-sends the same key and the provider answers with the same PaymentIntent (or Refund) instead of
+    moving money again.
     """
 
     __tablename__ = "payment_attempt"
@@ -237,6 +243,14 @@ class PaymentAttempt(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     pledge: Mapped[Pledge] = relationship(back_populates="attempts")
+
+    @property
+    def is_refund(self) -> bool:
+        return "-refund-" in self.idempotency_key
+
+    @classmethod
+    def charges_only(cls):
+        return cls.idempotency_key.not_like(REFUND_KEY_PATTERN)
 
 
 class LedgerKind:

@@ -376,6 +376,39 @@ def change_card(pledge: Pledge, *, payment_method: str | None = None, setup_inte
     return pledge
 
 
+CARD_NEEDED = (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION)
+
+
+def needs_card(pledge: Pledge) -> bool:
+    """The pledge still has to be charged but no working card is saved on it."""
+    return pledge.status in CARD_NEEDED and not pledge.payment_method_ref
+
+
+def card_setup_failed(pledge: Pledge, setup_intent: str | None, error: str = "") -> bool:
+    """The provider could not save the pledge's card (setup_intent.setup_failed): forget that card and ask the
+    backer, in their language, for another one. False when the pledge no longer needs a card."""
+    from funding.notify import mail_user
+    from portal.auth.services import external_url
+
+    if pledge.status not in CARD_NEEDED:
+        return False
+    before = {"card": pledge.card_label, "payment_method": pledge.payment_method_ref}
+    pledge.payment_method_ref = None
+    pledge.card_label = ""
+    pledge.updated_at = utcnow()
+    db.session.flush()
+    audit.record("pledge.card_setup_failed", pledge, before=before,
+                 after={"setup_intent": setup_intent, "error": error[:200]}, actor_id=None)
+    campaign = pledge.campaign
+    mail_user(pledge.backer, lambda: (
+        _("Your card for %(title)s could not be saved", title=campaign.title),
+        _("Hello %(name)s,\n\nYour bank did not let us save your card for your pledge to %(title)s, so it could "
+          "not be charged when the campaign ends. Add another card here:\n%(link)s",
+          name=pledge.backer.name, title=campaign.title,
+          link=external_url("funding.pledge_detail", pledge_id=pledge.id) + "#card")))
+    return True
+
+
 def cancel_pledge(pledge: Pledge) -> Pledge:
     """The backer withdraws an active pledge before the deadline."""
     if pledge.status != PledgeStatus.ACTIVE or pledge.campaign.status != CampaignStatus.LIVE \
@@ -390,6 +423,20 @@ def pledges_of(backer: User) -> list[Pledge]:
                                    .order_by(Pledge.created_at.desc())))
 
 
+def pledge_histories(pledges: Iterable[Pledge]) -> dict[int, list[audit.AuditEvent]]:
+    """{pledge id: its audit events, oldest first} for many pledges in one query: every state change of a
+    pledge is in the hash-chained audit log (see `set_pledge_status`)."""
+    ids = {str(p.id): p.id for p in pledges}
+    history: dict[int, list[audit.AuditEvent]] = {pid: [] for pid in ids.values()}
+    if not ids:
+        return history
+    for event in db.session.scalars(select(audit.AuditEvent).where(
+            audit.AuditEvent.object_type == "Pledge", audit.AuditEvent.object_id.in_(ids))
+            .order_by(audit.AuditEvent.id)):
+        history[ids[event.object_id]].append(event)
+    return history
+
+
 def is_backer(user: User | None, campaign: Campaign) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
@@ -398,37 +445,7 @@ def is_backer(user: User | None, campaign: Campaign) -> bool:
         Pledge.status.in_(PledgeStatus.AT_DEADLINE))) > 0
 
 
-# ---- refunds (admins) ------------------------------------------------------------------------
-
-def refund_pledge(pledge: Pledge, amount: int | None = None) -> Pledge:
-    """Refund all or part of a collected pledge through the provider; reflected in the pledge and ledger.
-
-    The pledge row stays locked during the provider call so two refunds cannot overlap, and the
-    idempotency key names the pledge and how much was refunded before, so a retried request does not
-    refund twice.
-    """
-    from funding import ledger
-    from funding.payments import ProviderUnavailable, get_provider
-
-    db.session.execute(select(Pledge.id).where(Pledge.id == pledge.id).with_for_update())
-    db.session.refresh(pledge)
-    if pledge.status not in (PledgeStatus.COLLECTED, PledgeStatus.DISPUTED) or not pledge.payment_ref:
-        raise Conflict(_("Only a collected pledge can be refunded."), {"status": [pledge.status]})
-    charged = pledge.amount + pledge.shipping_fee
-    refundable = charged - pledge.refunded_amount
-    if amount is None:
-        amount = refundable
-    amount = _check_amount(amount)
-    if amount > refundable:
-        raise ValidationFailed.field("amount", _("At most %(amount)s can be refunded.", amount=refundable))
-    try:
-        result = get_provider().refund(payment_ref=pledge.payment_ref, amount=amount,
-                                       idempotency_key=f"pledge-{pledge.id}-refund-after-{pledge.refunded_amount}")
-    except ProviderUnavailable as error:
-        raise Conflict(_("The payment provider could not be reached; nothing was refunded. Try again."),
-                       {"provider": [str(error)[:200]]}) from None
-    ledger.record_refund(pledge, result.refund_ref, result.amount)
-    return pledge
+# ---- refunds (admins): funding/refunds.py (it commits around the provider call) -----------------
 
 
 # ---- stretch goals, updates, comments --------------------------------------------------------

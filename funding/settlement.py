@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -41,18 +40,19 @@ from funding.models import (
     Pledge,
     PledgeStatus,
 )
+from funding.notify import mail_user
 from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
 from funding.services import set_pledge_status
 from portal import audit
 from portal.auth.services import external_url
 from portal.db import commit, rollback, utcnow
 from portal.extensions import db
-from portal.mail import send_mail
 
 log = logging.getLogger(__name__)
 
 REMINDER_EVERY = timedelta(hours=48)
 GRACE_PERIOD = timedelta(days=7)
+REFUND_IN_FLIGHT = timedelta(minutes=5)
 
 # Test hook: called after the provider answered and before the outcome is recorded (a crash there is
 # the worst case: the card was charged but the portal does not know yet).
@@ -139,11 +139,12 @@ def close_campaign(campaign_id: int, *, force: bool = False, now: datetime | Non
         for pledge in pledges:
             set_pledge_status(pledge, PledgeStatus.RELEASED, "pledge.released")
             ledger.append(campaign, LedgerKind.RELEASED, pledge.amount, f"pledge:{pledge.id}", pledge=pledge)
-            _mail(pledge, _("%(title)s did not reach its goal", title=campaign.title),
-                  _("Hello %(name)s,\n\n%(title)s did not reach its goal of %(goal)s by the deadline. "
-                    "Your pledge is released and your card will not be charged.\n%(link)s",
-                    name=pledge.backer.name, title=campaign.title, goal=_money(campaign.goal_amount, campaign),
-                    link=external_url("funding.campaign_detail", campaign_id=campaign.id)))
+            _localised(pledge, lambda pledge=pledge: (
+                _("%(title)s did not reach its goal", title=campaign.title),
+                _("Hello %(name)s,\n\n%(title)s did not reach its goal of %(goal)s by the deadline. "
+                  "Your pledge is released and your card will not be charged.\n%(link)s",
+                  name=pledge.backer.name, title=campaign.title, goal=_money(campaign.goal_amount, campaign),
+                  link=external_url("funding.campaign_detail", campaign_id=campaign.id))))
         campaign.settled_at = now
     else:
         campaign.status = CampaignStatus.SUCCESSFUL
@@ -164,14 +165,9 @@ def _money(amount: int, campaign: Campaign) -> str:
     return format_money(amount, campaign.currency)
 
 
-def _mail(pledge: Pledge, subject: str, body: str) -> None:
-    send_mail(pledge.backer.email, subject, body)
-
-
 def _localised(pledge: Pledge, build: Callable[[], tuple[str, str]]) -> None:
-    with force_locale(pledge.backer.locale or "en"):
-        subject, body = build()
-        _mail(pledge, subject, body)
+    """Mail the backer in the backer's language."""
+    mail_user(pledge.backer, build)
 
 
 # ---- charging one pledge ---------------------------------------------------------------------
@@ -200,7 +196,8 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
         rollback()
         return None
     attempt = db.session.scalar(select(PaymentAttempt).where(PaymentAttempt.pledge_id == pledge.id,
-                                                             PaymentAttempt.status == AttemptStatus.PENDING))
+                                                             PaymentAttempt.status == AttemptStatus.PENDING,
+                                                             PaymentAttempt.charges_only()))
     if attempt is None:
         if not pledge.payment_method_ref:
             # No card was ever saved: nothing to send; treat like a decline so the backer is asked for one.
@@ -402,7 +399,8 @@ def retry_now(pledge_id: int) -> str:
         rollback()
         return status
     pending = db.session.scalar(select(PaymentAttempt.id).where(PaymentAttempt.pledge_id == pledge.id,
-                                                                PaymentAttempt.status == AttemptStatus.PENDING))
+                                                                PaymentAttempt.status == AttemptStatus.PENDING,
+                                                                PaymentAttempt.charges_only()))
     if pending is not None:
         rollback()
         return "pending"
@@ -469,9 +467,13 @@ def campaigns_to_settle(now: datetime, campaign_id: int | None = None) -> list[i
 def settle(campaign_id: int | None = None, *, now: datetime | None = None, concurrency: int = 1,
            rate: float | None = None, progress: Callable[[int, int, str], None] | None = None) -> SettleReport:
     """Settle every campaign past its deadline, or the given one at once. Safe to rerun at any time."""
+    from funding import refunds
+
     now = now or utcnow()
     report = SettleReport()
     limiter = RateLimiter(rate)
+    # Refunds a crash left half-done (older than any request still sending one) go out with their own key.
+    refunds.resolve_pending(started_before=now - REFUND_IN_FLIGHT)
     for cid in campaigns_to_settle(now, campaign_id):
         status = close_campaign(cid, force=campaign_id is not None, now=now)
         report.campaigns[cid] = status
@@ -529,6 +531,73 @@ def _run_jobs(jobs: list[tuple[int, str]], now: datetime, limiter: RateLimiter, 
             report.add(outcome)
             if progress:
                 progress(done, total, outcome)
+
+
+# ---- "Settle now" (admins): a background job, its state read back from the audit log -----------
+
+SETTLEMENT_REQUESTED = "campaign.settlement_requested"
+SETTLEMENT_FINISHED = "campaign.settlement_finished"
+SETTLEMENT_FAILED = "campaign.settlement_failed"
+# A requested run with no answer after this long is taken as lost (a worker died) and may be started again.
+SETTLEMENT_RUN_TIMEOUT = timedelta(hours=1)
+
+
+@dataclass
+class SettlementState:
+    running: bool
+    requested_at: datetime | None = None
+    finished_at: datetime | None = None
+    failed: bool = False
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def settlement_state(campaign: Campaign, now: datetime | None = None) -> SettlementState:
+    """Whether an admin's "Settle now" is queued or running, or how the last one ended."""
+    from portal.audit import AuditEvent
+
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "Campaign", AuditEvent.object_id == str(campaign.id),
+        AuditEvent.action.in_((SETTLEMENT_REQUESTED, SETTLEMENT_FINISHED, SETTLEMENT_FAILED)))
+        .order_by(AuditEvent.id.desc()).limit(2)).all()
+    if not events:
+        return SettlementState(running=False)
+    latest = events[0]
+    if latest.action == SETTLEMENT_REQUESTED:
+        running = latest.created_at > (now or utcnow()) - SETTLEMENT_RUN_TIMEOUT
+        return SettlementState(running=running, requested_at=latest.created_at)
+    requested = events[1].created_at if len(events) > 1 and events[1].action == SETTLEMENT_REQUESTED else None
+    return SettlementState(running=False, requested_at=requested, finished_at=latest.created_at,
+                           failed=latest.action == SETTLEMENT_FAILED,
+                           outcomes=dict((latest.after or {}).get("outcomes") or {}))
+
+
+def request_settlement(campaign: Campaign) -> bool:
+    """Queue a settlement run of this campaign after the request commits. False if one is running already.
+    Flushes; the request commits (then the job runs on the worker, or inline without Redis)."""
+    from portal.jobs import enqueue
+
+    if settlement_state(campaign).running:
+        return False
+    audit.record(SETTLEMENT_REQUESTED, campaign, after={"status": campaign.status})
+    enqueue("funding.tasks.settle_campaign", campaign.id)
+    return True
+
+
+def run_requested_settlement(campaign_id: int) -> SettleReport:
+    """The job behind "Settle now": settle the campaign at once, then note how it ended. Commits."""
+    try:
+        report = settle(campaign_id)
+    except Exception as error:
+        rollback()
+        audit.record(SETTLEMENT_FAILED, db.session.get(Campaign, campaign_id), after={"error": str(error)[:200]},
+                     actor_id=None)
+        commit()
+        raise
+    audit.record(SETTLEMENT_FINISHED, db.session.get(Campaign, campaign_id),
+                 after={"status": report.campaigns.get(campaign_id), "outcomes": dict(report.outcomes)},
+                 actor_id=None)
+    commit()
+    return report
 
 
 def settle_due() -> None:

@@ -11,3 +11,8 @@ def settle_due() -> None:
 def retry_pledge(pledge_id: int) -> None:
     """A backer saved a new card on an errored pledge: charge it again now."""
     settlement.retry_now(pledge_id)
+
+
+def settle_campaign(campaign_id: int) -> None:
+    """An admin pressed "Settle now": close the campaign at once and charge its pledges."""
+    settlement.run_requested_settlement(campaign_id)

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from funding import ledger, services, settlement
+from funding import ledger, refunds, services, settlement
 from funding.forms import (
     CampaignForm,
     CardForm,
@@ -144,7 +144,8 @@ def campaign_detail(campaign_id: int):
                            updates=services.updates_for(campaign, current_user, team),
                            comments=services.comments_for(campaign), comment_form=CommentForm(),
                            action_form=EmptyForm(), match_funds=services.match_funds(campaign),
-                           is_admin=current_user.is_authenticated and current_user.is_admin)
+                           is_admin=current_user.is_authenticated and current_user.is_admin,
+                           settlement_state=settlement.settlement_state(campaign) if team else None)
 
 
 @bp.get("/campaigns/<int:campaign_id>/media")
@@ -261,13 +262,15 @@ def campaign_approve(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/settle")
 @login_required
 def campaign_settle(campaign_id: int):
-    """Admins: close the campaign now and charge its pledges (the same code as the CLI)."""
+    """Admins: close the campaign now and charge its pledges, as a background job (the same code as the CLI)."""
     campaign = load(Campaign, campaign_id, Permission.ADMIN)
     if EmptyForm().validate_on_submit():
-        db.session.rollback()
-        report = settlement.settle(campaign.id)
-        flash(_("Settlement ran: %(outcomes)s", outcomes=", ".join(
-            f"{k} {v}" for k, v in sorted(report.outcomes.items())) or _("nothing to charge")), "info")
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUCCESSFUL) or campaign.settled_at:
+            flash(_("This campaign has nothing to settle."), "info")
+        elif settlement.request_settlement(campaign):
+            flash(_("Settlement started. This page shows when it is done."), "info")
+        else:
+            flash(_("Settlement of this campaign is already running."), "info")
     return redirect(url_for("funding.campaign_detail", campaign_id=campaign_id))
 
 
@@ -402,7 +405,7 @@ def pledge_detail(pledge_id: int):
                 flash(_("Thank you, we have your answers."), "success")
             elif action == "refund" and refund_form.validate_on_submit():
                 load(Pledge, pledge_id, Permission.ADMIN)
-                services.refund_pledge(pledge, refund_form.amount.data)
+                refunds.refund_pledge(pledge.id, refund_form.amount.data)
                 flash(_("Refund sent."), "success")
             else:
                 status = 400
@@ -414,7 +417,8 @@ def pledge_detail(pledge_id: int):
             return redirect(url_for("funding.pledge_detail", pledge_id=pledge.id))
     return render_template("funding/pledge_detail.html", pledge=pledge, campaign=campaign, card_form=card_form,
                            survey_form=survey_form, refund_form=refund_form, action_form=EmptyForm(),
-                           attempts=pledge.attempts, is_admin=current_user.is_admin), status
+                           attempts=pledge.attempts, is_admin=current_user.is_admin,
+                           needs_card=services.needs_card(pledge)), status
 
 
 @bp.route("/pledges/<int:pledge_id>/authenticate", methods=["GET", "POST"])
@@ -445,10 +449,38 @@ def pledge_authenticate(pledge_id: int):
     return _with_stripe_csp(response) if client_secret else response
 
 
+# What a backer reads in their pledge's history, by audit action (status changes use the status label).
+HISTORY_LABELS = {
+    "pledge.created": _l("Pledged"),
+    "pledge.changed": _l("Pledge changed"),
+    "pledge.card_changed": _l("Card changed"),
+    "pledge.card_saved": _l("Card saved"),
+    "pledge.card_setup_failed": _l("Card could not be saved"),
+    "pledge.retry": _l("Charged again with the new card"),
+    "pledge.partially_refunded": _l("Partly refunded"),
+    "pledge.refund_requested": _l("Refund requested"),
+    "pledge.refund_failed": _l("Refund failed"),
+    "pledge.survey_answered": _l("Survey answered"),
+}
+
+
+def history_label(event) -> str:
+    after = event.after or {}
+    if event.action in HISTORY_LABELS:
+        return str(HISTORY_LABELS[event.action])
+    if after.get("status") in PLEDGE_STATUS_LABELS:
+        return str(PLEDGE_STATUS_LABELS[after["status"]])
+    return event.action
+
+
 @bp.get("/pledges/")
 @login_required
 def pledge_index():
-    return render_template("funding/pledge_index.html", pledges=services.pledges_of(current_user))
+    """The backer's pledges, each with its history, so a failed or dropped pledge is never a surprise."""
+    pledges = services.pledges_of(current_user)
+    return render_template("funding/pledge_index.html", pledges=pledges,
+                           histories=services.pledge_histories(pledges), history_label=history_label,
+                           grace=settlement.GRACE_PERIOD)
 
 
 # ---- financing -------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from funding import ledger
 from funding.models import AttemptStatus, LedgerKind, PaymentAttempt, Pledge, PledgeStatus, WebhookEvent
 from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
-from funding.services import set_pledge_status
+from funding.services import card_setup_failed, set_pledge_status
 from portal import audit
+from portal.errors import PortalError
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,25 @@ def setup_intent_succeeded(obj: dict) -> str:
 
 
 def setup_intent_failed(obj: dict) -> str:
+    """The card could not be saved: the pledge loses it and the backer is mailed a link to add another."""
     pledge = _pledge_for_setup_intent(obj)
     if pledge is None:
         return "no pledge"
-    audit.record("pledge.card_setup_failed", pledge, after={"setup_intent": obj.get("id")}, actor_id=None)
-    return "setup failed recorded"
+    # Events arrive unordered: a SetupIntent retried and succeeded since then has a working card.
+    status = obj.get("status")
+    try:
+        status = get_provider().retrieve_setup_intent(obj["id"]).status
+    except (ProviderUnavailable, PortalError, KeyError):
+        pass
+    if status == "succeeded":
+        return "setup succeeded since"
+    pledge = db.session.scalars(select(Pledge).where(Pledge.id == pledge.id).with_for_update()
+                                .execution_options(populate_existing=True)).one()
+    error = obj.get("last_setup_error") or {}
+    reason = str(error.get("code") or error.get("message") or "setup_failed")
+    if not card_setup_failed(pledge, obj.get("id"), reason):
+        return f"pledge {pledge.id} {pledge.status}: card no longer needed"
+    return f"pledge {pledge.id} card failed"
 
 
 def _attempt_for(obj: dict) -> PaymentAttempt | None:
@@ -121,10 +136,9 @@ def charge_refunded(obj: dict) -> str:
     if pledge is None:
         return "no pledge"
     refunded_total = int(obj.get("amount_refunded") or 0)
-    delta = refunded_total - pledge.refunded_amount
+    delta = ledger.catch_up_refunds(pledge, f"{obj.get('id')}:upto:{refunded_total}", refunded_total)
     if delta <= 0:
         return "already recorded"
-    ledger.record_refund(pledge, f"{obj.get('id')}:upto:{refunded_total}", delta)
     return f"pledge {pledge.id} refunded {delta}"
 
 

@@ -23,6 +23,7 @@ from incubation.forms import (
     MilestoneForm,
     NdaAcceptForm,
     NdaForm,
+    ProgramEditForm,
     ProgramForm,
     ProgressForm,
     ProjectForm,
@@ -31,6 +32,7 @@ from incubation.forms import (
     ReviewForm,
     SessionFeedbackForm,
     SessionNotesForm,
+    SlotCancelForm,
     SlotForm,
     SupportRequestForm,
     SupportUpdateForm,
@@ -337,6 +339,8 @@ def project_document_create(project_id: int):
 
 def open_document(document: ProjectDocument):
     """Shared by the page and the API: the gate, then the view log, then the file."""
+    if document.archived_at is not None:
+        abort(404)
     access = services.document_access(document, current_user)
     if access == services.DocumentAccess.LOGIN:
         abort(401)
@@ -351,6 +355,16 @@ def open_document(document: ProjectDocument):
      auth=False, responses={200: "The file", 403: "Accept the project's NDA first"})
 def document_file(document_id: int):
     return open_document(load(ProjectDocument, document_id, Permission.VIEW))
+
+
+@bp.delete("/documents/<int:document_id>")
+@doc("Delete (archive) a document: nobody can open it any more; its view log stays (its founders)",
+     responses={204: "Archived", 409: "Archived already"})
+def document_delete(document_id: int):
+    require_login()
+    document = load(ProjectDocument, document_id, Permission.EDIT)
+    services.archive_document(document, current_user)
+    return "", 204
 
 
 @bp.get("/projects/<int:project_id>/document-views")
@@ -407,6 +421,19 @@ def program_create():
         abort(403)
     program = services.create_program(organisation, **form.program_data())
     return jsonify(program_json(program)), 201
+
+
+@bp.put("/programs/<int:program_id>")
+@doc("Change a program's title, description, window, capacity, criteria and questions (its managers) while "
+     "no review has been submitted; omit `criteria` / `questions` to keep them", form=ProgramEditForm,
+     responses={200: "Updated", 409: "Reviews were already submitted"})
+def program_update(program_id: int):
+    require_login()
+    program = load(Program, program_id, Permission.MANAGE)
+    data = json_body()
+    form = parse(ProgramEditForm, data)
+    services.update_program(program, current_user, **form.program_data(data))
+    return jsonify(program_json(program))
 
 
 def application_json(application: Application, viewer=None) -> dict:
@@ -484,8 +511,10 @@ def program_ranking(program_id: int):
 
 @bp.post("/programs/<int:program_id>/auto-assign")
 @doc("Assign reviewers to every pending application, least-loaded first, skipping conflicts of interest "
-     "(`user_ids` is the pool; the company's staff by default)", form=AutoAssignForm,
-     responses={201: "The new assignments"})
+     "(`user_ids` is the pool; the company's staff by default). Programs with more than AUTO_ASSIGN_INLINE_MAX "
+     "(50) pending applications are assigned in the background: 202, then GET this path for the result",
+     form=AutoAssignForm, responses={201: "The new assignments", 202: "Queued: the status",
+                                     409: "A background assignment is already running"})
 def program_auto_assign(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
@@ -500,8 +529,24 @@ def program_auto_assign(program_id: int):
         pool = list(db.session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
         if len(pool) != len(set(user_ids)):
             raise ValidationFailed.field("user_ids", _("No such user."))
-    created = services.auto_assign(program, form.reviewers_per_application.data, pool, current_user)
+    created = services.request_auto_assign(program, form.reviewers_per_application.data, pool, current_user)
+    if created is None:
+        return jsonify(auto_assign_status_json(services.auto_assign_status(program))), 202
     return jsonify({"items": [{"application_id": a.application_id, "user_id": a.reviewer_id} for a in created]}), 201
+
+
+def auto_assign_status_json(status: services.AutoAssignStatus) -> dict:
+    return {"status": status.state, "at": iso(status.at), "created": status.created, "short": status.short,
+            "reviewers_per_application": status.reviewers_per_application, "error": status.error}
+
+
+@bp.get("/programs/<int:program_id>/auto-assign")
+@doc("The latest automatic assignment of the program: none, running (in the background), done (with the number "
+     "of new assignments and of applications still short of reviewers) or failed (program managers)")
+def program_auto_assign_status(program_id: int):
+    require_login()
+    program = load(Program, program_id, Permission.MANAGE)
+    return jsonify(auto_assign_status_json(services.auto_assign_status(program)))
 
 
 @bp.post("/applications/<int:application_id>/reviewers")
@@ -611,6 +656,52 @@ def kpi_create(project_id: int):
                     "current": kpi.current}), 201
 
 
+def milestone_json(milestone: Milestone) -> dict:
+    return {"id": milestone.id, "title": milestone.title, "due_at": iso(milestone.due_at),
+            "progress": milestone.progress, "completed_at": iso(milestone.completed_at)}
+
+
+def kpi_json(kpi: Kpi) -> dict:
+    return {"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "target": kpi.target, "current": kpi.current}
+
+
+@bp.put("/milestones/<int:milestone_id>")
+@doc("Change a milestone's title and due date (founders of an accepted or incubating project)", form=MilestoneForm)
+def milestone_update(milestone_id: int):
+    require_login()
+    milestone = load(Milestone, milestone_id, Permission.EDIT)
+    form = parse(MilestoneForm)
+    services.update_milestone(milestone, current_user, title=form.title.data, due_at=form.due_at.data)
+    return jsonify(milestone_json(milestone))
+
+
+@bp.delete("/milestones/<int:milestone_id>")
+@doc("Delete a milestone; progress updates that moved it stay (founders)", responses={204: "Deleted"})
+def milestone_delete(milestone_id: int):
+    require_login()
+    services.delete_milestone(load(Milestone, milestone_id, Permission.EDIT), current_user)
+    return "", 204
+
+
+@bp.put("/kpis/<int:kpi_id>")
+@doc("Change a KPI's name, unit and target (founders of an accepted or incubating project)", form=KpiForm,
+     responses={200: "Updated", 409: "Another KPI has this name"})
+def kpi_update(kpi_id: int):
+    require_login()
+    kpi = load(Kpi, kpi_id, Permission.EDIT)
+    form = parse(KpiForm)
+    services.update_kpi(kpi, current_user, name=form.name.data, target=form.target.data, unit=form.unit.data)
+    return jsonify(kpi_json(kpi))
+
+
+@bp.delete("/kpis/<int:kpi_id>")
+@doc("Delete a KPI; progress updates that moved it stay (founders)", responses={204: "Deleted"})
+def kpi_delete(kpi_id: int):
+    require_login()
+    services.delete_kpi(load(Kpi, kpi_id, Permission.EDIT), current_user)
+    return "", 204
+
+
 @bp.post("/projects/<int:project_id>/progress")
 @doc("Post a progress update, optionally moving a milestone (progress %) or a KPI (value)", form=ProgressForm)
 def progress_create(project_id: int):
@@ -704,6 +795,28 @@ def mentor_slot_book(slot_id: int):
     project = load(Project, form.project_id.data, Permission.EDIT) if form.project_id.data else None
     services.book_slot(slot, current_user, topic=form.topic.data, project=project)
     return jsonify(slot_json(slot, private=True)), 201
+
+
+@bp.post("/mentor-slots/<int:slot_id>/cancel-booking")
+@doc("Cancel your booking up to the cut-off (MENTOR_CANCEL_CUTOFF_HOURS, 12 h) before the session; the slot "
+     "frees and the mentor is mailed (the founder who booked)",
+     responses={200: "Cancelled; the free slot", 409: "Too late, or not your booking"})
+def mentor_slot_cancel_booking(slot_id: int):
+    require_login()
+    slot = load(MentorSlot, slot_id, Permission.MANAGE)
+    services.cancel_booking(slot, current_user)
+    return jsonify(slot_json(slot))
+
+
+@bp.delete("/mentor-slots/<int:slot_id>")
+@doc("Cancel an office-hour slot that has not started (the mentor); a founder who booked it is mailed, with "
+     "the optional `reason`", form=SlotCancelForm, responses={204: "Cancelled", 409: "Already started"})
+def mentor_slot_cancel(slot_id: int):
+    require_login()
+    slot = load(MentorSlot, slot_id, Permission.EDIT)
+    form = parse(SlotCancelForm)
+    services.cancel_slot(slot, current_user, form.reason.data or "")
+    return "", 204
 
 
 @bp.post("/mentor-slots/<int:slot_id>/notes")

@@ -162,7 +162,12 @@ class AwareDateTimeField(StringField):
     def _value(self):
         if self.data is None:
             return getattr(self, "raw", "") or ""
-        return self.data.strftime("%Y-%m-%dT%H:%M")
+        # Shown in the user's zone, the zone an offset-less input is read back in (so a round trip keeps it).
+        zone = getattr(current_user, "timezone", None) if current_user and current_user.is_authenticated else None
+        try:
+            return self.data.astimezone(ZoneInfo(zone or "Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.data.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 class CommaListField(StringField):
@@ -313,6 +318,61 @@ class ProgramPageForm(ProgramForm):
         return data
 
 
+class ProgramEditForm(FlaskForm):
+    """PUT /api/v1/programs/{id}: the program's terms. Omit `criteria` / `questions` to keep them."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+    opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
+    closes_at = AwareDateTimeField(_l("Closes"), validators=[DataRequired()])
+    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    criteria = FieldList(FormField(CriterionForm), min_entries=0, max_entries=20)
+    questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=30)
+
+    def program_data(self, sent: dict) -> dict:
+        data = {"title": self.title.data, "description": self.description.data or "",
+                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
+                "criteria": None, "questions": None}
+        if "criteria" in sent:
+            data["criteria"] = [(c.form.name.data, c.form.weight.data) for c in self.criteria]
+        if "questions" in sent:
+            data["questions"] = [(q.form.text.data, q.form.required.data) for q in self.questions]
+        return data
+
+
+class ProgramEditPageForm(FlaskForm):
+    """The HTML edit form: criteria and questions one per line, as on creation."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+    opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
+    closes_at = AwareDateTimeField(_l("Closes"), validators=[DataRequired()])
+    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[Optional()])
+    questions_text = TextAreaField(_l("Questions, one per line (end with * if required)"), validators=[Optional()])
+
+    def fill(self, program) -> None:
+        self.title.data, self.description.data = program.title, program.description
+        self.opens_at.data, self.closes_at.data, self.capacity.data = program.opens_at, program.closes_at, \
+            program.capacity
+        self.criteria_text.data = "\n".join(f"{c.name}: {c.weight}" for c in program.criteria)
+        self.questions_text.data = "\n".join(q.text + (" *" if q.required else "") for q in program.questions)
+
+    def program_data(self) -> dict:
+        criteria = []
+        for line in (self.criteria_text.data or "").splitlines():
+            if line.strip():
+                name, _sep, weight = line.rpartition(":")
+                if not name.strip() or not weight.strip().isdigit():
+                    raise ValidationFailed.field("criteria_text", str(_l("Write each criterion as name: weight.")))
+                criteria.append((name.strip(), int(weight)))
+        questions = [(line.strip().rstrip("*").strip(), line.strip().endswith("*"))
+                     for line in (self.questions_text.data or "").splitlines() if line.strip()]
+        return {"title": self.title.data, "description": self.description.data or "",
+                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
+                "criteria": criteria, "questions": questions}
+
+
 class ApplicationForm(FlaskForm):
     project_id = IntegerField(_l("Project"), validators=[DataRequired()])
 
@@ -424,6 +484,10 @@ class BookingForm(FlaskForm):
 class BookingPageForm(BookingForm):
     project_id = SelectField(_l("Project"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                              validators=[Optional()])
+
+
+class SlotCancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (sent to the founder who booked)"), validators=[Optional(), Length(max=500)])
 
 
 class SessionNotesForm(FlaskForm):

@@ -295,6 +295,8 @@ class ProjectDocument(db.Model):
     confidentiality: Mapped[str] = mapped_column(String(20), default=Confidentiality.NDA)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Deleting a document archives it: nobody can open it any more, but its view log stays.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     project: Mapped[Project] = relationship()
     stored_file: Mapped[StoredFile] = relationship()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -188,6 +190,101 @@ def create_program(organisation: Organisation, *, title: str, description: str =
     return program
 
 
+def submitted_review_count(program: Program) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(ApplicationReview)
+        .join(ReviewAssignment, ReviewAssignment.id == ApplicationReview.assignment_id)
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(Application.program_id == program.id)) or 0
+
+
+def program_edit_blocker(program: Program) -> str | None:
+    """Why the program can no longer be changed, or None: reviews already scored it on its terms."""
+    reviews = submitted_review_count(program)
+    if reviews:
+        return ngettext("The program cannot be changed any more: %(num)s review was already submitted on its "
+                        "terms.", "The program cannot be changed any more: %(num)s reviews were already submitted "
+                        "on its terms.", reviews)
+    return None
+
+
+def _clean_criteria(criteria: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    names, out = set(), []
+    for name, weight in criteria:
+        name = (name or "").strip()
+        if not name or name.lower() in names:
+            raise ValidationFailed.field("criteria", _("Criterion names must be present and unique."))
+        if weight is None or weight <= 0:
+            raise ValidationFailed.field("criteria", _("Criterion weights must be at least 1."))
+        names.add(name.lower())
+        out.append((name[:80], weight))
+    return out
+
+
+def update_program(program: Program, by: User | None = None, *, title: str, description: str = "",
+                   opens_at: datetime, closes_at: datetime, capacity: int,
+                   criteria: Iterable[tuple[str, int]] | None = None,
+                   questions: Iterable[tuple[str, bool]] | None = None) -> Program:
+    """Change the program's terms while no review has been submitted yet (409 afterwards).
+
+    `criteria` / `questions` None leaves them as they are. Questions are matched by position so that
+    answers already given (kept by question id) stay with their question.
+    """
+    blocker = program_edit_blocker(program)
+    if blocker:
+        raise Conflict(blocker, {"program": [_("reviewed")]})
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed.field("title", _("This field is required."))
+    if closes_at <= opens_at:
+        raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))
+    if capacity is None or capacity <= 0:
+        raise ValidationFailed.field("capacity", _("The capacity must be at least 1."))
+    accepted = accepted_count(program)
+    if capacity < accepted:
+        raise ValidationFailed.field("capacity", ngettext(
+            "%(num)s startup is already accepted: the capacity cannot be lower.",
+            "%(num)s startups are already accepted: the capacity cannot be lower.", accepted))
+    clean_criteria = _clean_criteria(criteria) if criteria is not None else None
+    before = {"title": program.title, "opens_at": program.opens_at.isoformat(),
+              "closes_at": program.closes_at.isoformat(), "capacity": program.capacity}
+    program.title = title[:160]
+    program.description = description or ""
+    program.opens_at, program.closes_at, program.capacity = opens_at, closes_at, capacity
+    if clean_criteria is not None:
+        existing = {c.name.lower(): c for c in program.criteria}
+        wanted = {name.lower() for name, _weight in clean_criteria}
+        for key, criterion in existing.items():
+            if key not in wanted:
+                program.criteria.remove(criterion)
+        db.session.flush()  # free the names of removed criteria before adding new ones
+        for name, weight in clean_criteria:
+            criterion = existing.get(name.lower())
+            if criterion is not None:
+                criterion.name, criterion.weight = name, weight
+            else:
+                program.criteria.append(ProgramCriterion(name=name, weight=weight))
+    if questions is not None:
+        clean_questions = [((text or "").strip()[:500], bool(required)) for text, required in questions
+                           if (text or "").strip()]
+        current = list(program.questions)
+        for index, (text, required) in enumerate(clean_questions):
+            if index < len(current):
+                current[index].text, current[index].required = text, required
+            else:
+                program.questions.append(ProgramQuestion(text=text, required=required))
+        for question in current[len(clean_questions):]:
+            program.questions.remove(question)
+    db.session.flush()
+    audit.record("program.updated", program, before=before,
+                 after={"title": program.title, "opens_at": program.opens_at.isoformat(),
+                        "closes_at": program.closes_at.isoformat(), "capacity": program.capacity,
+                        "criteria": [[c.name, c.weight] for c in program.criteria],
+                        "questions": len(program.questions)},
+                 actor_id=by.id if _authenticated(by) else None)
+    return program
+
+
 # ---- mentors ---------------------------------------------------------------------------------
 
 def _clean_list(values: Iterable[str] | None) -> list[str]:
@@ -325,12 +422,20 @@ def founders_of(project: Project) -> list[User]:
     return organisation_members(project.organisation_id)
 
 
-def _mail_all(users: Iterable[User], subject: str, body: str) -> None:
+def _mail_one(user: User, build: Callable[[], tuple[str, str]]) -> None:
+    """Mail `user` in their own language: `build()` returns (subject, body) and runs under their locale."""
+    with force_locale(user.locale or "en"):
+        subject, body = build()
+        send_mail(user.email, str(subject), str(body))
+
+
+def _mail_all(users: Iterable[User], build: Callable[[], tuple[str, str]]) -> None:
+    """One mail per recipient, each built in that recipient's language."""
     seen = set()
     for user in users:
         if user.email not in seen:
             seen.add(user.email)
-            send_mail(user.email, subject, body)
+            _mail_one(user, build)
 
 
 def _client_ip() -> str | None:
@@ -370,13 +475,15 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
     audit.record(f"project.{to}", project, before={"status": before},
                  after={"status": to, "note": note} if note else {"status": to}, actor_id=actor_id)
     if to == ProjectStatus.REJECTED:
-        _mail_all(founders_of(project), _("Your project %(title)s was not accepted", title=project.title),
-                  _("We are sorry: %(title)s was not accepted.\n\nThe reason:\n%(reason)s",
-                    title=project.title, reason=note))
+        _mail_all(founders_of(project), lambda: (
+            _("Your project %(title)s was not accepted", title=project.title),
+            _("We are sorry: %(title)s was not accepted.\n\nThe reason:\n%(reason)s",
+              title=project.title, reason=note)))
     elif to == ProjectStatus.NEEDS_INFO:
-        _mail_all(founders_of(project), _("More information needed for %(title)s", title=project.title),
-                  _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
-                    "Update the project and submit it again.", title=project.title, note=note))
+        _mail_all(founders_of(project), lambda: (
+            _("More information needed for %(title)s", title=project.title),
+            _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
+              "Update the project and submit it again.", title=project.title, note=note)))
     return project
 
 
@@ -469,6 +576,17 @@ def add_document(project: Project, file: FileStorage | None, user: User, *, titl
     return document
 
 
+def archive_document(document: ProjectDocument, user: User) -> ProjectDocument:
+    """Take a document off the project; nobody can open it any more, but its view log stays for the founders."""
+    if document.archived_at is not None:
+        raise Conflict(_("This document is already deleted."), {"document": [str(document.id)]})
+    document.archived_at = utcnow()
+    db.session.flush()
+    audit.record("project_document.archived", document, after={"project_id": document.project_id,
+                                                               "title": document.title}, actor_id=user.id)
+    return document
+
+
 def set_nda_text(project: Project, text: str, user: User) -> Project:
     """A changed text is a new version: earlier acceptances no longer open NDA-gated documents."""
     text = (text or "").strip()
@@ -547,7 +665,8 @@ def log_document_view(document: ProjectDocument, user: User | None) -> DocumentV
 
 
 def documents_of(project: Project) -> list[ProjectDocument]:
-    return list(db.session.scalars(select(ProjectDocument).where(ProjectDocument.project_id == project.id)
+    return list(db.session.scalars(select(ProjectDocument).where(ProjectDocument.project_id == project.id,
+                                                                 ProjectDocument.archived_at.is_(None))
                                    .order_by(ProjectDocument.created_at, ProjectDocument.id)))
 
 
@@ -721,8 +840,9 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
         transition_project(project, ProjectStatus.SCREENING, actor=by,
                            note=_("Screening by %(program)s", program=application.program.title))
     audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
-    send_mail(reviewer.email, _("Please review %(title)s", title=_application_title(application, reviewer)),
-              _("You were asked to review an application to %(program)s.", program=application.program.title))
+    _mail_one(reviewer, lambda: (
+        _("Please review %(title)s", title=_application_title(application, reviewer)),
+        _("You were asked to review an application to %(program)s.", program=application.program.title)))
     return assignment
 
 
@@ -777,6 +897,81 @@ def auto_assign(program: Program, per_application: int, pool: list[User] | None 
             load[reviewer.id] = load.get(reviewer.id, 0) + 1
             active += 1
     return created
+
+
+# Automatic assignment of a large program runs as a background job; its queueing and its result are audit
+# events on the program, which is also where the page and the API read the outcome from.
+AUTO_ASSIGN_QUEUED = "program.auto_assign_queued"
+AUTO_ASSIGN_DONE = "program.auto_assign_done"
+AUTO_ASSIGN_FAILED = "program.auto_assign_failed"
+DEFAULT_AUTO_ASSIGN_INLINE_MAX = 50
+
+
+def pending_application_count(program: Program) -> int:
+    return db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.program_id == program.id, Application.status.in_(ApplicationStatus.PENDING))) or 0
+
+
+@dataclass
+class AutoAssignStatus:
+    state: str  # "none", "running", "done" or "failed"
+    at: datetime | None = None
+    created: int | None = None
+    reviewers_per_application: int | None = None
+    short: int | None = None  # pending applications still below the wanted number of reviewers
+    error: str | None = None
+
+
+def auto_assign_status(program: Program) -> AutoAssignStatus:
+    from portal.audit import AuditEvent
+
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.object_type == "Program", AuditEvent.object_id == str(program.id),
+        AuditEvent.action.in_((AUTO_ASSIGN_QUEUED, AUTO_ASSIGN_DONE, AUTO_ASSIGN_FAILED)))
+        .order_by(AuditEvent.id.desc()).limit(1))
+    if event is None:
+        return AutoAssignStatus("none")
+    after = event.after or {}
+    state = {AUTO_ASSIGN_QUEUED: "running", AUTO_ASSIGN_DONE: "done", AUTO_ASSIGN_FAILED: "failed"}[event.action]
+    return AutoAssignStatus(state, at=event.created_at, created=after.get("created"),
+                            reviewers_per_application=after.get("reviewers_per_application"),
+                            short=after.get("short"), error=after.get("error"))
+
+
+def short_of_reviewers(program: Program, per_application: int) -> int:
+    """Pending applications that still have fewer active reviewers than wanted."""
+    return sum(1 for a in applications_of_program(program, with_assignments=True)
+               if a.status in ApplicationStatus.PENDING
+               and sum(1 for x in a.assignments if x.conflict_declared_at is None) < per_application)
+
+
+def request_auto_assign(program: Program, per_application: int, pool: list[User] | None = None,
+                        by: User | None = None) -> list[ReviewAssignment] | None:
+    """Assign now (small programs: the new assignments) or in the background (large ones: None).
+
+    Above AUTO_ASSIGN_INLINE_MAX pending applications the work goes to `incubation.tasks.auto_assign_job`;
+    its result is shown by `auto_assign_status`. One background run per program at a time.
+    """
+    if per_application < 1 or per_application > 10:
+        raise ValidationFailed.field("reviewers_per_application", _("Between 1 and 10."))
+    if pool is not None and not pool:
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    limit = int(current_app.config.get("AUTO_ASSIGN_INLINE_MAX", DEFAULT_AUTO_ASSIGN_INLINE_MAX))
+    if pending_application_count(program) <= limit:
+        return auto_assign(program, per_application, pool, by)
+    if auto_assign_status(program).state == "running":
+        raise Conflict(_("An automatic assignment of this program is already running."),
+                       {"program": [_("running")]})
+    if pool is None and not reviewer_pool(program):
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    audit.record(AUTO_ASSIGN_QUEUED, program, after={"reviewers_per_application": per_application,
+                                                     "pool": [u.id for u in pool] if pool is not None else None},
+                 actor_id=by.id if _authenticated(by) else None)
+    from portal import jobs
+
+    jobs.enqueue("incubation.tasks.auto_assign_job", program.id, per_application,
+                 [u.id for u in pool] if pool is not None else None, by.id if _authenticated(by) else None)
+    return None
 
 
 def declare_conflict(assignment: ReviewAssignment, reason: str) -> ReviewAssignment:
@@ -905,7 +1100,8 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
     program, project = application.program, application.project
     if decision == ApplicationStatus.ACCEPTED:
         if accepted_count(program) >= program.capacity:
-            raise Conflict(_("The program is full (%(n)s places).", n=program.capacity), {"decision": ["full"]})
+            raise Conflict(ngettext("The program is full (%(num)s place).", "The program is full (%(num)s places).",
+                                    program.capacity), {"decision": ["full"]})
         if project.status not in (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING, ProjectStatus.ACCEPTED,
                                   ProjectStatus.INCUBATING):
             raise Conflict(_("A project in status %(status)s cannot be accepted.", status=project.status),
@@ -935,9 +1131,9 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
             audit.record("resource_credit.granted", credit, after={"amount": credit.amount,
                                                                   "currency": credit.currency,
                                                                   "organisation_id": credit.organisation_id})
-        _mail_all(founders_of(project), _("%(title)s was accepted into %(program)s", title=project.title,
-                                          program=program.title),
-                  _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback))
+        _mail_all(founders_of(project), lambda: (
+            _("%(title)s was accepted into %(program)s", title=project.title, program=program.title),
+            _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)))
         return application
     still_pending = db.session.scalar(select(func.count()).select_from(Application).where(
         Application.project_id == project.id, Application.id != application.id,
@@ -947,9 +1143,10 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
                            note=_("%(program)s: %(feedback)s", program=program.title, feedback=feedback))
     else:
         add_timeline_note(project, "rejected", _("Not accepted into %(program)s", program=program.title), by)
-        _mail_all(founders_of(project), _("Your project %(title)s was not accepted", title=project.title),
-                  _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
-                    title=project.title, reason=feedback))
+        _mail_all(founders_of(project), lambda: (
+            _("Your project %(title)s was not accepted", title=project.title),
+            _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
+              title=project.title, reason=feedback)))
     return application
 
 
@@ -998,6 +1195,59 @@ def add_kpi(project: Project, name: str, target: int, unit: str = "") -> Kpi:
     db.session.add(kpi)
     db.session.flush()
     return kpi
+
+
+def update_milestone(milestone: Milestone, user: User, *, title: str, due_at: datetime | None) -> Milestone:
+    _require_incubating(_project_of(milestone.project_id))
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed.field("title", _("This field is required."))
+    milestone.title, milestone.due_at = title[:160], due_at
+    db.session.flush()
+    audit.record("milestone.updated", milestone, after={"title": milestone.title}, actor_id=user.id)
+    return milestone
+
+
+def delete_milestone(milestone: Milestone, user: User) -> None:
+    """Progress updates that moved it stay on the record (their link is cleared)."""
+    _require_incubating(_project_of(milestone.project_id))
+    audit.record("milestone.deleted", milestone, before={"title": milestone.title,
+                                                         "project_id": milestone.project_id}, actor_id=user.id)
+    db.session.execute(update(ProgressUpdate).where(ProgressUpdate.milestone_id == milestone.id)
+                       .values(milestone_id=None).execution_options(synchronize_session=False))
+    db.session.delete(milestone)
+    db.session.flush()
+
+
+def update_kpi(kpi: Kpi, user: User, *, name: str, target: int, unit: str = "") -> Kpi:
+    _require_incubating(_project_of(kpi.project_id))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.field("name", _("This field is required."))
+    if target is None or target < 0:
+        raise ValidationFailed.field("target", _("The target cannot be negative."))
+    if db.session.scalar(select(Kpi.id).where(Kpi.project_id == kpi.project_id, Kpi.name == name,
+                                              Kpi.id != kpi.id)):
+        raise Conflict(_("This KPI exists already."), {"name": [name]})
+    before = {"name": kpi.name, "target": kpi.target}
+    kpi.name, kpi.target, kpi.unit = name[:80], target, (unit or "")[:20]
+    db.session.flush()
+    audit.record("kpi.updated", kpi, before=before, after={"name": kpi.name, "target": kpi.target},
+                 actor_id=user.id)
+    return kpi
+
+
+def delete_kpi(kpi: Kpi, user: User) -> None:
+    _require_incubating(_project_of(kpi.project_id))
+    audit.record("kpi.deleted", kpi, before={"name": kpi.name, "project_id": kpi.project_id}, actor_id=user.id)
+    db.session.execute(update(ProgressUpdate).where(ProgressUpdate.kpi_id == kpi.id)
+                       .values(kpi_id=None).execution_options(synchronize_session=False))
+    db.session.delete(kpi)
+    db.session.flush()
+
+
+def _project_of(project_id: int) -> Project:
+    return db.session.get(Project, project_id)
 
 
 def post_progress(project: Project, author: User, body: str, *, milestone: Milestone | None = None,
@@ -1067,9 +1317,10 @@ def open_support_request(project: Project, user: User, *, stage: str, title: str
     db.session.flush()
     audit.record("support_request.opened", support, after={"company_id": company_id, "stage": stage},
                  actor_id=user.id)
-    _mail_all(organisation_members(company_id), _("Support request from %(title)s", title=project.title),
-              _("%(project)s asks for help (%(stage)s): %(title)s\n\n%(body)s", project=project.title,
-                stage=stage, title=support.title, body=support.body))
+    _mail_all(organisation_members(company_id), lambda: (
+        _("Support request from %(title)s", title=project.title),
+        _("%(project)s asks for help (%(stage)s): %(title)s\n\n%(body)s", project=project.title,
+          stage=stage, title=support.title, body=support.body)))
     return support
 
 
@@ -1098,8 +1349,8 @@ def update_support_request(support: SupportRequest, user: User, status: str, res
     audit.record("support_request.status", support, before={"status": before}, after={"status": status},
                  actor_id=user.id)
     if status == SupportStatus.CLOSED:
-        _mail_all(founders_of(support.project), _("Support request closed: %(title)s", title=support.title),
-                  resolution)
+        _mail_all(founders_of(support.project), lambda: (
+            _("Support request closed: %(title)s", title=support.title), resolution))
     return support
 
 
@@ -1141,9 +1392,77 @@ def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | No
         raise Conflict(_("This slot is in the past."), {"slot": [_("past")]})
     db.session.refresh(slot)
     audit.record("mentor_slot.booked", slot, after={"booked_by_id": user.id}, actor_id=user.id)
-    send_mail(slot.mentor_profile.user.email, _("Office hour booked: %(topic)s", topic=slot.topic),
-              _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic))
+    _mail_one(slot.mentor_profile.user, lambda: (
+        _("Office hour booked: %(topic)s", topic=slot.topic),
+        _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic)))
     return slot
+
+
+DEFAULT_CANCEL_CUTOFF_HOURS = 12
+
+
+def cancel_cutoff_hours() -> int:
+    return int(current_app.config.get("MENTOR_CANCEL_CUTOFF_HOURS", DEFAULT_CANCEL_CUTOFF_HOURS))
+
+
+def can_cancel_booking(slot: MentorSlot, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return slot.booked_by_id is not None and slot.starts_at - now >= timedelta(hours=cancel_cutoff_hours())
+
+
+def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
+    """The founder who booked gives the slot back, up to the cut-off before it starts; the mentor is mailed."""
+    if slot.booked_by_id != user.id:
+        raise Conflict(_("Only the founder who booked the session can cancel the booking."), {"slot": [_("not yours")]})
+    hours = cancel_cutoff_hours()
+    if not can_cancel_booking(slot):
+        raise Conflict(ngettext("Bookings can be cancelled up to %(num)s hour before the session; write to the "
+                                "mentor instead.", "Bookings can be cancelled up to %(num)s hours before the "
+                                "session; write to the mentor instead.", hours), {"slot": [_("too late")]})
+    topic = slot.topic
+    result = db.session.execute(
+        update(MentorSlot).where(MentorSlot.id == slot.id, MentorSlot.booked_by_id == user.id)
+        .values(booked_by_id=None, booked_at=None, topic="", project_id=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(_("This booking was already cancelled."), {"slot": [_("free")]})
+    db.session.refresh(slot)
+    audit.record("mentor_slot.booking_cancelled", slot, before={"booked_by_id": user.id}, actor_id=user.id)
+    mentor = slot.mentor_profile.user
+    _mail_one(mentor, lambda: (
+        _("Office hour cancelled: %(topic)s", topic=topic),
+        _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s). The slot is free again.",
+          name=user.name, when=_slot_time(slot, mentor), topic=topic)))
+    return slot
+
+
+def cancel_slot(slot: MentorSlot, mentor: User, reason: str = "") -> None:
+    """The mentor withdraws an office-hour slot that has not started; a founder who booked it is mailed."""
+    if slot.mentor_profile.user_id != mentor.id:
+        raise Conflict(_("Only the mentor can cancel this slot."), {"slot": [_("not yours")]})
+    if slot.starts_at <= utcnow():
+        raise Conflict(_("This session has already started."), {"slot": [_("past")]})
+    booker, topic = slot.booked_by, slot.topic
+    reason = (reason or "").strip()[:500]
+    audit.record("mentor_slot.cancelled", slot, before={"booked_by_id": slot.booked_by_id,
+                                                        "starts_at": slot.starts_at.isoformat()},
+                 after={"reason": reason} if reason else None, actor_id=mentor.id)
+    if booker is not None:
+        _mail_one(booker, lambda: (
+            _("Office hour cancelled by %(name)s", name=mentor.name),
+            _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s).", name=mentor.name,
+              when=_slot_time(slot, booker), topic=topic)
+            + ("\n\n" + _("The reason: %(reason)s", reason=reason) if reason else "")))
+    db.session.delete(slot)
+    db.session.flush()
+
+
+def _slot_time(slot: MentorSlot, reader: User) -> str:
+    try:
+        zone = ZoneInfo(getattr(reader, "timezone", None) or "Asia/Shanghai")
+    except (ValueError, KeyError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return slot.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def save_session_notes(slot: MentorSlot, notes: str) -> MentorSlot:
@@ -1218,9 +1537,10 @@ def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
                                      .where(IdeaVote.idea_id == idea.id)))
     if idea.author is not None:
         voters.append(idea.author)
-    _mail_all([v for v in voters if v.id != user.id], _("An idea you backed is being built"),
-              _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
-                idea=idea.title))
+    _mail_all([v for v in voters if v.id != user.id], lambda: (
+        _("An idea you backed is being built"),
+        _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
+          idea=idea.title)))
     return project
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ from incubation.forms import (
     MilestoneForm,
     NdaAcceptForm,
     NdaForm,
+    ProgramEditPageForm,
     ProgramPageForm,
     ProgressForm,
     ProjectFilterForm,
@@ -44,6 +46,7 @@ from incubation.forms import (
     ReviewForm,
     SessionFeedbackForm,
     SessionNotesForm,
+    SlotCancelForm,
     SlotForm,
     SupportRequestForm,
     SupportUpdateForm,
@@ -163,6 +166,8 @@ def project_detail(project_id: int):
         updates=services.progress_updates_of(project) if supported else [],
         support_requests=services.support_requests_of(project) if can_edit or can_manage else [],
         milestone_form=MilestoneForm(), kpi_form=KpiForm(), progress_form=progress_form,
+        milestone_due={m.id: MilestoneForm(formdata=None, obj=m).due_at._value() for m in milestones}
+        if can_edit else {},
         support_form=SupportRequestForm(), ideas_to_adopt=ideas_to_adopt,
         open_programs=db.session.scalars(services.open_programs_stmt().where(Program.mode == project.mode)).all()
         if can_edit and project.status in services.APPLICABLE_STATUSES else [])
@@ -392,6 +397,8 @@ def project_document_upload(project_id: int):
 @bp.get("/documents/<int:document_id>")
 def document_open(document_id: int):
     document = load(ProjectDocument, document_id, Permission.VIEW)
+    if document.archived_at is not None:
+        abort(404)
     access = services.document_access(document, current_user)
     if access == services.DocumentAccess.LOGIN:
         return redirect(url_for("auth.login", next=request.path))
@@ -400,6 +407,16 @@ def document_open(document_id: int):
                                 document=document.id))
     services.log_document_view(document, current_user)
     return send_stored(document.stored_file)
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@login_required
+def document_delete(document_id: int):
+    document = load(ProjectDocument, document_id, Permission.EDIT)
+    if EmptyForm().validate_on_submit():
+        _run(lambda: services.archive_document(document, current_user),
+             _("Document deleted. Its view log stays."))
+    return _back_to_project(document.project, "documents")
 
 
 @bp.get("/projects/<int:project_id>/document-views")
@@ -433,6 +450,52 @@ def kpi_create(project_id: int):
     else:
         _form_failed(form)
     return _back_to_project(project, "progress-section")
+
+
+@bp.post("/milestones/<int:milestone_id>/edit")
+@login_required
+def milestone_edit(milestone_id: int):
+    milestone = load(Milestone, milestone_id, Permission.EDIT)
+    form = MilestoneForm()
+    if form.validate_on_submit():
+        _run(lambda: services.update_milestone(milestone, current_user, title=form.title.data,
+                                               due_at=form.due_at.data), _("Milestone saved."))
+    else:
+        _form_failed(form)
+    return redirect(url_for("incubation.project_detail", project_id=milestone.project_id) + "#progress-section")
+
+
+@bp.post("/milestones/<int:milestone_id>/delete")
+@login_required
+def milestone_delete(milestone_id: int):
+    milestone = load(Milestone, milestone_id, Permission.EDIT)
+    project_id = milestone.project_id
+    if EmptyForm().validate_on_submit():
+        _run(lambda: services.delete_milestone(milestone, current_user), _("Milestone deleted."))
+    return redirect(url_for("incubation.project_detail", project_id=project_id) + "#progress-section")
+
+
+@bp.post("/kpis/<int:kpi_id>/edit")
+@login_required
+def kpi_edit(kpi_id: int):
+    kpi = load(Kpi, kpi_id, Permission.EDIT)
+    form = KpiForm()
+    if form.validate_on_submit():
+        _run(lambda: services.update_kpi(kpi, current_user, name=form.name.data, target=form.target.data,
+                                         unit=form.unit.data), _("KPI saved."))
+    else:
+        _form_failed(form)
+    return redirect(url_for("incubation.project_detail", project_id=kpi.project_id) + "#progress-section")
+
+
+@bp.post("/kpis/<int:kpi_id>/delete")
+@login_required
+def kpi_delete(kpi_id: int):
+    kpi = load(Kpi, kpi_id, Permission.EDIT)
+    project_id = kpi.project_id
+    if EmptyForm().validate_on_submit():
+        _run(lambda: services.delete_kpi(kpi, current_user), _("KPI deleted."))
+    return redirect(url_for("incubation.project_detail", project_id=project_id) + "#progress-section")
 
 
 @bp.post("/projects/<int:project_id>/progress")
@@ -542,6 +605,26 @@ def program_create():
     return render_template("incubation/program_form.html", form=form)
 
 
+@bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@login_required
+def program_edit(program_id: int):
+    program = load(Program, program_id, Permission.MANAGE)
+    blocker = services.program_edit_blocker(program)
+    form = ProgramEditPageForm()
+    if request.method == "GET":
+        form.fill(program)
+    elif blocker:
+        flash(blocker, "danger")
+    elif form.validate_on_submit():
+        if _run(lambda: services.update_program(program, current_user, **form.program_data()),
+                _("Program saved."), form):
+            return redirect(url_for("incubation.program_detail", program_id=program.id))
+    else:
+        _form_failed(form)
+    status = 409 if blocker and request.method == "POST" else 200
+    return render_template("incubation/program_edit.html", form=form, program=program, blocker=blocker), status
+
+
 @bp.post("/programs/<int:program_id>/apply")
 @login_required
 def program_apply(program_id: int):
@@ -576,6 +659,7 @@ def program_applications(program_id: int):
     }
     return render_template("incubation/program_applications.html", program=program, rows=rows, chart=chart,
                            uses_charts=bool(reviewed), auto_form=AutoAssignForm(),
+                           auto_status=services.auto_assign_status(program),
                            accepted=services.accepted_count(program))
 
 
@@ -588,10 +672,16 @@ def program_auto_assign(program_id: int):
         result = {}
 
         def assign():
-            result["created"] = services.auto_assign(program, form.reviewers_per_application.data, None, current_user)
+            result["created"] = services.request_auto_assign(program, form.reviewers_per_application.data, None,
+                                                             current_user)
 
-        if _run(assign, _("Reviewers assigned.")):
-            flash(_("%(n)s new assignments.", n=len(result["created"])), "info")
+        if _run(assign, _("Automatic assignment requested.")):
+            if result["created"] is None:
+                flash(_("Large programs are assigned in the background: the result appears on this page when "
+                        "it is done, and you get a mail."), "info")
+            else:
+                flash(ngettext("%(num)s new assignment.", "%(num)s new assignments.", len(result["created"])),
+                      "info")
     else:
         _form_failed(form)
     return redirect(url_for("incubation.program_applications", program_id=program.id))
@@ -706,7 +796,7 @@ def mentor_me():
             return redirect(url_for("incubation.mentor_me"))
     slots = services.upcoming_slots(profile, limit=50) if profile else []
     return render_template("incubation/mentor_me.html", form=form, profile=profile, slots=slots,
-                           slot_form=SlotForm())
+                           slot_form=SlotForm(), cancel_form=SlotCancelForm(), now=utcnow())
 
 
 @bp.post("/mentors/me/slots")
@@ -739,6 +829,28 @@ def mentor_slot_book(slot_id: int):
     return redirect(url_for("incubation.mentor_detail", profile_id=slot.mentor_profile_id))
 
 
+@bp.post("/mentor-slots/<int:slot_id>/cancel-booking")
+@login_required
+def mentor_slot_cancel_booking(slot_id: int):
+    slot = load(MentorSlot, slot_id, Permission.MANAGE)
+    if EmptyForm().validate_on_submit() and _run(lambda: services.cancel_booking(slot, current_user),
+                                                  _("Booking cancelled. The mentor has been told.")):
+        return redirect(url_for("incubation.mentor_detail", profile_id=slot.mentor_profile_id))
+    return redirect(url_for("incubation.mentor_session", slot_id=slot.id))
+
+
+@bp.post("/mentor-slots/<int:slot_id>/cancel")
+@login_required
+def mentor_slot_cancel(slot_id: int):
+    slot = load(MentorSlot, slot_id, Permission.EDIT)
+    form = SlotCancelForm()
+    if form.validate_on_submit():
+        _run(lambda: services.cancel_slot(slot, current_user, form.reason.data or ""), _("Slot cancelled."))
+    else:
+        _form_failed(form)
+    return redirect(url_for("incubation.mentor_me"))
+
+
 @bp.route("/mentor-slots/<int:slot_id>", methods=["GET", "POST"])
 @login_required
 def mentor_session(slot_id: int):
@@ -756,7 +868,9 @@ def mentor_session(slot_id: int):
             _form_failed(notes_form if request.form.get("action") == "notes" else feedback_form)
         return redirect(url_for("incubation.mentor_session", slot_id=slot.id))
     return render_template("incubation/mentor_session.html", slot=slot, is_mentor=is_mentor, notes_form=notes_form,
-                           feedback_form=feedback_form, over=slot.ends_at <= utcnow())
+                           feedback_form=feedback_form, over=slot.ends_at <= utcnow(), action_form=EmptyForm(),
+                           cancel_form=SlotCancelForm(), can_cancel=services.can_cancel_booking(slot),
+                           cutoff_hours=services.cancel_cutoff_hours(), started=slot.starts_at <= utcnow())
 
 
 # ---- ideas -----------------------------------------------------------------------------------

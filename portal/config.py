@@ -105,6 +105,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "INVITATION_MAX_AGE_DAYS": 14,
+        "MENTOR_CANCEL_CUTOFF_HOURS": _int(env, "MENTOR_CANCEL_CUTOFF_HOURS", 12, errors),
+        # Programs with more pending applications than this are auto-assigned in a background job.
+        "AUTO_ASSIGN_INLINE_MAX": _int(env, "AUTO_ASSIGN_INLINE_MAX", 50, errors),
         "JOBS_INLINE": not env.get("REDIS_URL"),
         "SEED_DEMO_ON_EMPTY": _bool(env.get("SEED_DEMO_ON_EMPTY")),
         "TESTING": False,

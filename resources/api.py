@@ -5,7 +5,7 @@ import hmac
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, jsonify, make_response, request, url_for
+from flask import Response, abort, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,10 +23,12 @@ from resources.forms import (
     BookingForm,
     BookingPolicyForm,
     DecisionForm,
+    DeclineTrainingForm,
     ExceptionForm,
     PricesForm,
     ProblemForm,
     QualificationForm,
+    ResolveProblemForm,
     ResourceForm,
     ReviewForm,
     TermsForm,
@@ -34,12 +36,16 @@ from resources.forms import (
     WaitlistForm,
 )
 from resources.models import (
+    Blackout,
     Booking,
     BookingCalendar,
     BookingStatus,
+    OpeningException,
+    ProblemReport,
     Resource,
     ResourceKind,
     Review,
+    TrainingRequest,
     WaitlistEntry,
 )
 from resources.policies import CANCEL_BOOKING, PUBLISH_RESOURCES, is_company_staff
@@ -299,6 +305,17 @@ def booking_get(booking_id: int):
     return jsonify(booking_json(load(Booking, booking_id, Permission.VIEW)))
 
 
+@bp.get("/bookings/<int:booking_id>/history")
+@doc("A booking's history from the audit log, oldest first (the booker or staff of the owning company)")
+def booking_history(booking_id: int):
+    require_login()
+    booking = load(Booking, booking_id, Permission.VIEW)
+    return jsonify({"booking_id": booking.id, "items": [{
+        "action": event["action"], "at": iso(event["at"]),
+        "actor": {"id": event["actor"].id, "name": event["actor"].name} if event["actor"] else None,
+        "before": event["before"], "after": event["after"]} for event in bookings.booking_history(booking)]})
+
+
 @bp.get("/approvals")
 @doc("The approval queue: pending requests for the resources of the caller's companies, each with the "
      "requests that approving it would reject")
@@ -508,6 +525,147 @@ def blackout_create(resource_id: int):
                     "end": iso(blackout.ends_at), "cancelled": [b.id for b in cancelled]}), 201
 
 
+def _child(model, child_id: int, resource: Resource):
+    """A row belonging to `resource` (exception, blackout, report, request), or 404."""
+    row = db.session.get(model, child_id)
+    if row is None or row.resource_id != resource.id:
+        abort(404)
+    return row
+
+
+@bp.put("/resources/<int:resource_id>/exceptions/<int:exception_id>")
+@doc("Change a dated exception (staff): other date, hours, or closed (no times)", form=ExceptionForm,
+     responses={200: "Saved"})
+def exception_update(resource_id: int, exception_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    row = _child(OpeningException, exception_id, resource)
+    form = parse(ExceptionForm)
+    day, opens, closes = clean_exception(form)
+    return jsonify(bookings.update_exception(row, day, opens, closes, form.note.data or "", current_user).as_dict())
+
+
+@bp.delete("/resources/<int:resource_id>/exceptions/<int:exception_id>")
+@doc("Remove a dated exception (staff): the weekly hours apply again", responses={204: "Removed"})
+def exception_delete(resource_id: int, exception_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    bookings.delete_exception(_child(OpeningException, exception_id, resource), current_user)
+    return "", 204
+
+
+@bp.get("/resources/<int:resource_id>/blackouts")
+@doc("Closures, maintenance and outages from now on (staff)")
+def blackout_list(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    now = utcnow()
+    rows = availability.blackouts_in(resource.id, now, now + timedelta(days=730))
+    return jsonify({"items": [_blackout_json(b) for b in rows],
+                    "exceptions": [e.as_dict() for e in db.session.scalars(
+                        select(OpeningException).where(OpeningException.resource_id == resource.id,
+                                                       OpeningException.day >= now.date() - timedelta(days=1))
+                        .order_by(OpeningException.day))]})
+
+
+def _blackout_json(blackout: Blackout, cancelled: list[Booking] | None = None) -> dict:
+    data = {"id": blackout.id, "kind": blackout.kind, "start": iso(blackout.starts_at), "end": iso(blackout.ends_at),
+            "reason": blackout.reason}
+    if cancelled is not None:
+        data["cancelled"] = [b.id for b in cancelled]
+    return data
+
+
+def clean_blackout(form, resource: Resource) -> tuple[datetime, datetime]:
+    errors: dict = {}
+    zone = ZoneInfo(resource.timezone)
+    start = bookings.parse_moment(form.start.data, "start", zone, errors)
+    end = bookings.parse_moment(form.end.data, "end", zone, errors)
+    if errors:
+        raise ValidationFailed(_("Some fields are not valid."), errors)
+    return start, end
+
+
+@bp.put("/resources/<int:resource_id>/blackouts/<int:blackout_id>")
+@doc("Change a closure (staff). Open bookings the new period covers are cancelled without a fee and "
+     "mailed; time it no longer covers is bookable again", form=BlackoutForm,
+     responses={200: "{id, kind, start, end, reason, cancelled: [booking ids]}"})
+@bookings.serialised_write
+def blackout_update(resource_id: int, blackout_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    row = _child(Blackout, blackout_id, resource)
+    form = parse(BlackoutForm)
+    start, end = clean_blackout(form, resource)
+    blackout, cancelled = bookings.update_blackout(row, start, end, form.kind.data, form.reason.data or "",
+                                                   current_user)
+    return jsonify(_blackout_json(blackout, cancelled))
+
+
+@bp.delete("/resources/<int:resource_id>/blackouts/<int:blackout_id>")
+@doc("Remove a closure (staff): its time is bookable again", responses={204: "Removed"})
+@bookings.serialised_write
+def blackout_delete(resource_id: int, blackout_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    bookings.delete_blackout(_child(Blackout, blackout_id, resource), current_user)
+    return "", 204
+
+
+def _problem_json(report: ProblemReport, note: str | None = None) -> dict:
+    return {"id": report.id, "resource_id": report.resource_id, "user_id": report.user_id,
+            "description": report.description, "created_at": iso(report.created_at),
+            "resolved_at": iso(report.resolved_at), "resolution_note": note}
+
+
+@bp.get("/resources/<int:resource_id>/problems")
+@doc("Problem reports of a resource, newest first, with their resolution notes (staff)")
+def problem_list(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    rows = db.session.scalars(select(ProblemReport).where(ProblemReport.resource_id == resource.id)
+                              .order_by(ProblemReport.id.desc()).limit(200)).all()
+    notes = bookings.problem_notes(rows)
+    return jsonify({"items": [_problem_json(r, notes.get(r.id)) for r in rows]})
+
+
+@bp.post("/resources/<int:resource_id>/problems/<int:report_id>/resolve")
+@doc("Resolve a problem report with a note (staff); the reporter is mailed", form=ResolveProblemForm,
+     responses={200: "Resolved", 409: "Already resolved"})
+def problem_resolve(resource_id: int, report_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    report = _child(ProblemReport, report_id, resource)
+    form = parse(ResolveProblemForm)
+    bookings.resolve_problem(report, current_user, form.note.data)
+    return jsonify(_problem_json(report, form.note.data.strip()))
+
+
+@bp.get("/resources/<int:resource_id>/training-requests")
+@doc("Open training requests of a resource (staff)")
+def training_request_list(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    rows = db.session.scalars(select(TrainingRequest).where(
+        TrainingRequest.resource_id == resource.id, TrainingRequest.status == "open")
+        .order_by(TrainingRequest.id)).all()
+    return jsonify({"items": [{"id": t.id, "user": {"id": t.user_id, "name": t.user.name, "email": t.user.email},
+                               "message": t.message, "status": t.status, "created_at": iso(t.created_at)}
+                              for t in rows]})
+
+
+@bp.post("/resources/<int:resource_id>/training-requests/<int:request_id>/decline")
+@doc("Decline a training request with a reason (staff); the requester is mailed", form=DeclineTrainingForm,
+     responses={200: "Declined", 409: "No longer open"})
+def training_request_decline(resource_id: int, request_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    training = _child(TrainingRequest, request_id, resource)
+    form = parse(DeclineTrainingForm)
+    bookings.decline_training(training, current_user, form.reason.data)
+    return jsonify({"id": training.id, "status": training.status})
+
+
 @bp.post("/resources/<int:resource_id>/problems")
 @doc("Report a problem with a resource (any logged-in user); staff are mailed", form=ProblemForm,
      responses={201: "Reported"})
@@ -577,12 +735,7 @@ def idle_capacity():
      query={"month": "YYYY-MM (default: this month, China time)"})
 def statement(organisation_id: int):
     require_login()
-    organisation = load(Organisation, organisation_id, Permission.VIEW)
-    if role_in(current_user, organisation.id) is None and not current_user.is_admin:
-        abort(403)
-    month = reports.parse_month(request.args.get("month"))
-    if month is None:
-        raise ValidationFailed.field("month", _("Use YYYY-MM."))
+    organisation, month = statement_scope(organisation_id)
     result = reports.monthly_statement(organisation, month)
     return jsonify({"organisation_id": organisation.id, "month": month.strftime("%Y-%m"),
                     "lines": [{"booking_id": line.booking.id, "resource": line.booking.resource.name,
@@ -590,6 +743,32 @@ def statement(organisation_id: int):
                                "kind": line.kind, "status": line.booking.status,
                                "amount": money(line.amount, line.currency)} for line in result.lines],
                     "totals": [money(amount, currency) for currency, amount in sorted(result.totals.items())]})
+
+
+@bp.get("/organisations/<int:organisation_id>/resource-statement.csv")
+@doc("The monthly statement as CSV (members of the startup): one row per charge, amounts in minor units",
+     query={"month": "YYYY-MM (default: this month, China time)"}, responses={200: "text/csv"})
+def statement_csv(organisation_id: int):
+    require_login()
+    organisation, month = statement_scope(organisation_id)
+    return csv_response(reports.statement_csv(reports.monthly_statement(organisation, month)),
+                        f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
+
+
+def statement_scope(organisation_id: int) -> tuple[Organisation, date]:
+    """The organisation (the caller must belong to it) and the month asked for, or 403/400."""
+    organisation = load(Organisation, organisation_id, Permission.VIEW)
+    if role_in(current_user, organisation.id) is None and not current_user.is_admin:
+        abort(403)
+    month = reports.parse_month(request.args.get("month"))
+    if month is None:
+        raise ValidationFailed.field("month", _("Use YYYY-MM."))
+    return organisation, month
+
+
+def csv_response(text: str, name: str) -> Response:
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-utilisation")

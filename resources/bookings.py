@@ -28,7 +28,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -478,12 +480,12 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
                 "resource_id": target.id, "start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
                 "status": booking.status, "price": booking.price_amount, "currency": booking.currency,
                 "audience": booking.audience, "terms_version": booking.terms_version})
-        _mail_booker(created[0], _("Booking confirmed") if status == BookingStatus.CONFIRMED
-                     else _("Booking request received"), extra=len(created) - 1)
+        _mail_booker(created[0], _l("Booking confirmed") if status == BookingStatus.CONFIRMED
+                     else _l("Booking request received"), extra=len(created) - 1)
         if status == BookingStatus.PENDING:
-            _mail_staff(target, _("New booking request for %(name)s", name=target.name),
-                        _("%(who)s asks for %(name)s. Review it in the approval queue: %(url)s",
-                          who=booker.name, name=target.name, url=external_url("resources.approvals")))
+            _mail_staff(target, _l("New booking request for %(name)s", name=target.name),
+                        _l("%(who)s asks for %(name)s. Review it in the approval queue: %(url)s",
+                           who=booker.name, name=target.name, url=external_url("resources.approvals")))
         return created
 
     needs_lock = bool(resource.quota_minutes_per_week)
@@ -532,32 +534,34 @@ def approve_booking(booking: Booking, actor: User, reject_clashing: bool = False
                                {"start": ["overlaps"]}) from error
         audit.record("booking.approved", target, actor_id=actor.id, before={"status": BookingStatus.PENDING},
                      after={"status": BookingStatus.CONFIRMED, "rejected": [b.id for b in others]})
-        _mail_booker(target, _("Booking approved"))
+        _mail_booker(target, _l("Booking approved"))
         for other in others:
             _decide(other, BookingStatus.REJECTED, actor,
-                    _("Another request for the same time was approved (#%(id)d).", id=target.id))
+                    _l("Another request for the same time was approved (#%(id)d).", id=target.id))
         return others
 
     return serialised(booking.resource_id, work)
 
 
-def _decide(booking: Booking, status: str, actor: User | None, reason: str) -> None:
+def _decide(booking: Booking, status: str, actor: User | None, reason: Any) -> None:
+    """`reason` is the staff's own text or a lazy string: stored in the actor's language, mailed in the
+    booker's."""
     before = booking.status
     _transition(booking, status)
     booking.status = status
-    booking.status_reason = reason[:500]
+    booking.status_reason = str(reason)[:500]
     booking.decided_at = utcnow()
     booking.decided_by_id = actor.id if actor is not None else None
     db.session.flush()
     audit.record(f"booking.{status}", booking, actor_id=booking.decided_by_id,
-                 before={"status": before}, after={"status": status, "reason": reason})
-    subject = {BookingStatus.REJECTED: _("Booking request declined"),
-               BookingStatus.CANCELLED: _("Booking cancelled")}.get(status, _("Booking updated"))
+                 before={"status": before}, after={"status": status, "reason": str(reason)})
+    subject = {BookingStatus.REJECTED: _l("Booking request declined"),
+               BookingStatus.CANCELLED: _l("Booking cancelled")}.get(status, _l("Booking updated"))
     _mail_booker(booking, subject, reason=reason)
 
 
 def reject_booking(booking: Booking, actor: User, reason: str = "") -> Booking:
-    _decide(booking, BookingStatus.REJECTED, actor, reason or _("Declined by the company."))
+    _decide(booking, BookingStatus.REJECTED, actor, reason or _l("Declined by the company."))
     return booking
 
 
@@ -589,7 +593,7 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", now: datetim
         target.cancel_fee_amount = fee
         target.cancelled_at = now
         _decide(target, BookingStatus.CANCELLED, actor,
-                reason or (_("Cancelled by the company.") if staff else _("Cancelled by the booker.")))
+                reason or (_l("Cancelled by the company.") if staff else _l("Cancelled by the booker.")))
         if fee:
             audit.record("booking.late_cancel_fee", target, actor_id=actor.id,
                          after={"fee": fee, "currency": target.currency})
@@ -631,7 +635,7 @@ def complete_past_bookings(now: datetime | None = None) -> int:
         done += 1
     for booking in db.session.scalars(select(Booking).where(Booking.status == BookingStatus.PENDING,
                                                             Booking.start_at <= now).limit(500)):
-        _decide(booking, BookingStatus.REJECTED, None, _("Nobody decided on the request before it started."))
+        _decide(booking, BookingStatus.REJECTED, None, _l("Nobody decided on the request before it started."))
         done += 1
     return done
 
@@ -706,7 +710,7 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
         db.session.flush()
         audit.record("booking.promoted_from_waitlist", booking, actor_id=None,
                      after={"waitlist_entry": entry.id, "status": status, "price": amount})
-        _mail_booker(booking, _("A slot you waited for is yours"))
+        _mail_booker(booking, _l("A slot you waited for is yours"))
         promoted.append(booking)
     return promoted
 
@@ -730,9 +734,9 @@ def grant_qualification(resource: Resource, user: User, expires_at: datetime | N
     audit.record("resource.qualification_granted", qualification, actor_id=actor.id, after={
         "resource_id": resource.id, "user_id": user.id,
         "expires_at": expires_at.isoformat() if expires_at else None})
-    send_mail(user.email, _("You are qualified for %(name)s", name=resource.name),
-              _("You may now book %(name)s: %(url)s", name=resource.name,
-                url=external_url("resources.detail", resource_id=resource.id)))
+    mail_user(user, _l("You are qualified for %(name)s", name=resource.name),
+              _l("You may now book %(name)s: %(url)s", name=resource.name,
+                 url=external_url("resources.detail", resource_id=resource.id)))
     return qualification
 
 
@@ -749,9 +753,9 @@ def request_training(resource: Resource, user: User, message: str) -> TrainingRe
     request = TrainingRequest(resource_id=resource.id, user_id=user.id, message=(message or "")[:2000])
     db.session.add(request)
     db.session.flush()
-    _mail_staff(resource, _("Training request for %(name)s", name=resource.name),
-                _("%(who)s asks for a training on %(name)s: %(message)s", who=user.name, name=resource.name,
-                  message=request.message))
+    _mail_staff(resource, _l("Training request for %(name)s", name=resource.name),
+                _l("%(who)s asks for a training on %(name)s: %(message)s", who=user.name, name=resource.name,
+                   message=request.message))
     return request
 
 
@@ -759,10 +763,7 @@ def request_training(resource: Resource, user: User, message: str) -> TrainingRe
 
 def add_exception(resource: Resource, day: date, opens: time | None, closes: time | None, note: str,
                   actor: User) -> OpeningException:
-    if (opens is None) != (closes is None):
-        raise ValidationFailed.field("end", _("Give both opening and closing time, or neither (closed)."))
-    if opens is not None and opens >= closes:
-        raise ValidationFailed.field("end", _("Closing time must be after opening time."))
+    _check_exception(opens, closes)
     row = OpeningException(resource_id=resource.id, day=day, opens=opens, closes=closes, note=(note or "")[:255])
     db.session.add(row)
     db.session.flush()
@@ -787,30 +788,112 @@ def add_blackout(resource: Resource, start: datetime, end: datetime, kind: str, 
                             reason=(reason or "")[:500], created_by_id=actor.id)
         db.session.add(blackout)
         db.session.flush()
-        affected = [b for b in clashes(target.id, start, end, statuses=BookingStatus.OPEN)
-                    if b.start_at < end and b.end_at > start]
-        for booking in affected:
-            alternatives = alternatives_for(booking)
-            lines = "\n".join(f"- {r.name} ({r.city}): {external_url('resources.calendar', resource_id=r.id)}"
-                              for r in alternatives) or _("(no other resource of this kind is free then)")
-            booking.status_reason = _("%(name)s is unavailable (%(kind)s): %(reason)s", name=target.name,
-                                      kind=kind, reason=reason or "-")[:500]
-            before = booking.status
-            booking.status, booking.cancelled_at, booking.decided_at = BookingStatus.CANCELLED, utcnow(), utcnow()
-            booking.decided_by_id = actor.id
-            db.session.flush()
-            audit.record("booking.cancelled_by_outage", booking, actor_id=actor.id,
-                         before={"status": before}, after={"status": BookingStatus.CANCELLED, "blackout": blackout.id})
-            send_mail(booking.user.email, _("Your booking of %(name)s is cancelled", name=target.name),
-                      _("%(name)s is unavailable from %(start)s to %(end)s (%(reason)s), so your booking #%(id)d "
-                        "is cancelled without a fee. Free alternatives of the same kind at that time:\n%(lines)s",
-                        name=target.name, start=start.isoformat(), end=end.isoformat(), reason=reason or kind,
-                        id=booking.id, lines=lines))
+        affected = _cancel_for_blackout(target, blackout, actor)
         audit.record("resource.blackout_added", target, actor_id=actor.id, after={
             "kind": kind, "start": start.isoformat(), "end": end.isoformat(), "cancelled": [b.id for b in affected]})
         return blackout, affected
 
     return serialised(resource_id, work)
+
+
+def _check_exception(opens: time | None, closes: time | None) -> None:
+    if (opens is None) != (closes is None):
+        raise ValidationFailed.field("end", _("Give both opening and closing time, or neither (closed)."))
+    if opens is not None and opens >= closes:
+        raise ValidationFailed.field("end", _("Closing time must be after opening time."))
+
+
+def update_exception(row: OpeningException, day: date, opens: time | None, closes: time | None, note: str,
+                     actor: User) -> OpeningException:
+    """Change a dated exception (other hours, or closed all day). Bookings already made stay."""
+    _check_exception(opens, closes)
+    before = row.as_dict()
+    row.day, row.opens, row.closes, row.note = day, opens, closes, (note or "")[:255]
+    db.session.flush()
+    audit.record("resource.opening_exception_changed", db.session.get(Resource, row.resource_id),
+                 actor_id=actor.id, before=before, after=row.as_dict())
+    return row
+
+
+def delete_exception(row: OpeningException, actor: User) -> None:
+    """Remove a dated exception: the weekly hours apply to that date again."""
+    before = row.as_dict()
+    resource = db.session.get(Resource, row.resource_id)
+    db.session.delete(row)
+    db.session.flush()
+    audit.record("resource.opening_exception_deleted", resource, actor_id=actor.id, before=before)
+
+
+def blackout_dict(blackout: Blackout) -> dict[str, Any]:
+    return {"id": blackout.id, "kind": blackout.kind, "start": blackout.starts_at.isoformat(),
+            "end": blackout.ends_at.isoformat(), "reason": blackout.reason}
+
+
+def update_blackout(blackout: Blackout, start: datetime, end: datetime, kind: str, reason: str,
+                    actor: User) -> tuple[Blackout, list[Booking]]:
+    """Move, lengthen or shorten a closure. Open bookings the new period covers are cancelled and
+    mailed as when adding one; time it no longer covers becomes bookable again."""
+    if kind not in BlackoutKind.ALL:
+        raise ValidationFailed.field("kind", _("Choose one of: %(choices)s.", choices=", ".join(BlackoutKind.ALL)))
+    if end <= start:
+        raise ValidationFailed.field("end", _("The end must be after the start (a booking cannot be empty or "
+                                              "reversed)."))
+    blackout_id = blackout.id
+
+    def work() -> tuple[Blackout, list[Booking]]:
+        target = db.session.get(Blackout, blackout_id)
+        before = blackout_dict(target)
+        target.starts_at, target.ends_at, target.kind, target.reason = start, end, kind, (reason or "")[:500]
+        db.session.flush()
+        affected = _cancel_for_blackout(target.resource, target, actor)
+        audit.record("resource.blackout_changed", target.resource, actor_id=actor.id, before=before,
+                     after={**blackout_dict(target), "cancelled": [b.id for b in affected]})
+        return target, affected
+
+    return serialised(blackout.resource_id, work)
+
+
+def delete_blackout(blackout: Blackout, actor: User) -> None:
+    """Remove a closure: its time is bookable again (bookings it cancelled stay cancelled)."""
+    blackout_id, resource_id = blackout.id, blackout.resource_id
+
+    def work() -> None:
+        target = db.session.get(Blackout, blackout_id)
+        before = blackout_dict(target)
+        resource = target.resource
+        db.session.delete(target)
+        db.session.flush()
+        audit.record("resource.blackout_deleted", resource, actor_id=actor.id, before=before)
+
+    serialised(resource_id, work)
+
+
+def _cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> list[Booking]:
+    """Cancel (no fee) the open bookings inside the blackout; mail each booker, in their language, with
+    free alternatives of the same kind."""
+    start, end, kind, reason = blackout.starts_at, blackout.ends_at, blackout.kind, blackout.reason
+    zone = ZoneInfo(target.timezone)
+    affected = [b for b in clashes(target.id, start, end, statuses=BookingStatus.OPEN)
+                if b.start_at < end and b.end_at > start]
+    for booking in affected:
+        alternatives = alternatives_for(booking)
+        lines = "\n".join(f"- {r.name} ({r.city}): {external_url('resources.calendar', resource_id=r.id)}"
+                          for r in alternatives) or _l("(no other resource of this kind is free then)")
+        booking.status_reason = _("%(name)s is unavailable (%(kind)s): %(reason)s", name=target.name,
+                                  kind=kind, reason=reason or "-")[:500]
+        before = booking.status
+        booking.status, booking.cancelled_at, booking.decided_at = BookingStatus.CANCELLED, utcnow(), utcnow()
+        booking.decided_by_id = actor.id
+        db.session.flush()
+        audit.record("booking.cancelled_by_outage", booking, actor_id=actor.id,
+                     before={"status": before}, after={"status": BookingStatus.CANCELLED, "blackout": blackout.id})
+        mail_user(booking.user, _l("Your booking of %(name)s is cancelled", name=target.name),
+                  _l("%(name)s is unavailable from %(start)s to %(end)s (%(reason)s), so your booking #%(id)d "
+                     "is cancelled without a fee. Free alternatives of the same kind at that time:\n%(lines)s",
+                     name=target.name, start=start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                     end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or kind,
+                     id=booking.id, lines=lines))
+    return affected
 
 
 def alternatives_for(booking: Booking, limit: int = 5) -> list[Resource]:
@@ -834,10 +917,62 @@ def report_problem(resource: Resource, user: User, description: str) -> ProblemR
     report = ProblemReport(resource_id=resource.id, user_id=user.id, description=description[:5000])
     db.session.add(report)
     db.session.flush()
-    _mail_staff(resource, _("Problem reported on %(name)s", name=resource.name),
-                _("%(who)s reports: %(text)s\n%(url)s", who=user.name, text=report.description,
-                  url=external_url("resources.detail", resource_id=resource.id)))
+    _mail_staff(resource, _l("Problem reported on %(name)s", name=resource.name),
+                _l("%(who)s reports: %(text)s\n%(url)s", who=user.name, text=report.description,
+                   url=external_url("resources.detail", resource_id=resource.id)))
     return report
+
+
+def resolve_problem(report: ProblemReport, actor: User, note: str) -> ProblemReport:
+    """Staff close a problem report with a note; the note is kept in the audit log (the report's
+    history) and mailed to the reporter in their language."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed.field("note", _("Say what was done (the reporter is told)."))
+    if report.resolved_at is not None:
+        raise Conflict(_("This report is already resolved."), {"status": ["resolved"]})
+    report.resolved_at = utcnow()
+    db.session.flush()
+    audit.record("resource.problem_resolved", report, actor_id=actor.id,
+                 after={"resource_id": report.resource_id, "note": note[:2000]})
+    resource = db.session.get(Resource, report.resource_id)
+    if report.user is not None:
+        mail_user(report.user, _l("Your problem report on %(name)s is resolved", name=resource.name),
+                  _l("You reported: %(text)s\n\nThe company answers: %(note)s\n%(url)s", text=report.description,
+                     note=note[:2000], url=external_url("resources.detail", resource_id=resource.id)))
+    return report
+
+
+def problem_notes(reports: list[ProblemReport]) -> dict[int, str]:
+    """The resolution notes of `reports` (report id -> note), from their audit events."""
+    from portal.audit import AuditEvent
+
+    ids = [str(r.id) for r in reports if r.resolved_at is not None]
+    if not ids:
+        return {}
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "resource.problem_resolved", AuditEvent.object_type == "ProblemReport",
+        AuditEvent.object_id.in_(ids)))
+    return {int(e.object_id): (e.after or {}).get("note", "") for e in events}
+
+
+def decline_training(request: TrainingRequest, actor: User, reason: str) -> TrainingRequest:
+    """Staff decline a training request with a reason, mailed to the requester in their language."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.field("reason", _("Give a reason (the requester is told)."))
+    if request.status != "open":
+        raise Conflict(_("This training request is no longer open."), {"status": [request.status]})
+    request.status = "declined"
+    db.session.flush()
+    audit.record("resource.training_declined", request, actor_id=actor.id,
+                 before={"status": "open"}, after={"status": "declined", "reason": reason[:2000],
+                                                   "resource_id": request.resource_id, "user_id": request.user_id})
+    resource = db.session.get(Resource, request.resource_id)
+    mail_user(request.user, _l("Your training request for %(name)s was declined", name=resource.name),
+              _l("The company declined your training request: %(reason)s\n%(url)s", reason=reason[:2000],
+                 url=external_url("resources.detail", resource_id=resource.id)))
+    return request
 
 
 # ---- reviews -----------------------------------------------------------------------------------
@@ -939,26 +1074,45 @@ def feed_bookings(*, resource_id: int | None = None, user_id: int | None = None)
 
 # ---- mail ----------------------------------------------------------------------------------------
 
-def _mail_booker(booking: Booking, subject: str, extra: int = 0, reason: str = "") -> None:
+def mail_user(user: User, subject: Any, body: Any) -> None:
+    """Mail `user` in their own language: `subject` and `body` are lazy strings (or callables returning
+    text) evaluated under the recipient's locale, not the language of whoever caused the mail."""
+    with force_locale(user.locale or "en"):
+        send_mail(user.email, str(subject() if callable(subject) else subject),
+                  str(body() if callable(body) else body))
+
+
+def _mail_booker(booking: Booking, subject: Any, extra: int = 0, reason: Any = "") -> None:
     resource = booking.resource or db.session.get(Resource, booking.resource_id)
     user = booking.user or db.session.get(User, booking.user_id)
     zone = ZoneInfo(resource.timezone)
-    body = _("%(name)s, %(start)s to %(end)s (%(zone)s). Status: %(status)s.", name=resource.name,
-             start=booking.start_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-             end=booking.end_at.astimezone(zone).strftime("%H:%M"), zone=resource.timezone, status=booking.status)
-    if extra:
-        body += "\n" + _("And %(n)d more weekly occurrence(s).", n=extra)
-    if reason:
-        body += "\n" + reason
-    body += "\n" + external_url("resources.my_bookings")
-    send_mail(user.email, subject, body)
+
+    def body() -> str:
+        text = _("%(name)s, %(start)s to %(end)s (%(zone)s). Status: %(status)s.", name=resource.name,
+                 start=booking.start_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                 end=booking.end_at.astimezone(zone).strftime("%H:%M"), zone=resource.timezone,
+                 status=booking_status_label(booking.status))
+        if extra:
+            text += "\n" + _("And %(n)d more weekly occurrence(s).", n=extra)
+        if reason:
+            text += "\n" + str(reason)
+        return text + "\n" + external_url("resources.my_bookings")
+
+    mail_user(user, subject, body)
 
 
-def _mail_staff(resource: Resource, subject: str, body: str) -> None:
+def _mail_staff(resource: Resource, subject: Any, body: Any) -> None:
     staff = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
                                .where(Membership.organisation_id == resource.organisation_id)).all()
     for person in staff:
-        send_mail(person.email, subject, body)
+        mail_user(person, subject, body)
+
+
+def booking_status_label(status: str) -> str:
+    labels = {BookingStatus.PENDING: _("pending"), BookingStatus.CONFIRMED: _("confirmed"),
+              BookingStatus.COMPLETED: _("completed"), BookingStatus.CANCELLED: _("cancelled"),
+              BookingStatus.REJECTED: _("rejected"), BookingStatus.NO_SHOW: _("no-show")}
+    return labels.get(status, status)
 
 
 def visible_bookings_stmt(user: User, mine: bool):
@@ -971,6 +1125,18 @@ def visible_bookings_stmt(user: User, mine: bool):
         return stmt.where((Booking.user_id == user.id) | Booking.resource_id.in_(
             select(Resource.id).where(Resource.organisation_id.in_(companies))))
     return stmt
+
+
+def booking_history(booking: Booking) -> list[dict[str, Any]]:
+    """The booking's audit trail, oldest first: what happened, when, by whom, with the recorded details."""
+    from portal.audit import AuditEvent
+
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "Booking", AuditEvent.object_id == str(booking.id)).order_by(AuditEvent.id)).all()
+    actors = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.actor_id for e in events if e.actor_id is not None})))}
+    return [{"id": e.id, "action": e.action, "at": e.created_at, "actor": actors.get(e.actor_id),
+             "before": e.before or {}, "after": e.after or {}} for e in events]
 
 
 def approval_queue(user: User) -> list[Booking]:

@@ -181,11 +181,13 @@ class ProblemForm(FlaskForm):
     description = TextAreaField(_l("What is wrong?"), validators=[DataRequired(), Length(max=5000)])
 
 
+BLACKOUT_KIND_LABELS = {"blackout": _l("Closed"), "maintenance": _l("Maintenance"), "outage": _l("Out of order")}
+
+
 class BlackoutForm(FlaskForm):
     start = StringField(_l("From"), validators=[DataRequired()])
     end = StringField(_l("Until"), validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=[("blackout", _l("Closed")), ("maintenance", _l("Maintenance")),
-                                            ("outage", _l("Out of order"))], default="maintenance")
+    kind = SelectField(_l("Kind"), choices=list(BLACKOUT_KIND_LABELS.items()), default="maintenance")
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
 
 
@@ -212,3 +214,11 @@ class WaitlistForm(BookingForm):
 class TermsForm(FlaskForm):
     terms_text = TextAreaField(_l("Terms (IP, NDA, safety)"), validators=[Optional(), Length(max=10000)],
                                description=_l("A changed text becomes a new version that bookers must accept."))
+
+
+class ResolveProblemForm(FlaskForm):
+    note = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=2000)])
+
+
+class DeclineTrainingForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])

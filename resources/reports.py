@@ -3,6 +3,8 @@ public idle-capacity list (open windows in the next 14 days across every anchor 
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.db import utcnow
+from portal.exports import csv_safe
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
 from resources import availability
@@ -70,6 +73,24 @@ def monthly_statement(organisation: Organisation, month: date) -> Statement:
         statement.lines.append(line)
         statement.totals[line.currency] = statement.totals.get(line.currency, 0) + line.amount
     return statement
+
+
+def statement_csv(statement: Statement) -> str:
+    """The statement as CSV for the startup's bookkeeping: one row per charge, then a total per currency.
+    Amounts in minor units; text cells that a spreadsheet would run as formulas are neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["booking_id", "resource", "company", "start_utc", "end_utc", "timezone", "booked_by",
+                     "item", "status", "audience", "price_unit", "terms_version", "amount_minor", "currency"])
+    for line in statement.lines:
+        booking, resource = line.booking, line.booking.resource
+        writer.writerow([booking.id, csv_safe(resource.name), csv_safe(resource.organisation.name),
+                         booking.start_at.isoformat(), booking.end_at.isoformat(), resource.timezone,
+                         csv_safe(booking.user.name), line.kind, booking.status, booking.audience,
+                         booking.price_unit or "", booking.terms_version or "", line.amount, line.currency])
+    for currency, amount in sorted(statement.totals.items()):
+        writer.writerow(["", "", "", "", "", "", "", "total", "", "", "", "", amount, currency])
+    return out.getvalue()
 
 
 @dataclass

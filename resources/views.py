@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -20,6 +21,7 @@ from portal.templating import format_money
 from resources import availability, bookings, reports, services
 from resources.forms import (
     AUDIENCE_LABELS,
+    BLACKOUT_KIND_LABELS,
     HOURS_ROWS,
     KIND_LABELS,
     PRICE_ROWS,
@@ -28,9 +30,11 @@ from resources.forms import (
     BookingForm,
     BookingPolicyForm,
     DecisionForm,
+    DeclineTrainingForm,
     ExceptionForm,
     PricesForm,
     QualificationForm,
+    ResolveProblemForm,
     ResourceForm,
     ReviewForm,
     TermsForm,
@@ -38,6 +42,7 @@ from resources.forms import (
 )
 from resources.models import (
     Audience,
+    Blackout,
     Booking,
     BookingCalendar,
     BookingStatus,
@@ -320,6 +325,25 @@ def my_bookings():
                            fees={b.id: bookings.cancellation_fee(b) for b in rows if b.is_open})
 
 
+HISTORY_LABELS = {
+    "booking.created": _l("Booked"), "booking.approved": _l("Approved"), "booking.rejected": _l("Rejected"),
+    "booking.cancelled": _l("Cancelled"), "booking.completed": _l("Completed"), "booking.no_show": _l("No-show"),
+    "booking.late_cancel_fee": _l("Late-cancel fee charged"),
+    "booking.cancelled_by_outage": _l("Cancelled: the resource is unavailable"),
+    "booking.promoted_from_waitlist": _l("Booked from the waitlist"),
+}
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def booking_detail(booking_id: int):
+    booking = load(Booking, booking_id, Permission.VIEW)
+    return render_template("resources/booking.html", booking=booking, resource=booking.resource,
+                           history=bookings.booking_history(booking), history_labels=HISTORY_LABELS,
+                           staff=can(current_user, Permission.EDIT, booking),
+                           fee=bookings.cancellation_fee(booking) if booking.is_open else 0)
+
+
 @bp.post("/waitlist/<int:entry_id>/withdraw")
 @login_required
 def waitlist_withdraw(entry_id: int):
@@ -455,6 +479,10 @@ def manage(resource_id: int):
             flash(error.message, "danger")
         else:
             return redirect(url_for("resources.manage", resource_id=resource.id))
+    return _manage_page(resource, forms)
+
+
+def _manage_page(resource: Resource, forms: dict, status: int = 200):
     now = utcnow()
     upcoming = db.session.scalars(select(Booking).where(
         Booking.resource_id == resource.id, Booking.end_at > now - timedelta(days=7),
@@ -471,8 +499,109 @@ def manage(resource_id: int):
     feed_url = (url_for("resources_api.resource_calendar_feed", resource_id=resource.id,
                         token=resource.calendar_token, _external=True) if resource.calendar_token else None)
     return render_template("resources/manage.html", resource=resource, forms=forms, upcoming=upcoming,
-                           trainings=trainings, problems=problems, qualifications=qualifications,
-                           exceptions=exceptions, blackouts=blackouts, feed_url=feed_url, now=now)
+                           trainings=trainings, problems=problems, problem_notes=bookings.problem_notes(problems),
+                           qualifications=qualifications, exceptions=exceptions, blackouts=blackouts,
+                           feed_url=feed_url, now=now, zone=ZoneInfo(resource.timezone),
+                           blackout_kinds=BLACKOUT_KIND_LABELS), status
+
+
+def _staff_forms(resource: Resource) -> dict:
+    return {"blackout": BlackoutForm(prefix="blackout", formdata=None),
+            "exception": ExceptionForm(prefix="exception", formdata=None),
+            "qualification": QualificationForm(prefix="qualification", formdata=None),
+            "policy": BookingPolicyForm(prefix="policy", obj=resource, formdata=None),
+            "terms": TermsForm(prefix="terms", obj=resource, formdata=None)}
+
+
+def _staff_error(resource: Resource, error: PortalError):
+    """A staff action broke a rule: nothing written, the manage page again with the reason (400/409)."""
+    db.session.rollback()
+    details = "; ".join(f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in error.fields.items())
+    flash(f"{error.message} {details}".strip(), "danger")
+    return _manage_page(db.session.get(Resource, resource.id), _staff_forms(resource), status=error.status)
+
+
+def _child(model, child_id: int, resource: Resource):
+    row = db.session.get(model, child_id)
+    if row is None or row.resource_id != resource.id:
+        abort(404)
+    return row
+
+
+@bp.post("/<int:resource_id>/exceptions/<int:exception_id>")
+@login_required
+def exception_edit(resource_id: int, exception_id: int):
+    resource = load(Resource, resource_id, Permission.EDIT)
+    row = _child(OpeningException, exception_id, resource)
+    try:
+        if request.form.get("action") == "delete":
+            bookings.delete_exception(row, current_user)
+            flash(_("Exception removed: the weekly hours apply that day."), "success")
+        else:
+            from resources.api import clean_exception
+
+            form = ExceptionForm()
+            if not form.validate():
+                raise ValidationFailed(_("Some fields are not valid."), form.errors)
+            day, opens, closes = clean_exception(form)
+            bookings.update_exception(row, day, opens, closes, form.note.data or "", current_user)
+            flash(_("Saved."), "success")
+    except PortalError as error:
+        return _staff_error(resource, error)
+    return redirect(url_for("resources.manage", resource_id=resource.id))
+
+
+@bp.post("/<int:resource_id>/blackouts/<int:blackout_id>")
+@login_required
+@bookings.serialised_write
+def blackout_edit(resource_id: int, blackout_id: int):
+    resource = load(Resource, resource_id, Permission.EDIT)
+    row = _child(Blackout, blackout_id, resource)
+    try:
+        if request.form.get("action") == "delete":
+            bookings.delete_blackout(row, current_user)
+            flash(_("Closure removed: the time is bookable again."), "success")
+        else:
+            from resources.api import clean_blackout
+
+            form = BlackoutForm()
+            if not form.validate():
+                raise ValidationFailed(_("Some fields are not valid."), form.errors)
+            start, end = clean_blackout(form, resource)
+            _row, cancelled = bookings.update_blackout(row, start, end, form.kind.data, form.reason.data or "",
+                                                       current_user)
+            flash(_("Saved. %(n)d booking(s) cancelled and notified.", n=len(cancelled)), "success")
+    except PortalError as error:
+        return _staff_error(resource, error)
+    return redirect(url_for("resources.manage", resource_id=resource.id))
+
+
+@bp.post("/<int:resource_id>/problems/<int:report_id>/resolve")
+@login_required
+def problem_resolve(resource_id: int, report_id: int):
+    resource = load(Resource, resource_id, Permission.EDIT)
+    report = _child(ProblemReport, report_id, resource)
+    form = ResolveProblemForm()
+    try:
+        bookings.resolve_problem(report, current_user, form.note.data or "")
+    except PortalError as error:
+        return _staff_error(resource, error)
+    flash(_("Resolved; the reporter has been told."), "success")
+    return redirect(url_for("resources.manage", resource_id=resource.id))
+
+
+@bp.post("/<int:resource_id>/training/<int:request_id>/decline")
+@login_required
+def training_decline(resource_id: int, request_id: int):
+    resource = load(Resource, resource_id, Permission.EDIT)
+    training = _child(TrainingRequest, request_id, resource)
+    form = DeclineTrainingForm()
+    try:
+        bookings.decline_training(training, current_user, form.reason.data or "")
+    except PortalError as error:
+        return _staff_error(resource, error)
+    flash(_("Training request declined; %(name)s has been told.", name=training.user.name), "success")
+    return redirect(url_for("resources.manage", resource_id=resource.id))
 
 
 @bp.post("/<int:resource_id>/calendar-feed")
@@ -549,7 +678,18 @@ def statement(organisation_id: int):
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return render_template("resources/statement.html", statement=reports.monthly_statement(organisation, month),
-                           previous=previous.strftime("%Y-%m"), following=following.strftime("%Y-%m"))
+                           previous=previous.strftime("%Y-%m"), following=following.strftime("%Y-%m"),
+                           month_arg=month.strftime("%Y-%m"))
+
+
+@bp.get("/statements/<int:organisation_id>.csv")
+@login_required
+def statement_csv(organisation_id: int):
+    from resources.api import csv_response, statement_scope
+
+    organisation, month = statement_scope(organisation_id)
+    return csv_response(reports.statement_csv(reports.monthly_statement(organisation, month)),
+                        f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 
 
 @bp.get("/utilisation/<int:organisation_id>")

@@ -47,7 +47,10 @@ def run_search(query: SearchQuery) -> services.Page:
             "industry": "exact industry (see facets.industry)", "language": "mentor language code, e.g. zh",
             "kind": "resource kind or project stage", "price_min": "lowest price from, minor units",
             "price_max": "lowest price up to, minor units",
-            "free_from": "YYYY-MM-DD: only resources with bookable time from this local date",
+            "rating": "average rating at least this, 1 to 5 (resources: reviews of completed bookings)",
+            "free_from": ("YYYY-MM-DD: only resources with bookable time from this local date. The calendars of "
+                          f"the best {services.AVAILABILITY_LIMIT:,} matches are checked; beyond that the response's "
+                          "`approximate` is true and total and facets count the checked ones"),
             "free_to": "YYYY-MM-DD: last local date of that window (default free_from; at most 31 days)",
             "sort": "relevance, rating, price or newest",
             "page": "page number, from 1", "per_page": "1 to 100, default 20"},
@@ -55,8 +58,9 @@ def run_search(query: SearchQuery) -> services.Page:
 def search():
     query = query_from_request()
     page = run_search(query)
-    return jsonify({"total": page.total, "page": query.page, "per_page": query.per_page,
-                    "items": [item.as_dict() for item in page.items], "facets": page.facets})
+    return jsonify({"total": page.total, "approximate": page.approximate, "page": query.page,
+                    "per_page": query.per_page, "items": [item.as_dict() for item in page.items],
+                    "facets": page.facets})
 
 
 @bp.get("/search/suggest")

@@ -116,7 +116,9 @@ class BuiltinBackend:
                 found.update({(doc_type, object_id): row_id for row_id, object_id in rows})
         return found
 
-    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]]) -> None:
+    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]], version: int = 0) -> None:
+        """Rows are written in the job's transaction, under its per-document locks (tasks.py): the
+        version needs no storing here."""
         existing = self._existing([(d["type"], d["id"]) for d in upserts] + list(deletes))
         doomed = [existing[k] for k in deletes if k in existing]
         if doomed:
@@ -151,7 +153,8 @@ class BuiltinBackend:
             db.session.execute(dialect_insert(T).on_conflict_do_nothing(),
                                [{"word": w} for w in ordered[start:start + BATCH]])
 
-    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None]) -> int:
+    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None],
+                version: int = 0) -> int:
         """Rebuild in the caller's transaction: readers keep the old rows until it commits."""
         db.session.execute(delete(D))
         db.session.execute(delete(T))
@@ -272,6 +275,8 @@ class BuiltinBackend:
             price.append(D.price_min <= query.price_max)
         if price:
             filters["price"] = and_(*price)
+        if query.rating_min is not None:
+            filters["rating"] = D.rating >= query.rating_min
         return filters
 
     @staticmethod

@@ -116,7 +116,10 @@ class ElasticsearchBackend:
             for ok, item in streaming_bulk(self.client, actions, index=index, chunk_size=500,
                                            raise_on_error=False, raise_on_exception=True):
                 operation, detail = next(iter(item.items()))
-                if not ok and not (operation == "delete" and detail.get("status") == 404):
+                # 404: deleting what is not there; 409: a newer version is indexed already (a
+                # concurrent job built from newer rows): both leave the index as it should be.
+                if not ok and not (operation == "delete" and detail.get("status") == 404) and not (
+                        detail.get("status") == 409 and _is_version_conflict(detail)):
                     raise SearchUnavailable(f"{operation} {detail.get('_id')}: {detail.get('error')}")
                 done += 1
                 if progress is not None:
@@ -125,22 +128,28 @@ class ElasticsearchBackend:
             raise SearchUnavailable(str(error)[:300]) from error
         return done
 
-    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]]) -> None:
+    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]], version: int = 0) -> None:
+        """Write with external versions (`external_gte`: the same version may rewrite, a lower one
+        is refused and counted as done); version 0 writes unversioned (callers always pass one)."""
         self.ensure_index()
-        actions = [{"_op_type": "index", "_id": _doc_id(d["type"], d["id"]), "_source": self.source(d)}
+        versioned = {"_version": version, "_version_type": "external_gte"} if version > 0 else {}
+        actions = [{"_op_type": "index", "_id": _doc_id(d["type"], d["id"]), "_source": self.source(d), **versioned}
                    for d in upserts]
-        actions += [{"_op_type": "delete", "_id": _doc_id(t, i)} for t, i in deletes]
+        actions += [{"_op_type": "delete", "_id": _doc_id(t, i), **versioned} for t, i in deletes]
         if actions:
             self._bulk(self.alias, actions)
             self._call(self.client.indices.refresh, index=self.alias)
 
-    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None]) -> int:
-        """Fill a new index, then point the alias at it and drop the old ones in one atomic call."""
+    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None],
+                version: int = 0) -> int:
+        """Fill a new index, then point the alias at it and drop the old ones in one atomic call.
+        Documents carry `version` (read before building them), so later outbox writes supersede them."""
         old = self.current_indices()
         new = self.create_index()
+        versioned = {"_version": version, "_version_type": "external_gte"} if version > 0 else {}
         try:
             count = self._bulk(new, ({"_op_type": "index", "_id": _doc_id(d["type"], d["id"]),
-                                      "_source": self.source(d)} for d in documents), progress)
+                                      "_source": self.source(d), **versioned} for d in documents), progress)
             self._call(self.client.indices.refresh, index=new)
         except Exception:
             self.client.indices.delete(index=new, ignore_unavailable=True)
@@ -183,6 +192,8 @@ class ElasticsearchBackend:
             price["lte"] = query.price_max
         if price:
             filters["price"] = {"range": {"price_min": price}}
+        if query.rating_min is not None:
+            filters["rating"] = {"range": {"rating": {"gte": query.rating_min}}}
         return filters
 
     def _query(self, query: SearchQuery) -> dict:
@@ -263,6 +274,11 @@ class ElasticsearchBackend:
             if title not in titles:
                 titles.append(title)
         return titles[:limit]
+
+
+def _is_version_conflict(detail: dict) -> bool:
+    error = detail.get("error")
+    return isinstance(error, dict) and error.get("type") == "version_conflict_engine_exception"
 
 
 def _marked(fragment: str) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from portal.search.documents import CAMPAIGN, MENTOR, PROJECT, RESOURCE
@@ -33,6 +35,8 @@ class SearchForm(FlaskForm):
     kind = StringField(_l("Kind"), validators=[Optional(), Length(max=40)])
     price_min = IntegerField(_l("Price from (minor units)"), validators=[Optional(), NumberRange(min=0)])
     price_max = IntegerField(_l("Price up to (minor units)"), validators=[Optional(), NumberRange(min=0)])
+    rating = FloatField(_l("Rated at least"), validators=[Optional(), NumberRange(min=1, max=5)],
+                          description=_l("Average of reviews, 1 to 5"))
     free_from = DateField(_l("Free from"), validators=[Optional()],
                           description=_l("Resources with bookable time between these dates (their local time)"))
     free_to = DateField(_l("Free until"), validators=[Optional()])
@@ -42,6 +46,10 @@ class SearchForm(FlaskForm):
     def validate_price_max(self, field) -> None:
         if field.data is not None and self.price_min.data is not None and field.data < self.price_min.data:
             raise ValidationError(_l("The upper price must not be below the lower price."))
+
+    def validate_rating(self, field) -> None:
+        if field.data is not None and not math.isfinite(field.data):  # "nan" passes NumberRange
+            raise ValidationError(_l("Number must be between %(min)s and %(max)s.", min=1, max=5))
 
     def validate_free_to(self, field) -> None:
         start = self.free_from.data
@@ -58,6 +66,7 @@ class SearchForm(FlaskForm):
             text=(self.q.data or "").strip(), types=(self.type.data,) if self.type.data else (),
             city=(self.city.data or "").strip(), industry=(self.industry.data or "").strip(),
             language=(self.language.data or "").strip(), kind=(self.kind.data or "").strip(),
-            price_min=self.price_min.data, price_max=self.price_max.data, sort=self.sort.data or "relevance",
+            price_min=self.price_min.data, price_max=self.price_max.data,
+            rating_min=self.rating.data, sort=self.sort.data or "relevance",
             free_from=self.free_from.data, free_to=self.free_to.data or self.free_from.data,
             page=page, per_page=per_page)

@@ -29,6 +29,7 @@ class SearchQuery:
     kind: str = ""
     price_min: int | None = None
     price_max: int | None = None
+    rating_min: float | None = None  # average rating at least this (unrated documents drop out)
     sort: str = "relevance"
     # Resources with bookable time on these local dates (checked by the service, not the backend).
     free_from: date | None = None
@@ -68,6 +69,7 @@ class Result:
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    approximate: bool = False
 
 
 def bucket_label(low: int | None, high: int | None) -> str:
@@ -88,9 +90,10 @@ class SearchBackend(Protocol):
 
     def suggest(self, prefix: str, limit: int) -> list[str]: ...
 
-    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]]) -> None: ...
+    def apply(self, upserts: list[dict], deletes: list[tuple[str, int]], version: int = 0) -> None: ...
 
-    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None]) -> int: ...
+    def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None],
+                version: int = 0) -> int: ...
 
     def counts(self) -> dict[str, int]: ...
 

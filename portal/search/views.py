@@ -15,6 +15,7 @@ from portal.templating import format_money
 bp = Blueprint("search", __name__, template_folder="templates", static_folder="static",
                static_url_path="/search/static")
 PER_PAGE = 20
+RATING_CHOICES = ("4.5", "4", "3")
 MAX_PAGE = 500
 
 
@@ -46,6 +47,9 @@ def index():
         return url_for("search.index", **{k: v for k, v in args.items() if v not in (None, "")})
 
     active = {name: request.args.get(name, "") for name in ("type", "city", "industry", "language")}
+    rating = f"{form.rating.data:g}" if form.rating.data is not None and not form.rating.errors else ""
+    rating_choices = RATING_CHOICES if rating in RATING_CHOICES or not rating else (rating, *RATING_CHOICES)
+    peaks = {name: max(values.values(), default=0) for name, values in results.facets.items()} if results else {}
     price_links = []
     if results is not None:
         for label, count in results.facets.get("price", {}).items():
@@ -56,4 +60,5 @@ def index():
     return render_template("search/index.html", form=form, results=results, page=page, per_page=PER_PAGE,
                            unavailable=unavailable, link=link, active=active, type_labels=TYPE_LABELS,
                            sort_labels=SORT_LABELS, language_labels=LANGUAGE_LABELS,
-                           price_links=price_links), status
+                           price_links=price_links, peaks=peaks, rating_choices=rating_choices, rating=rating,
+                           availability_limit=services.AVAILABILITY_LIMIT), status

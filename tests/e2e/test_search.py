@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -52,3 +53,44 @@ def test_autocomplete_offers_titles(page: Page, thermal_chamber):
     page.get_by_label("Mentors, labs and equipment, projects, campaigns").press_sequentially(f"Thermal chamber {thermal_chamber[:9]}")
     expect(page.locator("#search-suggestions option").first).to_have_attribute(
         "value", f"Thermal chamber {thermal_chamber}")
+
+
+@pytest.fixture
+def rated_chamber(live_server):
+    """A resource with a completed booking reviewed 5 stars, and an unrated one, in one made-up city."""
+    from datetime import timedelta
+
+    from portal.db import utcnow
+    from resources.models import Review
+    from tests.factories import UserFactory
+    from tests.resources.factories import BookingFactory, ResourceFactory
+
+    word = "qvx" + uuid.uuid4().hex[:8]
+    with live_server.app.app_context():
+        rated = ResourceFactory(name=f"Salt spray chamber {word}", city=f"City {word}")
+        ResourceFactory(name=f"Dust chamber {word}", city=f"City {word}")
+        user = UserFactory()
+        past = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
+        booking = BookingFactory(resource=rated, user=user, start_at=past, end_at=past + timedelta(hours=2),
+                                 status="completed")
+        db.session.add(Review(booking_id=booking.id, resource_id=rated.id, user_id=user.id, rating=5))
+        commit()
+        db.session.remove()
+    return word
+
+
+def test_rating_filter_and_facet_bars_stay_in_the_url(page: Page, rated_chamber):
+    page.goto(f"/search?q={rated_chamber}")
+    expect(page.locator(".search-results li[data-type='resource']")).to_have_count(2)
+    city = page.locator("[data-facet='city']")
+    expect(city.locator("progress.facet-bar")).to_have_count(1)
+    expect(city.locator("progress.facet-bar")).to_have_attribute("value", "2")
+    page.get_by_label("Rated at least").select_option("4.5")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".search-results li[data-type='resource']")).to_have_count(1)
+    expect(page.locator(".search-results")).to_contain_text(f"Salt spray chamber {rated_chamber}")
+    city.get_by_role("link", name=f"City {rated_chamber}").click()
+    expect(page).to_have_url(re.compile(r"rating=4\.5"))
+    expect(page).to_have_url(re.compile(r"city=City"))
+    expect(page.get_by_label("Rated at least")).to_have_value("4.5")
+    expect(page.locator(".search-results li[data-type='resource']")).to_have_count(1)

@@ -68,5 +68,5 @@ def test_idea_pages(client, factories, login):
     client.post(f"/ideas/{idea.id}/vote")
     client.post(f"/ideas/{idea.id}/adopt", data={"project_id": project.id})
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
-    assert "Count me in" in page and "1 votes" in page
+    assert "Count me in" in page and "· 1 vote<" in page and "1 votes" not in page
     assert db.session.get(Project, project.id).idea_id == idea.id
