@@ -25,12 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incubation.models import Project
 from portal.auth.models import User
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, one_of, utcnow
 from portal.extensions import db
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class FundingModel:
@@ -73,8 +69,8 @@ class Campaign(db.Model):
     __tablename__ = "campaign"
     __table_args__ = (
         CheckConstraint("goal_amount > 0", name="goal_amount_positive"),
-        CheckConstraint(_in("status", CampaignStatus.ALL), name="status_valid"),
-        CheckConstraint(_in("funding_model", FundingModel.ALL), name="funding_model_valid"),
+        CheckConstraint(one_of("status", CampaignStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("funding_model", FundingModel.ALL), name="funding_model_valid"),
         Index("ix_campaign_status_deadline", "status", "deadline"),
     )
 
@@ -153,7 +149,7 @@ class Pledge(db.Model):
     __tablename__ = "pledge"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(_in("status", PledgeStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("status", PledgeStatus.ALL), name="status_valid"),
         Index("ix_pledge_campaign_id_status", "campaign_id", "status"),
         Index("ix_pledge_reward_id_status", "reward_id", "status"),
     )
@@ -221,7 +217,7 @@ class PaymentAttempt(db.Model):
     __tablename__ = "payment_attempt"
     __table_args__ = (
         UniqueConstraint("pledge_id", "number"),
-        CheckConstraint(_in("status", AttemptStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("status", AttemptStatus.ALL), name="status_valid"),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
@@ -281,7 +277,7 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         UniqueConstraint("campaign_id", "kind", "reference"),
-        CheckConstraint(_in("kind", LedgerKind.ALL), name="kind_valid"),
+        CheckConstraint(one_of("kind", LedgerKind.ALL), name="kind_valid"),
         Index("ix_ledger_entry_campaign_id_id", "campaign_id", "id"),
     )
 
@@ -386,7 +382,7 @@ class FinancingApplication(db.Model):
     __tablename__ = "financing_application"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(_in("status", FinancingStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("status", FinancingStatus.ALL), name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,15 +8,10 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.uploads import StoredFile
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    """SQL for a CHECK that `column` holds one of `values` (constants only, never user input)."""
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ProjectStage:
@@ -58,9 +53,9 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint("funding_sought_amount IS NULL OR funding_sought_amount >= 0",
                         name="funding_sought_amount_non_negative"),
-        CheckConstraint(_in("status", ProjectStatus.ALL), name="status_valid"),
-        CheckConstraint(_in("stage", ProjectStage.ALL), name="stage_valid"),
-        CheckConstraint(_in("mode", IncubationMode.ALL), name="mode_valid"),
+        CheckConstraint(one_of("status", ProjectStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("stage", ProjectStage.ALL), name="stage_valid"),
+        CheckConstraint(one_of("mode", IncubationMode.ALL), name="mode_valid"),
         Index("ix_project_status_created_at", "status", "created_at"),
     )
 
@@ -109,7 +104,7 @@ class Program(db.Model):
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
         CheckConstraint("credit_amount IS NULL OR credit_amount > 0", name="credit_amount_positive"),
-        CheckConstraint(_in("mode", IncubationMode.ALL), name="mode_valid"),
+        CheckConstraint(one_of("mode", IncubationMode.ALL), name="mode_valid"),
         Index("ix_program_opens_at_closes_at", "opens_at", "closes_at"),
     )
 
@@ -286,7 +281,7 @@ class ProjectDocument(db.Model):
     """A pitch deck, drawing or other file of a project with its confidentiality level."""
 
     __tablename__ = "project_document"
-    __table_args__ = (CheckConstraint(_in("confidentiality", Confidentiality.ALL), name="confidentiality_valid"),)
+    __table_args__ = (CheckConstraint(one_of("confidentiality", Confidentiality.ALL), name="confidentiality_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
@@ -390,7 +385,7 @@ class Application(db.Model):
     __tablename__ = "program_application"
     __table_args__ = (
         UniqueConstraint("program_id", "project_id"),
-        CheckConstraint(_in("status", ApplicationStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("status", ApplicationStatus.ALL), name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -441,7 +436,7 @@ class ApplicationReview(db.Model):
     """Scores 0-5 per criterion (criterion id -> score) plus a recommendation."""
 
     __tablename__ = "application_review"
-    __table_args__ = (CheckConstraint(_in("recommendation", Recommendation.ALL), name="recommendation_valid"),)
+    __table_args__ = (CheckConstraint(one_of("recommendation", Recommendation.ALL), name="recommendation_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("review_assignment.id", ondelete="CASCADE"), unique=True)
@@ -537,8 +532,8 @@ class SupportRequest(db.Model):
 
     __tablename__ = "support_request"
     __table_args__ = (
-        CheckConstraint(_in("stage", ChainStage.ALL), name="stage_valid"),
-        CheckConstraint(_in("status", SupportStatus.ALL), name="status_valid"),
+        CheckConstraint(one_of("stage", ChainStage.ALL), name="stage_valid"),
+        CheckConstraint(one_of("status", SupportStatus.ALL), name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,6 +42,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK that `column` holds one of `values` (constants only, never user input)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def commit() -> None:
     """Commit the unit of work, then hand jobs queued during it to the job system."""
     from portal import jobs

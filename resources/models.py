@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
 
@@ -67,14 +67,10 @@ class PriceUnit:
     ALL = (HOUR, USE)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Resource(db.Model):
     __tablename__ = "resource"
     __table_args__ = (
-        CheckConstraint(_in("kind", ResourceKind.ALL), name="kind_known"),
+        CheckConstraint(one_of("kind", ResourceKind.ALL), name="kind_known"),
         CheckConstraint("capacity >= 1", name="capacity_positive"),
         CheckConstraint("min_minutes >= 1 AND max_minutes >= min_minutes", name="duration_range"),
         CheckConstraint("buffer_minutes >= 0", name="buffer_non_negative"),
@@ -150,8 +146,8 @@ class ResourcePrice(db.Model):
     __table_args__ = (
         UniqueConstraint("resource_id", "audience", "unit"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
-        CheckConstraint(_in("audience", Audience.ALL), name="audience_known"),
-        CheckConstraint(_in("unit", PriceUnit.ALL), name="unit_known"),
+        CheckConstraint(one_of("audience", Audience.ALL), name="audience_known"),
+        CheckConstraint(one_of("unit", PriceUnit.ALL), name="unit_known"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
     )
 
@@ -230,7 +226,7 @@ class Blackout(db.Model):
     __tablename__ = "resource_blackout"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
-        CheckConstraint(_in("kind", BlackoutKind.ALL), name="kind_known"),
+        CheckConstraint(one_of("kind", BlackoutKind.ALL), name="kind_known"),
         Index("ix_resource_blackout_resource_ends", "resource_id", "ends_at"),
     )
 
@@ -280,7 +276,7 @@ class Booking(db.Model):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_starts"),
         CheckConstraint("blocked_from <= start_at AND blocked_until >= end_at", name="blocked_covers_booking"),
-        CheckConstraint(_in("status", BookingStatus.ALL), name="status_known"),
+        CheckConstraint(one_of("status", BookingStatus.ALL), name="status_known"),
         CheckConstraint("price_amount >= 0 AND cancel_fee_amount >= 0", name="amounts_non_negative"),
         # Availability reads only the window asked for: bookings ending after its start.
         Index("ix_booking_resource_blocked_until", "resource_id", "blocked_until"),
@@ -351,7 +347,7 @@ class WaitlistEntry(db.Model):
     __tablename__ = "booking_waitlist"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_starts"),
-        CheckConstraint(_in("status", WaitlistStatus.ALL), name="status_known"),
+        CheckConstraint(one_of("status", WaitlistStatus.ALL), name="status_known"),
         Index("ix_booking_waitlist_resource_status", "resource_id", "status", "start_at"),
     )
 
