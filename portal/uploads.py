@@ -10,12 +10,13 @@ Files are named by a random key on disk, never by the uploader's file name.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app, send_file
+from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +25,8 @@ from werkzeug.datastructures import FileStorage
 from portal.db import UTCDateTime, utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(PortalError):
@@ -102,7 +105,12 @@ def store_upload(file: FileStorage | None, *, field: str = "file", kinds: frozen
 
 def send_stored(stored: StoredFile, *, as_attachment: bool = True):
     """Answer with the file. Call only after the caller's access check."""
-    response = send_file(upload_folder() / stored.storage_key, mimetype=stored.content_type,
+    path = upload_folder() / stored.storage_key
+    if not path.is_file():
+        # The row outlived its file (restored database, lost volume): say so in the log, not as a 500.
+        log.error("stored file %s (%s) is missing from %s", stored.id, stored.storage_key, upload_folder())
+        abort(404)
+    response = send_file(path, mimetype=stored.content_type,
                          as_attachment=as_attachment, download_name=stored.original_name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

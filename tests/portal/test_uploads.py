@@ -49,3 +49,12 @@ def test_served_as_private_downloads(app, db_session):
         assert "no-store" in response.headers["Cache-Control"]
         assert "attachment" in response.headers["Content-Disposition"]
         assert response.get_data() == PNG
+
+
+def test_a_row_without_its_file_is_a_404_not_a_500(app, db_session):
+    from werkzeug.exceptions import NotFound
+
+    stored = store_upload(upload(PNG, "photo.png"), kinds=IMAGES)
+    (upload_folder() / stored.storage_key).unlink()
+    with app.test_request_context(), pytest.raises(NotFound):
+        send_stored(stored)
