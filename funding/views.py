@@ -7,7 +7,6 @@ import logging
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
@@ -52,6 +51,7 @@ from funding.payments import ProviderUnavailable, construct_event, get_provider
 from incubation.models import Project
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError, ValidationFailed
+from portal.exports import csv_download
 from portal.extensions import csrf, db
 from portal.forms import attach_errors
 from portal.jobs import enqueue
@@ -301,23 +301,18 @@ def campaign_ledger(campaign_id: int):
                            team=can(current_user, Permission.MANAGE, campaign))
 
 
-def _csv(text: str, name: str) -> Response:
-    return Response("\ufeff" + text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
-
-
 @bp.get("/campaigns/<int:campaign_id>/backers.csv")
 @login_required
 def backers_csv(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.MANAGE)
-    return _csv(ledger.backers_csv(campaign), f"campaign-{campaign.id}-backers.csv")
+    return csv_download(ledger.backers_csv(campaign), f"campaign-{campaign.id}-backers.csv")
 
 
 @bp.get("/campaigns/<int:campaign_id>/ledger.csv")
 @login_required
 def ledger_csv(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.MANAGE)
-    return _csv(ledger.ledger_csv(campaign), f"campaign-{campaign.id}-ledger.csv")
+    return csv_download(ledger.ledger_csv(campaign), f"campaign-{campaign.id}-ledger.csv")
 
 
 # ---- pledges ---------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 availability, bookings and their life cycle, calendars, qualifications, outages and reports."""
 
 import hmac
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, jsonify, make_response, request, url_for
+from flask import abort, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.api import api_blueprint, doc, iso, json_body, money, paginate, parse, require_login
 from portal.db import utcnow
 from portal.errors import ValidationFailed
+from portal.exports import csv_download
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.organisations.services import role_in
@@ -34,6 +35,9 @@ from resources.forms import (
     TermsForm,
     TrainingRequestForm,
     WaitlistForm,
+    clean_blackout,
+    clean_exception,
+    clean_qualification,
 )
 from resources.models import (
     Blackout,
@@ -484,25 +488,6 @@ def exception_create(resource_id: int):
     return jsonify(row.as_dict()), 201
 
 
-def clean_exception(form) -> tuple[date, time | None, time | None]:
-    errors: dict[str, list[str]] = {}
-    try:
-        day = date.fromisoformat(form.date.data.strip())
-    except ValueError:
-        errors["date"] = [_("Use YYYY-MM-DD.")]
-        day = None
-    clocks = []
-    for name in ("start", "end"):
-        raw = (getattr(form, name).data or "").strip()
-        try:
-            clocks.append(time.fromisoformat(raw) if raw else None)
-        except ValueError:
-            errors[name] = [_("Use HH:MM.")]
-            clocks.append(None)
-    if errors:
-        raise ValidationFailed("Some fields are not valid", errors)
-    return day, clocks[0], clocks[1]
-
 
 @bp.post("/resources/<int:resource_id>/blackouts")
 @doc("Close the resource for a period (staff): kind blackout, maintenance or outage (marks it down). "
@@ -513,12 +498,7 @@ def blackout_create(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.EDIT)
     form = parse(BlackoutForm)
-    errors: dict = {}
-    zone = ZoneInfo(resource.timezone)
-    start = bookings.parse_moment(form.start.data, "start", zone, errors)
-    end = bookings.parse_moment(form.end.data, "end", zone, errors)
-    if errors:
-        raise ValidationFailed("Some fields are not valid", errors)
+    start, end = clean_blackout(form, resource)
     blackout, cancelled = bookings.add_blackout(resource, start, end, form.kind.data, form.reason.data or "",
                                                 current_user)
     return jsonify({"id": blackout.id, "kind": blackout.kind, "start": iso(blackout.starts_at),
@@ -575,15 +555,6 @@ def _blackout_json(blackout: Blackout, cancelled: list[Booking] | None = None) -
         data["cancelled"] = [b.id for b in cancelled]
     return data
 
-
-def clean_blackout(form, resource: Resource) -> tuple[datetime, datetime]:
-    errors: dict = {}
-    zone = ZoneInfo(resource.timezone)
-    start = bookings.parse_moment(form.start.data, "start", zone, errors)
-    end = bookings.parse_moment(form.end.data, "end", zone, errors)
-    if errors:
-        raise ValidationFailed(_("Some fields are not valid."), errors)
-    return start, end
 
 
 @bp.put("/resources/<int:resource_id>/blackouts/<int:blackout_id>")
@@ -690,21 +661,6 @@ def qualification_create(resource_id: int):
                     "expires_at": iso(qualification.expires_at)}), 201
 
 
-def clean_qualification(form, resource: Resource):
-    from portal.auth.services import get_user_by_email
-
-    user = get_user_by_email(form.email.data or "")
-    if user is None:
-        raise ValidationFailed.field("email", _("No account with this email."))
-    expires_at = None
-    if form.expires_on.data:
-        try:
-            day = date.fromisoformat(form.expires_on.data.strip())
-        except ValueError:
-            raise ValidationFailed.field("expires_on", _("Use YYYY-MM-DD.")) from None
-        expires_at = availability.local_to_utc(day + timedelta(days=1), time(0), ZoneInfo(resource.timezone))
-    return user, expires_at
-
 
 @bp.post("/resources/<int:resource_id>/training-requests")
 @doc("Ask for the training a qualification-only resource requires", form=TrainingRequestForm,
@@ -751,7 +707,7 @@ def statement(organisation_id: int):
 def statement_csv(organisation_id: int):
     require_login()
     organisation, month = statement_scope(organisation_id)
-    return csv_response(reports.statement_csv(reports.monthly_statement(organisation, month)),
+    return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
                         f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 
 
@@ -765,10 +721,6 @@ def statement_scope(organisation_id: int) -> tuple[Organisation, date]:
         raise ValidationFailed.field("month", _("Use YYYY-MM."))
     return organisation, month
 
-
-def csv_response(text: str, name: str) -> Response:
-    return Response("\ufeff" + text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-utilisation")

@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.db import utcnow
 from portal.errors import PortalError, ValidationFailed
+from portal.exports import csv_download
 from portal.extensions import db
 from portal.forms import attach_errors
 from portal.organisations.models import Organisation
@@ -38,6 +39,9 @@ from resources.forms import (
     ResourceForm,
     ReviewForm,
     TermsForm,
+    clean_blackout,
+    clean_exception,
+    clean_qualification,
     weekday_names,
 )
 from resources.models import (
@@ -455,14 +459,10 @@ def manage(resource_id: int):
                                                              form.reason.data or "", current_user)
                 flash(_("Saved. %(n)d booking(s) cancelled and notified.", n=len(cancelled)), "success")
             elif action == "exception":
-                from resources.api import clean_exception
-
                 day, opens, closes = clean_exception(form)
                 bookings.add_exception(resource, day, opens, closes, form.note.data or "", current_user)
                 flash(_("Saved."), "success")
             elif action == "qualification":
-                from resources.api import clean_qualification
-
                 user, expires_at = clean_qualification(form, resource)
                 bookings.grant_qualification(resource, user, expires_at, current_user)
                 flash(_("%(name)s is qualified.", name=user.name), "success")
@@ -538,8 +538,6 @@ def exception_edit(resource_id: int, exception_id: int):
             bookings.delete_exception(row, current_user)
             flash(_("Exception removed: the weekly hours apply that day."), "success")
         else:
-            from resources.api import clean_exception
-
             form = ExceptionForm()
             if not form.validate():
                 raise ValidationFailed(_("Some fields are not valid."), form.errors)
@@ -562,8 +560,6 @@ def blackout_edit(resource_id: int, blackout_id: int):
             bookings.delete_blackout(row, current_user)
             flash(_("Closure removed: the time is bookable again."), "success")
         else:
-            from resources.api import clean_blackout
-
             form = BlackoutForm()
             if not form.validate():
                 raise ValidationFailed(_("Some fields are not valid."), form.errors)
@@ -685,10 +681,10 @@ def statement(organisation_id: int):
 @bp.get("/statements/<int:organisation_id>.csv")
 @login_required
 def statement_csv(organisation_id: int):
-    from resources.api import csv_response, statement_scope
+    from resources.api import statement_scope
 
     organisation, month = statement_scope(organisation_id)
-    return csv_response(reports.statement_csv(reports.monthly_statement(organisation, month)),
+    return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
                         f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 
 
