@@ -54,6 +54,7 @@ from incubation.models import (
     ReviewAssignment,
     SupportRequest,
 )
+from incubation.policies import transition_permission
 from portal.api import (
     api_blueprint,
     doc,
@@ -248,10 +249,6 @@ def project_patch(project_id: int):
     return jsonify(project_json(project))
 
 
-def _transition_permission(target: str) -> str:
-    return Permission.EDIT if target in services.FOUNDER_TARGETS else Permission.MANAGE
-
-
 @bp.post("/projects/<int:project_id>/transitions")
 @doc("Move a project along its lifecycle: founders submit and withdraw; program managers screen, ask for "
      "information, accept, reject, start incubation and graduate", form=TransitionForm,
@@ -260,7 +257,7 @@ def project_transition(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.VIEW)
     form = parse(TransitionForm)
-    if not can(current_user, _transition_permission(form.status.data), project):
+    if not can(current_user, transition_permission(form.status.data), project):
         abort(403)
     services.transition_project(project, form.status.data, actor=current_user, note=form.note.data or "")
     return jsonify(project_json(project))

@@ -158,3 +158,10 @@ def _project(project_id: int) -> Project:
     from portal.extensions import db
 
     return db.session.get(Project, project_id)
+
+
+def transition_permission(target: str) -> str:
+    """Founders (EDIT) submit and withdraw their projects; every other move is the program managers' (MANAGE)."""
+    from incubation.services import FOUNDER_TARGETS
+
+    return Permission.EDIT if target in FOUNDER_TARGETS else Permission.MANAGE

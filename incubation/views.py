@@ -67,6 +67,7 @@ from incubation.models import (
     ProjectStatus,
     SupportRequest,
 )
+from incubation.policies import transition_permission
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User, UserRole
 from portal.db import rollback, utcnow
@@ -323,8 +324,7 @@ def project_transition(project_id: int):
     form = TransitionForm()
     if form.validate_on_submit():
         target = form.status.data
-        needed = Permission.EDIT if target in services.FOUNDER_TARGETS else Permission.MANAGE
-        if not can(current_user, needed, project):
+        if not can(current_user, transition_permission(target), project):
             abort(403)
         _run(lambda: services.transition_project(project, target, actor=current_user, note=form.note.data or ""),
              _("The project is now %(status)s.", status=STATUS_LABELS.get(target, target)))

@@ -16,7 +16,6 @@ from portal.errors import ValidationFailed
 from portal.exports import csv_download
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.organisations.services import role_in
 from portal.permissions import Permission, can, load, require
 from resources import availability, bookings, reports, services
 from resources.forms import (
@@ -52,7 +51,12 @@ from resources.models import (
     TrainingRequest,
     WaitlistEntry,
 )
-from resources.policies import CANCEL_BOOKING, PUBLISH_RESOURCES, is_company_staff
+from resources.policies import (
+    CANCEL_BOOKING,
+    PUBLISH_RESOURCES,
+    VIEW_STATEMENTS,
+    VIEW_UTILISATION,
+)
 
 bp = api_blueprint("resources_api", __name__)
 
@@ -713,14 +717,8 @@ def statement_csv(organisation_id: int):
 
 def statement_scope(organisation_id: int) -> tuple[Organisation, date]:
     """The organisation (the caller must belong to it) and the month asked for, or 403/400."""
-    organisation = load(Organisation, organisation_id, Permission.VIEW)
-    if role_in(current_user, organisation.id) is None and not current_user.is_admin:
-        abort(403)
-    month = reports.parse_month(request.args.get("month"))
-    if month is None:
-        raise ValidationFailed.field("month", _("Use YYYY-MM."))
-    return organisation, month
-
+    organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
+    return organisation, reports.month_arg(request.args.get("month"))
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-utilisation")
@@ -728,9 +726,7 @@ def statement_scope(organisation_id: int) -> tuple[Organisation, date]:
      query={"from": "ISO 8601 (default 30 days ago)", "to": "ISO 8601 (default now)"})
 def utilisation(organisation_id: int):
     require_login()
-    organisation = load(Organisation, organisation_id, Permission.VIEW)
-    if not is_company_staff(current_user, organisation) and not current_user.is_admin:
-        abort(403)
+    organisation = load(Organisation, organisation_id, VIEW_UTILISATION)
     now = utcnow()
     start = _window_arg("from", now - timedelta(days=30))
     end = _window_arg("to", now)

@@ -18,6 +18,22 @@ def publish_for_company(user, organisation: Organisation) -> bool:
     return is_company_staff(user, organisation)
 
 
+# On an Organisation: read its monthly resource statement (any member) and, for an anchor company,
+# the utilisation of its resources (company staff).
+VIEW_STATEMENTS = "view_resource_statements"
+VIEW_UTILISATION = "view_resource_utilisation"
+
+
+@policy(Organisation, VIEW_STATEMENTS)
+def statement_reader(user, organisation: Organisation) -> bool:
+    return role_in(user, organisation.id) is not None
+
+
+@policy(Organisation, VIEW_UTILISATION)
+def utilisation_reader(user, organisation: Organisation) -> bool:
+    return is_company_staff(user, organisation)
+
+
 @policy(Resource, Permission.EDIT)
 def resource_staff(user, resource: Resource) -> bool:
     return is_company_staff(user, resource.organisation)

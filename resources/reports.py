@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.db import utcnow
+from portal.errors import ValidationFailed
 from portal.exports import csv_safe
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
@@ -53,6 +55,14 @@ def parse_month(raw: str | None) -> date | None:
         return datetime.strptime(raw, "%Y-%m").date()
     except ValueError:
         return None
+
+
+def month_arg(raw: str | None) -> date:
+    """The statement month asked for (default: this month), or 400 naming `month`."""
+    month = parse_month(raw)
+    if month is None:
+        raise ValidationFailed.field("month", _("Use YYYY-MM."))
+    return month
 
 
 def monthly_statement(organisation: Organisation, month: date) -> Statement:

@@ -61,7 +61,12 @@ from resources.models import (
     TrainingRequest,
     WaitlistEntry,
 )
-from resources.policies import CANCEL_BOOKING, PUBLISH_RESOURCES, is_company_staff
+from resources.policies import (
+    CANCEL_BOOKING,
+    PUBLISH_RESOURCES,
+    VIEW_STATEMENTS,
+    VIEW_UTILISATION,
+)
 
 bp = Blueprint("resources", __name__, url_prefix="/resources", template_folder="templates")
 
@@ -663,14 +668,8 @@ def idle():
 @bp.get("/statements/<int:organisation_id>")
 @login_required
 def statement(organisation_id: int):
-    from portal.organisations.services import role_in
-
-    organisation = load(Organisation, organisation_id, Permission.VIEW)
-    if role_in(current_user, organisation.id) is None and not current_user.is_admin:
-        abort(403)
-    month = reports.parse_month(request.args.get("month"))
-    if month is None:
-        abort(400)
+    organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
+    month = reports.month_arg(request.args.get("month"))
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return render_template("resources/statement.html", statement=reports.monthly_statement(organisation, month),
@@ -681,9 +680,8 @@ def statement(organisation_id: int):
 @bp.get("/statements/<int:organisation_id>.csv")
 @login_required
 def statement_csv(organisation_id: int):
-    from resources.api import statement_scope
-
-    organisation, month = statement_scope(organisation_id)
+    organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
+    month = reports.month_arg(request.args.get("month"))
     return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
                         f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 
@@ -691,9 +689,7 @@ def statement_csv(organisation_id: int):
 @bp.get("/utilisation/<int:organisation_id>")
 @login_required
 def utilisation(organisation_id: int):
-    organisation = load(Organisation, organisation_id, Permission.VIEW)
-    if not is_company_staff(current_user, organisation) and not current_user.is_admin:
-        abort(403)
+    organisation = load(Organisation, organisation_id, VIEW_UTILISATION)
     try:
         days = max(1, min(366, int(request.args.get("days") or 30)))
     except ValueError:
