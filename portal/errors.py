@@ -84,6 +84,24 @@ class Unauthorized(PortalError):
     code = "unauthorized"
 
 
+class Forbidden(PortalError):
+    """A rule refuses this person, with a specific code (e.g. `own_campaign`)."""
+
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, message: str, code: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(message, fields)
+        if code:
+            self.code = code
+
+
+class OrganisationUnverified(Conflict):
+    """Company powers need a company organisation that a platform admin has verified."""
+
+    code = "organisation_unverified"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
