@@ -433,30 +433,29 @@ def program_update(program_id: int):
     return jsonify(program_json(program))
 
 
-def application_json(application: Application, viewer=None) -> dict:
+def application_json(application: Application, viewer=None, reviews_in_program: bool | None = None) -> dict:
+    """Blind (see services.is_blind_for): the id, status and the answers, nothing that names the applicant."""
     viewer = viewer if viewer is not None else current_user
     program = application.program
     manager = can(viewer, Permission.MANAGE, application)
     founder = role_in(viewer, application.project.organisation_id) is not None
-    blind = program.blind_review and not (manager or founder or getattr(viewer, "is_admin", False))
-    body = {"id": application.id, "program_id": program.id, "status": application.status,
-            "answers": [{"question": q.text, "answer": application.answers.get(str(q.id), "")}
-                        for q in program.questions],
+    blind = services.is_blind_for(viewer, application, reviews_in_program)
+    body = {"id": application.id, "program_id": program.id, "status": application.status, "blind": blind,
+            "answers": [{"question": question.text, "answer": answer}
+                        for question, answer in services.answered(application)],
             "created_at": iso(application.created_at),
             "feedback": application.feedback or None if (manager or founder) else None,
             "decided_at": iso(application.decided_at)}
-    project = application.project
     if blind:
-        body["project"] = {"title": _("Application #%(id)s", id=application.id), "summary": project.summary,
-                           "problem": project.problem, "solution": project.solution, "market": project.market,
-                           "business_model": project.business_model, "stage": project.stage,
-                           "industry": project.industry}
+        body["title"] = services.application_title(application, blind=True)
     else:
-        body["project_id"] = project.id
-        body["project"] = project_json(project)
+        body["title"] = application.project.title
+        body["project_id"] = application.project.id
+        body["project"] = project_json(application.project)
     if manager:
         body["reviewers"] = [{"user_id": a.reviewer_id, "name": a.reviewer.name,
                               "conflict": a.conflict_reason or None,
+                              "withdrawn": a.withdrawn_at is not None,
                               "review": ({"scores": a.review.scores, "weighted_score": a.review.weighted_score,
                                           "recommendation": a.review.recommendation, "comment": a.review.comment}
                                          if a.review else None)} for a in application.assignments]
@@ -484,7 +483,9 @@ def application_create(program_id: int):
 def application_list(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
-    return jsonify(paginate_list(services.applications_of_program(program), application_json))
+    reviewer = services.blind_program_context(current_user, program)
+    return jsonify(paginate_list(services.applications_of_program(program),
+                                 lambda a: application_json(a, reviews_in_program=reviewer)))
 
 
 @bp.get("/applications/<int:application_id>")
@@ -499,11 +500,16 @@ def application_get(application_id: int):
 def program_ranking(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
-    return jsonify({"items": [{"application_id": r.application.id, "project_id": r.application.project_id,
-                               "title": r.application.project.title, "status": r.application.status,
-                               "reviews": r.reviews, "average": r.average, "normalised": r.normalised,
-                               "recommendations": r.recommendations, "rank": r.rank}
-                              for r in services.ranking(program)]})
+    reviewer = services.blind_program_context(current_user, program)
+    items = []
+    for r in services.ranking(program):
+        blind = services.is_blind_for(current_user, r.application, reviewer)
+        items.append({"application_id": r.application.id,
+                      "project_id": None if blind else r.application.project_id,
+                      "title": services.application_title(r.application, blind=blind), "blind": blind,
+                      "status": r.application.status, "reviews": r.reviews, "average": r.average,
+                      "normalised": r.normalised, "recommendations": r.recommendations, "rank": r.rank})
+    return jsonify({"items": items})
 
 
 @bp.post("/programs/<int:program_id>/auto-assign")
@@ -561,6 +567,25 @@ def application_reviewer_add(application_id: int):
                     "assigned_at": iso(assignment.created_at)}), 201
 
 
+@bp.get("/reviews")
+@doc("Your review assignments; in a blind program a pending application shows only as \"Application #id\"")
+def review_list():
+    require_login()
+    assignments = services.reviews_assigned_to(current_user)
+
+    def assignment_json(a: ReviewAssignment) -> dict:
+        blind = services.is_blind_for(current_user, a.application, True)
+        return {"application_id": a.application_id, "program_id": a.application.program_id,
+                "program": a.application.program.title, "blind": blind,
+                "title": services.application_title(a.application, blind=blind),
+                "project_id": None if blind else a.application.project_id,
+                "application_status": a.application.status, "reviewed": a.review is not None,
+                "conflict": a.conflict_reason or None, "withdrawn": a.withdrawn_at is not None,
+                "assigned_at": iso(a.created_at)}
+
+    return jsonify(paginate_list(assignments, assignment_json))
+
+
 def _my_assignment(application: Application) -> ReviewAssignment:
     assignment = services.assignment_of(application, current_user)
     if assignment is None:
@@ -570,7 +595,9 @@ def _my_assignment(application: Application) -> ReviewAssignment:
 
 @bp.post("/applications/<int:application_id>/reviews")
 @doc("ApplicationReview an application: scores {criterion: 0-5}, recommendation yes|maybe|no (assigned reviewers)",
-     form=ReviewForm, responses={201: "Stored", 403: "Not assigned", 409: "Reviewed already, or a declared conflict"})
+     form=ReviewForm, responses={201: "Stored", 403: "Not assigned",
+                                          409: "Reviewed already, or `conflict_of_interest` (declared, withdrawn, or "
+                                               "a conflict found at submit time; nothing is stored)"})
 def application_review(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.VIEW)

@@ -37,8 +37,9 @@ def reviewer_panel(user) -> Panel | None:
                and a.application.status in ApplicationStatus.PENDING]
     if not pending:
         return None
-    return Panel(_l("Applications to review"), "incubation/panels/reviews.html", {"assignments": pending[:10]},
-                 order=12)
+    blind_ids = {a.application_id for a in pending[:10] if services.is_blind_for(user, a.application, True)}
+    return Panel(_l("Applications to review"), "incubation/panels/reviews.html",
+                 {"assignments": pending[:10], "blind_ids": blind_ids}, order=12)
 
 
 @panel

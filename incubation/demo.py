@@ -148,8 +148,13 @@ def seed_incubation(context: DemoContext, progress) -> None:
         problem="每个品牌的滤网都不通用。Every brand's filter is proprietary.",
         solution="开放尺寸与卡扣规范。An open size and clip specification.")
     services.submit_project(filters, users["founder"])
-    composter_application = services.apply_to_program(open_track, composter, users["founder2"])
-    filters_application = services.apply_to_program(open_track, filters, users["founder"])
+    # Blind review: the reviewers see only these pitches, written for the program without names.
+    composter_application = services.apply_to_program(open_track, composter, users["founder2"], {
+        services.PITCH_KEY: "一台放在厨房台面上的堆肥机，24 小时把厨余变成花肥。A countertop composter that turns "
+                            "kitchen scraps into plant food in 24 hours; 40 households tested the prototype."})
+    filters_application = services.apply_to_program(open_track, filters, users["founder"], {
+        services.PITCH_KEY: "一份开放的新风滤网尺寸与卡扣规范。An open size and clip specification for ventilator "
+                            "filters, so any brand's filter fits any machine."})
     names = [c.name for c in open_track.criteria]
     for application_, reviews in ((composter_application, (("midea_staff", (4, 3), "yes"), ("mentor2", (3, 3), "maybe"))),
                                   (filters_application, (("midea_staff", (2, 3), "maybe"), ("mentor2", (1, 2), "no")))):

@@ -417,6 +417,10 @@ class ReviewAssignment(db.Model):
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     conflict_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     conflict_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Set (with conflict_declared_at) when the portal withdrew the reviewer because a conflict of interest
+    # appeared after the assignment (they joined the applicant organisation, say); NULL for a conflict the
+    # reviewer declared themselves.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="assignments")

@@ -61,6 +61,7 @@ from portal.extensions import db
 from portal.mail import send_mail
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import role_in
+from portal.permissions import Permission, can
 from portal.uploads import DOCUMENTS, IMAGES, store_upload
 
 PROJECT_TEXT_FIELDS = ("summary", "description", "problem", "solution", "market", "business_model", "team",
@@ -723,6 +724,35 @@ def former_employers(user_ids: Iterable[int], verified_only: bool = False) -> di
 
 APPLICABLE_STATUSES = (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING, ProjectStatus.NEEDS_INFO)
 
+# The answer a blind program without questions asks for: its reviewers see nothing but the answers.
+PITCH_KEY = "pitch"
+
+
+@dataclass(frozen=True)
+class AnswerField:
+    """One answer an application gives at apply time; `key` is the question id (or PITCH_KEY)."""
+
+    key: str
+    text: str
+    required: bool
+
+
+def answer_fields(program: Program) -> list[AnswerField]:
+    """What the apply form asks. In a blind program the answers are all its reviewers see, so every question
+    is required there, and a blind program without questions asks for a required pitch for reviewers."""
+    if program.questions:
+        return [AnswerField(str(q.id), q.text, bool(q.required or program.blind_review)) for q in program.questions]
+    if program.blind_review:
+        return [AnswerField(PITCH_KEY, _("Pitch for reviewers: what you build, for whom, and why now (reviewers "
+                                         "see only your answers: do not name your startup or team)"), True)]
+    return []
+
+
+def answered(application: Application) -> list[tuple[AnswerField, str]]:
+    """The application's answers, each with its question, in the program's order."""
+    answers = application.answers or {}
+    return [(f, answers.get(f.key, "")) for f in answer_fields(application.program)]
+
 
 def program_gate_failure(program: Program, project: Project) -> str | None:
     """Why this project may not apply to this program, or None. Each incubation mode has its own gate."""
@@ -755,15 +785,16 @@ def apply_to_program(program: Program, project: Project, user: User,
     if failure:
         raise ValidationFailed.field("project_id", failure)
     answers = {str(k): (v or "").strip() for k, v in (answers or {}).items()}
-    known = {str(q.id) for q in program.questions}
+    fields = answer_fields(program)
+    known = {f.key for f in fields}
     unknown = set(answers) - known
     if unknown:
         raise ValidationFailed.field("answers", _("Unknown question: %(ids)s", ids=", ".join(sorted(unknown))))
-    for question in program.questions:
-        if question.required and not answers.get(str(question.id)):
-            raise ValidationFailed.field(f"answers.{question.id}", _("This question needs an answer."))
-        if len(answers.get(str(question.id), "")) > 5000:
-            raise ValidationFailed.field(f"answers.{question.id}", _("At most 5000 characters."))
+    for answer_field in fields:
+        if answer_field.required and not answers.get(answer_field.key):
+            raise ValidationFailed.field(f"answers.{answer_field.key}", _("This question needs an answer."))
+        if len(answers.get(answer_field.key, "")) > 5000:
+            raise ValidationFailed.field(f"answers.{answer_field.key}", _("At most 5000 characters."))
     application = Application(program_id=program.id, project_id=project.id, submitted_by_id=user.id,
                               answers={k: v for k, v in answers.items() if v}, status=ApplicationStatus.SUBMITTED)
     db.session.add(application)
@@ -794,6 +825,12 @@ def accepted_count(program: Program) -> int:
 
 
 # ---- review ----------------------------------------------------------------------------------
+
+class ConflictOfInterest(Conflict):
+    """A reviewer with a conflict of interest on the application: 409 `conflict_of_interest`."""
+
+    code = "conflict_of_interest"
+
 
 def conflict_reasons(application: Application, reviewer: User) -> list[str]:
     """Conflicts of interest known BEFORE assignment: the reviewer is in the applicant organisation, or
@@ -841,19 +878,51 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
                            note=_("Screening by %(program)s", program=application.program.title))
     audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
     _mail_one(reviewer, lambda: (
-        _("Please review %(title)s", title=_application_title(application, reviewer)),
+        _("Please review %(title)s", title=application_title(application, blind=is_blind_for(reviewer, application))),
         _("You were asked to review an application to %(program)s.", program=application.program.title)))
     return assignment
 
 
-def _application_title(application: Application, viewer: User | None) -> str:
-    if application.program.blind_review and not _is_manager(viewer, application.program):
-        return _("Application #%(id)s", id=application.id)
-    return application.project.title
+# ---- blind review ------------------------------------------------------------------------------
+# The rule: in a blind program, everyone who reviews in the program (holds an assignment on any of its
+# applications, withdrawn or not; company staff and admins included) sees a pending application only as
+# "Application #id" with the answers written for the program at apply time: no title, organisation, people,
+# summary, pitch texts, documents or links. Program managers and admins who review nothing in the program
+# see everything they need to run it; the applicant's own members see their application. Identities show
+# to everyone allowed to see the application once it is decided.
+
+def reviewer_program_ids(user: User | None) -> set[int]:
+    """Programs in which `user` holds a review assignment (one query)."""
+    if not _authenticated(user):
+        return set()
+    return set(db.session.scalars(select(Application.program_id).join(
+        ReviewAssignment, ReviewAssignment.application_id == Application.id)
+        .where(ReviewAssignment.reviewer_id == user.id).distinct()))
 
 
-def _is_manager(user: User | None, program: Program) -> bool:
-    return _authenticated(user) and (user.is_admin or role_in(user, program.organisation_id) is not None)
+def blind_program_context(user: User | None, program: Program) -> bool:
+    """Whether `user` sees this program's pending applications blind (see the rule above)."""
+    return bool(program.blind_review) and program.id in reviewer_program_ids(user)
+
+
+def is_blind_for(user: User | None, application: Application, reviews_in_program: bool | None = None) -> bool:
+    """Whether `user` sees `application` blind. `reviews_in_program` saves the query in lists."""
+    program = application.program
+    if not program.blind_review or application.status not in ApplicationStatus.PENDING:
+        return False
+    if not _authenticated(user):
+        return True
+    if role_in(user, application.project.organisation_id) is not None:
+        return False  # the applicant's own people
+    if reviews_in_program is None:
+        reviews_in_program = program.id in reviewer_program_ids(user)
+    if reviews_in_program:
+        return True
+    return not can(user, Permission.MANAGE, application)  # managers (and admins) run the program
+
+
+def application_title(application: Application, *, blind: bool) -> str:
+    return _("Application #%(id)s", id=application.id) if blind else application.project.title
 
 
 def reviewer_pool(program: Program) -> list[User]:
@@ -990,6 +1059,61 @@ def declare_conflict(assignment: ReviewAssignment, reason: str) -> ReviewAssignm
     return assignment
 
 
+def recheck_conflicts_after_membership(user: User, organisation_id: int) -> list[ReviewAssignment]:
+    """Run the conflict rules again after `user` became a member of an organisation (an accepted invitation).
+
+    Two kinds of pending assignment (no review yet, no conflict yet, application undecided) can turn
+    conflicted: the new member's own (they now belong to the applicant, say), and other reviewers' on the
+    organisation's applications (the new member is now a founder who may share a former employer with
+    them). Each conflicted one is withdrawn with its reason (audited), the program's managers are mailed
+    in their language and so is the reviewer. There is no in-app notification centre: the application page
+    shows the withdrawal to managers and to the reviewer. Returns the withdrawn assignments.
+    """
+    pending = (select(ReviewAssignment).join(Application, Application.id == ReviewAssignment.application_id)
+               .outerjoin(ApplicationReview, ApplicationReview.assignment_id == ReviewAssignment.id)
+               .where(ApplicationReview.id.is_(None), ReviewAssignment.conflict_declared_at.is_(None),
+                      Application.status.in_(ApplicationStatus.PENDING)))
+    candidates = list(db.session.scalars(pending.where(ReviewAssignment.reviewer_id == user.id)))
+    candidates += [a for a in db.session.scalars(
+        pending.join(Project, Project.id == Application.project_id)
+        .where(Project.organisation_id == organisation_id, ReviewAssignment.reviewer_id != user.id))]
+    withdrawn = []
+    for assignment in sorted(candidates, key=lambda a: a.id):
+        reasons = conflict_reasons(assignment.application, assignment.reviewer)
+        if reasons:
+            withdraw_for_conflict(assignment, reasons)
+            withdrawn.append(assignment)
+    return withdrawn
+
+
+def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> ReviewAssignment:
+    """Take a reviewer off an application because a conflict of interest appeared; managers are told."""
+    now = utcnow()
+    assignment.conflict_declared_at = now
+    assignment.withdrawn_at = now
+    assignment.conflict_reason = " ".join(reasons)[:500]
+    db.session.flush()
+    application, program, reviewer = assignment.application, assignment.application.program, assignment.reviewer
+    audit.record("review.withdrawn_for_conflict", application,
+                 after={"reviewer_id": reviewer.id, "reason": assignment.conflict_reason}, actor_id=None)
+    managers = [m for m in organisation_members(program.organisation_id) if m.id != reviewer.id]
+    in_program = {}
+    for manager in managers:
+        in_program[manager.id] = program.id in reviewer_program_ids(manager)
+    for manager in managers:
+        _mail_one(manager, lambda manager=manager: (
+            _("Reviewer withdrawn from %(title)s", title=application_title(
+                application, blind=is_blind_for(manager, application, in_program[manager.id]))),
+            _("%(name)s can no longer review application #%(id)s to %(program)s because of a conflict of "
+              "interest:\n%(reason)s\n\nAssign another reviewer if the application needs one.",
+              name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)))
+    _mail_one(reviewer, lambda: (
+        _("You were withdrawn from application #%(id)s", id=application.id),
+        _("A conflict of interest appeared, so you can no longer review application #%(id)s to %(program)s:\n"
+          "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)))
+    return assignment
+
+
 def assignment_of(application: Application, user: User | None) -> ReviewAssignment | None:
     if not _authenticated(user):
         return None
@@ -1003,12 +1127,22 @@ def weighted_score(criteria: list[ProgramCriterion], scores: dict[str, int]) -> 
 
 
 def submit_review(assignment: ReviewAssignment, scores: dict, recommendation: str, comment: str = "") -> ApplicationReview:
+    """Store the review of an assigned reviewer. The conflict rules run again now (a membership accepted
+    since the assignment counts): a conflicted reviewer gets 409 `conflict_of_interest` and nothing is stored."""
     application = assignment.application
     _require_pending(application)
-    if assignment.conflict_declared_at is not None:
-        raise Conflict(_("You declared a conflict of interest on this application."))
     if assignment.review is not None:
         raise Conflict(_("You already reviewed this application."))
+    if assignment.withdrawn_at is not None:
+        raise ConflictOfInterest(_("You were withdrawn from this application because of a conflict of interest: "
+                                   "%(reason)s", reason=assignment.conflict_reason), {"reviewer": [_("withdrawn")]})
+    if assignment.conflict_declared_at is not None:
+        raise ConflictOfInterest(_("You declared a conflict of interest on this application."),
+                                 {"reviewer": [_("conflict declared")]})
+    reasons = conflict_reasons(application, assignment.reviewer)
+    if reasons:
+        raise ConflictOfInterest(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
+                                 {"reviewer": reasons})
     if recommendation not in Recommendation.ALL:
         raise ValidationFailed.field("recommendation", _("Choose yes, maybe or no."))
     criteria = application.program.criteria
@@ -1155,9 +1289,14 @@ def resource_credits_of(organisation_id: int) -> list[ResourceCredit]:
 
 
 def reviews_assigned_to(user: User) -> list[ReviewAssignment]:
-    return list(db.session.scalars(select(ReviewAssignment).join(Application)
-                                   .where(ReviewAssignment.reviewer_id == user.id)
-                                   .order_by(Application.created_at.desc())))
+    """The user's assignments; a list shows each one blind or not with `is_blind_for(user, a.application, True)`
+    (the user reviews in each of these programs)."""
+    return list(db.session.scalars(
+        select(ReviewAssignment).join(Application).where(ReviewAssignment.reviewer_id == user.id)
+        .options(selectinload(ReviewAssignment.application).selectinload(Application.program),
+                 selectinload(ReviewAssignment.application).selectinload(Application.project),
+                 selectinload(ReviewAssignment.review))
+        .order_by(Application.created_at.desc())))
 
 
 # ---- incubation support ----------------------------------------------------------------------

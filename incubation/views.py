@@ -151,6 +151,11 @@ def project_detail(project_id: int):
     transition_form.status.choices = [(t, STATUS_LABELS[t]) for t in manager_targets]
     documents = [(d, services.document_access(d, current_user)) for d in services.documents_of(project)]
     applications = services.applications_of_project(project) if (can_edit or can_manage) else []
+    if applications and not can_edit:
+        # A manager who also reviews in a blind program must not learn which application is this project's.
+        reviewing = services.reviewer_program_ids(current_user)
+        applications = [a for a in applications
+                        if not services.is_blind_for(current_user, a, a.program_id in reviewing)]
     supported = project.status in services.SUPPORTED_STATUSES
     progress_form = ProgressForm()
     milestones = services.milestones_of(project)
@@ -208,6 +213,7 @@ def program_detail(program_id: int):
     apply_form.project_id.choices = [(p.id, p.title) for p in candidates]
     return render_template("incubation/program_detail.html", program=program, total_weight=total_weight,
                            apply_form=apply_form, candidates=candidates,
+                           answer_fields=services.answer_fields(program),
                            manager=can(current_user, Permission.MANAGE, program),
                            accepted=services.accepted_count(program))
 
@@ -633,7 +639,7 @@ def program_apply(program_id: int):
     form.project_id.choices = [(p.id, p.title) for p in services.projects_of(current_user)]
     if form.validate_on_submit():
         project = load(Project, form.project_id.data, Permission.EDIT)
-        answers = {str(q.id): request.form.get(f"answer-{q.id}", "") for q in program.questions}
+        answers = {f.key: request.form.get(f"answer-{f.key}", "") for f in services.answer_fields(program)}
         _run(lambda: services.apply_to_program(program, project, current_user, answers), _("Application sent."))
     else:
         _form_failed(form)
@@ -645,11 +651,14 @@ def program_apply(program_id: int):
 def program_applications(program_id: int):
     program = load(Program, program_id, Permission.MANAGE)
     rows = services.ranking(program)
+    reviewer = services.blind_program_context(current_user, program)
+    blind_ids = {r.application.id for r in rows if services.is_blind_for(current_user, r.application, reviewer)}
     reviewed = [r for r in rows if r.average is not None]
     chart = {
         "type": "bar",
         "data": {
-            "labels": [r.application.project.title[:40] for r in reviewed],
+            "labels": [services.application_title(r.application, blind=r.application.id in blind_ids)[:40]
+                       for r in reviewed],
             "datasets": [
                 {"label": str(_("Weighted average (0-5)")), "data": [r.average for r in reviewed]},
                 {"label": str(_("Normalised (z-score)")), "data": [r.normalised for r in reviewed]},
@@ -658,6 +667,7 @@ def program_applications(program_id: int):
         "options": {"responsive": True, "maintainAspectRatio": False},
     }
     return render_template("incubation/program_applications.html", program=program, rows=rows, chart=chart,
+                           blind_ids=blind_ids,
                            uses_charts=bool(reviewed), auto_form=AutoAssignForm(),
                            auto_status=services.auto_assign_status(program),
                            accepted=services.accepted_count(program))
@@ -699,7 +709,7 @@ def application_detail(application_id: int):
     manager = can(current_user, Permission.MANAGE, application)
     founder = can(current_user, Permission.EDIT, project)
     assignment = services.assignment_of(application, current_user)
-    blind = program.blind_review and not (manager or founder)
+    blind = services.is_blind_for(current_user, application)
     reviewer_form = ReviewerPageForm()
     if manager:
         assigned = {a.reviewer_id for a in application.assignments}
@@ -712,7 +722,8 @@ def application_detail(application_id: int):
     return render_template("incubation/application_detail.html", application=application, program=program,
                            project=project, manager=manager, founder=founder, assignment=assignment, blind=blind,
                            reviewer_form=reviewer_form, review_form=ReviewForm(), conflict_form=ConflictForm(),
-                           decision_form=DecisionForm(), score_range=range(0, 6))
+                           decision_form=DecisionForm(), score_range=range(0, 6),
+                           answers=services.answered(application))
 
 
 @bp.post("/applications/<int:application_id>/reviewers")
@@ -777,7 +788,10 @@ def application_decision(application_id: int):
 @bp.get("/reviews/")
 @login_required
 def review_index():
-    return render_template("incubation/review_index.html", assignments=services.reviews_assigned_to(current_user))
+    assignments = services.reviews_assigned_to(current_user)
+    return render_template("incubation/review_index.html", assignments=assignments,
+                           blind_ids={a.application_id for a in assignments
+                                      if services.is_blind_for(current_user, a.application, True)})
 
 
 # ---- mentors: profile, slots, booking, sessions ----------------------------------------------

@@ -17,12 +17,14 @@ from incubation.models import (
     MentorSlot,
     Program,
     ProgramCriterion,
+    ProgramQuestion,
     Project,
     ProjectStage,
     ProjectStatus,
 )
 from portal.auth.models import Role
 from portal.db import utcnow
+from portal.extensions import db
 from tests.factories import BaseFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 
@@ -145,3 +147,10 @@ def program_with_criteria(company, criteria=(("Market", 2), ("Team", 1)), **fiel
     for name, weight in criteria:
         ProgramCriterionFactory(program=program, name=name, weight=weight)
     return program
+
+
+def add_question(program, text: str = "Why now?", required: bool = False) -> ProgramQuestion:
+    question = ProgramQuestion(text=text, required=required)
+    program.questions.append(question)
+    db.session.flush()
+    return question
