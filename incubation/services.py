@@ -56,7 +56,7 @@ from incubation.models import (
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
 from portal.organisations.models import Membership, Organisation, OrganisationKind
@@ -825,12 +825,6 @@ def accepted_count(program: Program) -> int:
 
 
 # ---- review ----------------------------------------------------------------------------------
-
-class ConflictOfInterest(Conflict):
-    """A reviewer with a conflict of interest on the application: 409 `conflict_of_interest`."""
-
-    code = "conflict_of_interest"
-
 
 def conflict_reasons(application: Application, reviewer: User) -> list[str]:
     """Conflicts of interest known BEFORE assignment: the reviewer is in the applicant organisation, or
