@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from funding import ledger, refunds, services, settlement
+from funding import financing, ledger, refunds, services, settlement
 from funding.forms import (
     CampaignForm,
     CardForm,
@@ -417,47 +417,83 @@ def comment_create(campaign_id: int):
 
 
 def financing_json(application: FinancingApplication) -> dict:
-    return {"id": application.id, "project_id": application.project_id,
+    organisation = application.organisation
+    data = {"id": application.id, "project_id": application.project_id,
+            "organisation": ({"id": organisation.id, "name": organisation.name, "verified": organisation.is_verified}
+                             if organisation is not None else None),
             "amount": money(application.amount, application.currency), "use_of_funds": application.use_of_funds,
             "terms": application.terms, "status": application.status, "decision_note": application.decision_note,
+            "decided_by": application.decided_by.name if application.decided_by else None,
             "decided_at": iso(application.decided_at), "created_at": iso(application.created_at)}
+    if can(current_user, Permission.MANAGE, application):  # the reviewers' notes stay with the addressee
+        data["reviews"] = [{"id": r.id, "reviewer": r.reviewer.name, "scores": r.scores,
+                            "weighted_score": r.weighted_score, "recommendation": r.recommendation,
+                            "comment": r.comment, "created_at": iso(r.created_at)} for r in application.reviews]
+        data["average_score"] = financing.average_score(application)
+    return data
 
 
 @bp.post("/financing-applications")
-@doc("Apply to the platform's investment fund for a project of your organisation", form=FinancingForm)
+@doc("Apply for financing for a project of your organisation, addressed to a verified company or fund "
+     "(`organisation_id`; the platform's fund when absent)", form=FinancingForm,
+     responses={201: "Submitted", 409: "organisation_unverified: the addressee is not verified"})
 def financing_create():
     require_login()
     form = parse(FinancingForm)
     project = load(Project, form.project_id.data, Permission.EDIT)
+    organisation = None
+    if form.organisation_id.data is not None:
+        organisation = db.session.get(Organisation, form.organisation_id.data)
+        if organisation is None:
+            raise ValidationFailed.field("organisation_id", _("No such organisation."))
     amount = form.amount.form
-    application = services.apply_for_financing(project, current_user, amount=amount.amount.data or 0,
-                                               currency=amount.currency.data or "CNY",
-                                               use_of_funds=form.use_of_funds.data, terms=form.terms.data)
+    application = financing.apply_for_financing(project, current_user, amount=amount.amount.data or 0,
+                                                currency=amount.currency.data or "CNY",
+                                                use_of_funds=form.use_of_funds.data, terms=form.terms.data,
+                                                organisation=organisation)
     return jsonify(financing_json(application)), 201
 
 
 @bp.get("/financing-applications")
-@doc("Financing applications you may see (your projects'; all for reviewers)")
+@doc("Financing applications you may see: your organisations' and those addressed to your verified company")
 def financing_list():
     require_login()
-    stmt = select(FinancingApplication).order_by(FinancingApplication.created_at.desc())
-    rows = [a for a in db.session.scalars(stmt) if can(current_user, Permission.VIEW, a)]
-    return jsonify({"items": [financing_json(a) for a in rows], "total": len(rows)})
+    return jsonify(paginate(financing.visible_financing(current_user), financing_json))
 
 
 @bp.get("/financing-applications/<int:application_id>")
-@doc("One financing application")
+@doc("One financing application (applicant organisation, the addressee's verified staff, admins)")
 def financing_get(application_id: int):
     require_login()
     return jsonify(financing_json(load(FinancingApplication, application_id, Permission.VIEW)))
 
 
+@bp.post("/financing-applications/<int:application_id>/reviews")
+@doc("Score a financing application: `{scores: {team, market, terms: 0-5}, recommendation: yes|maybe|no, "
+     "comment?}` (the addressee's verified staff)",
+     responses={201: "Reviewed", 409: "Decided already, reviewed already, or conflict_of_interest"})
+def financing_review(application_id: int):
+    require_login()
+    application = load(FinancingApplication, application_id, Permission.MANAGE)
+    body = json_body()
+    scores = body.get("scores")
+    if not isinstance(scores, dict):
+        raise ValidationFailed.field("scores", _("Send an object of scores from 0 to 5."))
+    comment = body.get("comment") or ""
+    if not isinstance(comment, str):
+        raise ValidationFailed.field("comment", _("Send text."))
+    review = financing.review_financing(application, current_user, scores, body.get("recommendation"), comment)
+    return jsonify({"id": review.id, "weighted_score": review.weighted_score,
+                    "recommendation": review.recommendation}), 201
+
+
 @bp.post("/financing-applications/<int:application_id>/decision")
-@doc("Decide a financing application (anchor-company reviewers or admins)", form=FinancingDecisionForm)
+@doc("Decide a financing application after at least one review (the addressee's verified staff)",
+     form=FinancingDecisionForm, responses={200: "Decided", 409: "Decided already, or no review yet"})
 def financing_decide(application_id: int):
     require_login()
     application = load(FinancingApplication, application_id, Permission.MANAGE)
     form = parse(FinancingDecisionForm)
-    services.decide_financing(application, current_user, form.decision.data, form.note.data)
+    financing.decide_financing(application, current_user, form.decision.data, form.note.data)
     return jsonify(financing_json(application))
 

@@ -21,7 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from funding.models import FinancingStatus, FundingModel
 from incubation.forms import AwareDateTimeField, CommaListField, MoneyForm
@@ -152,9 +152,26 @@ class MatchFundForm(FlaskForm):
 
 class FinancingForm(FlaskForm):
     project_id = IntegerField(_l("Project"), validators=[DataRequired()])
+    organisation_id = IntegerField(_l("Addressed to"), validators=[Optional()],
+                                   description=_l("a verified company or fund; the platform's fund when empty"))
     amount = FormField(MoneyForm, label=_l("Amount"))
     use_of_funds = TextAreaField(_l("Use of funds"), validators=[DataRequired(), Length(max=10000)])
     terms = TextAreaField(_l("Proposed terms"), validators=[DataRequired(), Length(max=10000)])
+
+
+class FinancingReviewForm(FlaskForm):
+    """HTML review of a financing application; the API sends `{scores: {team, market, terms}, ...}`."""
+
+    team = IntegerField(_l("Team (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
+    market = IntegerField(_l("Market and traction (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
+    terms = IntegerField(_l("Terms and use of funds (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
+    recommendation = SelectField(_l("Recommendation"), choices=[("yes", _l("Invest")), ("maybe", _l("Maybe")),
+                                                               ("no", _l("Do not invest"))],
+                                 validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment for the other reviewers"), validators=[Optional(), Length(max=5000)])
+
+    def scores(self) -> dict[str, int]:
+        return {"team": self.team.data, "market": self.market.data, "terms": self.terms.data}
 
 
 class FinancingDecisionForm(FlaskForm):

@@ -27,6 +27,7 @@ from incubation.models import Project
 from portal.auth.models import User
 from portal.db import UTCDateTime, one_of, utcnow
 from portal.extensions import db
+from portal.organisations.models import Organisation
 
 
 class FundingModel:
@@ -377,7 +378,11 @@ class FinancingStatus:
 
 
 class FinancingApplication(db.Model):
-    """A founder's application to the platform's investment fund. No money moves here."""
+    """A founder's application for investment, addressed to a company or fund organisation (the
+    platform's own fund, decided by platform admins, when `organisation_id` is empty). No money moves here.
+
+    Confidential: seen by the applicant organisation's members, the addressee's verified staff and admins.
+    """
 
     __tablename__ = "financing_application"
     __table_args__ = (
@@ -387,6 +392,8 @@ class FinancingApplication(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                                        index=True)
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     amount: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
@@ -399,6 +406,34 @@ class FinancingApplication(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     project: Mapped[Project] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    reviews: Mapped[list[FinancingReview]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="FinancingReview.id")
+
+
+class FinancingReview(db.Model):
+    """One scored review of a financing application by a reviewer of the addressee: 0-5 per criterion of
+    `FINANCING_CRITERIA`, weighted as program reviews are (`incubation.services.weighted_score`)."""
+
+    __tablename__ = "financing_review"
+    __table_args__ = (
+        UniqueConstraint("application_id", "reviewer_id"),
+        CheckConstraint(one_of("recommendation", ("yes", "maybe", "no")), name="recommendation_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("financing_application.id", ondelete="CASCADE"),
+                                                index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)
+    weighted_score: Mapped[float] = mapped_column()
+    recommendation: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[FinancingApplication] = relationship(back_populates="reviews")
+    reviewer: Mapped[User] = relationship()
 
 
 # ---- append-only guard on the ledger ---------------------------------------------------------

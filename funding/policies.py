@@ -5,8 +5,7 @@ platform admins only (`portal.permissions.can` lets admins through and refuses e
 """
 
 from funding.models import Campaign, CampaignStatus, FinancingApplication, Pledge, Reward
-from portal.auth.models import Role
-from portal.organisations.services import role_in
+from portal.organisations.services import acts_for_company, role_in
 from portal.permissions import Permission, policy
 
 
@@ -46,14 +45,17 @@ def pledge_backer(user, pledge: Pledge) -> bool:
 
 @policy(FinancingApplication, Permission.VIEW)
 def financing_view(user, application: FinancingApplication) -> bool:
-    """The founders of the project, and anchor-company reviewers."""
+    """Confidential: the applicant organisation's members and the addressee's verified staff (admins pass)."""
     if user is None:
         return False
-    return user.has_role(Role.COMPANY) or role_in(user, application.project.organisation_id) is not None
+    if role_in(user, application.project.organisation_id) is not None:
+        return True
+    return acts_for_company(user, application.organisation)
 
 
 @policy(FinancingApplication, Permission.MANAGE)
 def financing_review(user, application: FinancingApplication) -> bool:
-    """Anchor-company staff review applications (never their own project's)."""
-    return (user is not None and user.has_role(Role.COMPANY)
+    """Score and decide: the addressee's verified staff, never for their own organisation's project.
+    Applications to the platform's own fund (no addressee) are run by platform admins."""
+    return (user is not None and acts_for_company(user, application.organisation)
             and role_in(user, application.project.organisation_id) is None)

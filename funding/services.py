@@ -20,8 +20,6 @@ from funding.models import (
     CampaignComment,
     CampaignStatus,
     CampaignUpdate,
-    FinancingApplication,
-    FinancingStatus,
     FundingModel,
     MatchFund,
     Pledge,
@@ -34,8 +32,9 @@ from incubation.services import member_organisation_ids
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict, Forbidden, ValidationFailed
 from portal.extensions import db
+from portal.organisations.services import require_verified
 
 # ---- reading ---------------------------------------------------------------------------------
 
@@ -301,6 +300,22 @@ def _save_card(backer: User, payment_method: str | None, setup_intent: str | Non
     return provider, provider.save_card(customer, payment_method)
 
 
+def own_campaign_reason(campaign: Campaign, user: User | None) -> str | None:
+    """Why `user` may not back `campaign` (they are in the campaign's organisation), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if campaign.project.organisation_id in member_organisation_ids(user):
+        return _("Members of %(org)s cannot back its own campaign.", org=campaign.project.organisation.name)
+    return None
+
+
+def _check_not_own(campaign: Campaign, backer: User) -> None:
+    """No self-dealing: the campaign's team never pledges to it (and so never inflates its total or its match)."""
+    reason = own_campaign_reason(campaign, backer)
+    if reason:
+        raise Forbidden(reason, "own_campaign", {"campaign_id": [_("your own campaign")]})
+
+
 def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward | None = None, *,
                  payment_method: str | None = None, setup_intent: str | None = None,
                  shipping_region: str | None = None, currency: str | None = None,
@@ -314,6 +329,7 @@ def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward |
     amount = _check_amount(amount)
     if require_card and not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
+    _check_not_own(campaign, backer)
     _check_currency_matches(campaign, currency)
     _check_open(campaign)
     shipping_fee = _check_reward(campaign, reward, amount, shipping_region)
@@ -340,6 +356,7 @@ def update_pledge(pledge: Pledge, *, amount: int, reward: Reward | None, shippin
                   currency: str | None = None) -> Pledge:
     """The backer changes reward or amount until the deadline."""
     campaign = pledge.campaign
+    _check_not_own(campaign, pledge.backer)
     amount = _check_amount(amount)
     _check_currency_matches(campaign, currency)
     if pledge.status != PledgeStatus.ACTIVE:
@@ -542,6 +559,7 @@ def add_match_fund(campaign: Campaign, organisation, cap: int) -> MatchFund:
     """An anchor company promises to match pledges 1:1 up to `cap`, paid when the campaign succeeds."""
     if organisation.kind != "company":
         raise ValidationFailed.field("organisation_id", _("Only anchor companies match pledges."))
+    require_verified(organisation)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE):
         raise Conflict(_("Matchfunding is set before the campaign ends."))
     fund = MatchFund(campaign_id=campaign.id, organisation_id=organisation.id, cap=_check_amount(cap, "cap"))
@@ -554,41 +572,3 @@ def add_match_fund(campaign: Campaign, organisation, cap: int) -> MatchFund:
 
 def match_funds(campaign: Campaign) -> list[MatchFund]:
     return list(db.session.scalars(select(MatchFund).where(MatchFund.campaign_id == campaign.id)))
-
-
-# ---- financing applications ------------------------------------------------------------------
-
-def apply_for_financing(project: Project, applicant: User, *, amount: int, currency: str, use_of_funds: str,
-                        terms: str) -> FinancingApplication:
-    amount = _check_amount(amount)
-    fields = {k: [_("This field is required.")] for k, v in (("use_of_funds", use_of_funds), ("terms", terms))
-              if not (v or "").strip()}
-    if fields:
-        raise ValidationFailed("Some fields are not valid", fields)
-    application = FinancingApplication(project_id=project.id, applicant_id=applicant.id, amount=amount,
-                                       currency=_check_currency(currency), use_of_funds=use_of_funds.strip(),
-                                       terms=terms.strip(), status=FinancingStatus.SUBMITTED)
-    db.session.add(application)
-    db.session.flush()
-    audit.record("financing.applied", application, after={"project_id": project.id, "amount": amount,
-                                                          "currency": application.currency})
-    return application
-
-
-def decide_financing(application: FinancingApplication, reviewer: User, decision: str, note: str
-                     ) -> FinancingApplication:
-    if decision not in (FinancingStatus.APPROVED, FinancingStatus.REJECTED):
-        raise ValidationFailed.field("decision", _("Choose approved or rejected."))
-    if application.status != FinancingStatus.SUBMITTED:
-        raise Conflict(_("This application has already been decided."), {"status": [application.status]})
-    if not (note or "").strip():
-        raise ValidationFailed.field("note", _("Explain the decision to the founders."))
-    application.status = decision
-    application.decision_note = note.strip()
-    application.decided_by_id = reviewer.id
-    application.decided_at = utcnow()
-    db.session.flush()
-    audit.record("financing.decided", application, before={"status": FinancingStatus.SUBMITTED},
-                 after={"status": decision})
-    return application
-

@@ -15,7 +15,7 @@ from incubation.models import (
     ReviewAssignment,
     SupportRequest,
 )
-from portal.organisations.services import role_in
+from portal.organisations.services import acts_for_company, role_in
 from portal.permissions import Permission, policy
 
 
@@ -44,7 +44,8 @@ def program_view(user, program: Program) -> bool:
 @policy(Program, Permission.EDIT)
 @policy(Program, Permission.MANAGE)
 def program_manage(user, program: Program) -> bool:
-    return role_in(user, program.organisation_id) is not None
+    """Staff of the verified company running the program."""
+    return acts_for_company(user, program.organisation)
 
 
 @policy(MentorProfile, Permission.VIEW)
@@ -91,14 +92,15 @@ def application_view(user, application: Application) -> bool:
         return False
     if role_in(user, application.project.organisation_id) is not None:
         return True
-    if role_in(user, application.program.organisation_id) is not None:
+    if acts_for_company(user, application.program.organisation):
         return True
     return any(a.reviewer_id == user.id for a in application.assignments)
 
 
 @policy(Application, Permission.MANAGE)
 def application_manage(user, application: Application) -> bool:
-    return role_in(user, application.program.organisation_id) is not None
+    """Assign reviewers and decide: staff of the verified company running the program."""
+    return acts_for_company(user, application.program.organisation)
 
 
 @policy(ReviewAssignment, Permission.EDIT)
@@ -124,7 +126,8 @@ def former_employment_view(user, record: FormerEmployment) -> bool:
 
 @policy(FormerEmployment, Permission.MANAGE)
 def former_employment_verify(user, record: FormerEmployment) -> bool:
-    return role_in(user, record.company_id) is not None
+    """Confirming who worked there is a company power: staff of the verified company."""
+    return acts_for_company(user, record.company)
 
 
 @policy(SupportRequest, Permission.VIEW)
@@ -135,7 +138,7 @@ def support_view(user, support: SupportRequest) -> bool:
 
 @policy(SupportRequest, Permission.MANAGE)
 def support_manage(user, support: SupportRequest) -> bool:
-    return role_in(user, support.company_id) is not None
+    return acts_for_company(user, support.company)
 
 
 @policy(Milestone, Permission.EDIT)

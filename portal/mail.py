@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import force_locale
 
 from portal import jobs
 
@@ -21,6 +23,19 @@ def send_mail(to: str, subject: str, body: str) -> None:
     if current_app.config.get("MAIL_SUPPRESS"):
         return  # e.g. while seeding demo data: its story sends mails nobody should receive
     jobs.enqueue("portal.mail.deliver", to, str(subject), str(body))
+
+
+def mail_each(people: Iterable, build: Callable[[], tuple[str, str]]) -> None:
+    """One mail per person (anything with `email` and `locale`), each built by `build()` -> (subject, body)
+    under that person's own language; an address appears once."""
+    seen: set[str] = set()
+    for person in people:
+        if person.email in seen:
+            continue
+        seen.add(person.email)
+        with force_locale(getattr(person, "locale", None) or "en"):
+            subject, body = build()
+            send_mail(person.email, str(subject), str(body))
 
 
 def deliver(to: str, subject: str, body: str) -> None:

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.i18n import current_locale_code, html_lang
 
@@ -49,6 +51,16 @@ ROLE_LABELS = {
 
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
+
+
+def verified_badge(organisation) -> Markup:
+    """The mark shown next to a company's name wherever it appears: verified by a platform admin."""
+    if organisation is None or not getattr(organisation, "is_verified", False):
+        return Markup("")
+    label = _("verified")
+    title = _("Verified by the platform: this company's identity was checked by an admin.")
+    return Markup('<span class="badge text-bg-success verified-badge" title="{}">&#10003; {}</span>').format(
+        title, label)
 
 
 def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50, group: str | None = None) -> None:
@@ -121,4 +133,5 @@ def init_app(app: Flask) -> None:
             "is_active_endpoint": lambda endpoint: request.endpoint == endpoint,
             "url_for": url_for,
             "role_label": role_label,
+            "verified_badge": verified_badge,
         }

@@ -470,6 +470,18 @@ def my_calendar_token():
 
 # ---- rules of the calendar, qualifications, outages ------------------------------------------------
 
+@bp.post("/resources/<int:resource_id>/publication")
+@doc("Publish or withdraw a resource (staff); publishing needs a verified company",
+     responses={200: "Saved", 409: "organisation_unverified: the company is not verified yet"})
+def resource_publication(resource_id: int):
+    require_login()
+    resource = load(Resource, resource_id, Permission.EDIT)
+    published = json_body().get("published")
+    if not isinstance(published, bool):
+        raise ValidationFailed.field("published", _("Send true or false."))
+    return jsonify(resource_json(services.set_published(resource, published, current_user)))
+
+
 @bp.put("/resources/<int:resource_id>/booking-policy")
 @doc("Cancellation policy and weekly quota (staff)", form=BookingPolicyForm, responses={200: "Saved"})
 def resource_booking_policy(resource_id: int):

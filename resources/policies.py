@@ -1,16 +1,15 @@
 """Who may see and change resources. Prices and published resources are public."""
 
-from portal.organisations.models import Organisation, OrganisationKind
-from portal.organisations.services import role_in
+from portal.organisations.models import Organisation
+from portal.organisations.services import acts_for_company, is_company_staff, role_in
 from portal.permissions import Permission, policy
 from resources.models import Booking, Resource
 
-# On an Organisation: may publish labs and equipment for it (any member of an anchor company).
+__all__ = ["is_company_staff", "acts_for_company"]
+
+# On an Organisation: may prepare labs and equipment for it (any member of an anchor company). Publishing
+# them also needs the company to be verified (`resources.services`, 409 `organisation_unverified`).
 PUBLISH_RESOURCES = "publish_resources"
-
-
-def is_company_staff(user, organisation: Organisation) -> bool:
-    return organisation.kind == OrganisationKind.COMPANY and role_in(user, organisation.id) is not None
 
 
 @policy(Organisation, PUBLISH_RESOURCES)
@@ -31,7 +30,7 @@ def statement_reader(user, organisation: Organisation) -> bool:
 
 @policy(Organisation, VIEW_UTILISATION)
 def utilisation_reader(user, organisation: Organisation) -> bool:
-    return is_company_staff(user, organisation)
+    return acts_for_company(user, organisation)
 
 
 @policy(Resource, Permission.EDIT)
@@ -55,8 +54,8 @@ def booking_visible(user, booking: Booking) -> bool:
 
 @policy(Booking, Permission.EDIT)
 def booking_staff(user, booking: Booking) -> bool:
-    """Approve, reject, mark completed or no-show: staff of the company owning the resource."""
-    return user is not None and is_company_staff(user, booking.resource.organisation)
+    """Approve, reject, mark completed or no-show: staff of the verified company owning the resource."""
+    return user is not None and acts_for_company(user, booking.resource.organisation)
 
 
 @policy(Booking, CANCEL_BOOKING)

@@ -23,6 +23,7 @@ from portal.auth.models import User
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Membership, Organisation, OrganisationKind
+from portal.organisations.services import require_verified
 from resources.models import Audience, OpeningHours, PriceUnit, Resource, ResourceKind, ResourcePrice
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -253,6 +254,8 @@ def create_resource(organisation: Organisation, data: Mapping[str, Any], actor: 
     hours = clean_opening_hours(data.get("opening_hours"), errors)
     if errors:
         raise ValidationFailed(_("Some fields are not valid."), errors)
+    if fields["published"]:
+        require_verified(organisation)
     resource = Resource(organisation=organisation, **fields)
     resource.prices = [ResourcePrice(**price) for price in prices]
     resource.opening_hours = [OpeningHours(**interval) for interval in hours]
@@ -261,6 +264,18 @@ def create_resource(organisation: Organisation, data: Mapping[str, Any], actor: 
     audit.record("resource.created", resource, actor_id=actor.id if actor is not None else None, after={
         "organisation_id": organisation.id, "name": resource.name, "kind": resource.kind,
         "prices": [p.as_dict() for p in resource.prices], "terms_version": resource.terms_version})
+    return resource
+
+
+def set_published(resource: Resource, published: bool, actor: User | None) -> Resource:
+    """Publish a prepared resource (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
+    if published and not resource.published:
+        require_verified(resource.organisation)
+    if resource.published != published:
+        resource.published = published
+        db.session.flush()
+        audit.record("resource.published" if published else "resource.unpublished", resource,
+                     actor_id=actor.id if actor is not None else None)
     return resource
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from portal.auth.forms import EmptyForm
 from portal.db import utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.exports import csv_download
@@ -102,7 +103,24 @@ def detail(resource_id: int):
     return render_template("resources/detail.html", resource=resource, week=week,
                            utc_offset=services.utc_offset_label(resource.timezone),
                            can_edit=can(current_user, Permission.EDIT, resource),
-                           rating=bookings.rating_of(resource.id), reviews=reviews, qualified=qualified)
+                           rating=bookings.rating_of(resource.id), reviews=reviews, qualified=qualified,
+                           action_form=EmptyForm())
+
+
+@bp.post("/<int:resource_id>/publication")
+@login_required
+def publication(resource_id: int):
+    resource = load(Resource, resource_id, Permission.EDIT)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.set_published(resource, request.form.get("published") == "true", current_user)
+    except PortalError as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("Published: everyone can now see and book it.") if resource.published
+              else _("Withdrawn: only your company sees it now."), "success")
+    return redirect(url_for("resources.detail", resource_id=resource.id))
 
 
 def _rows_with(formdata: MultiDict, prefix: str, required: tuple[str, ...]) -> MultiDict:
@@ -144,12 +162,18 @@ def create():
         if organisation is None:
             abort(400)
         require(PUBLISH_RESOURCES, organisation)
+        data = form.resource_data()
+        data["published"] = organisation.is_verified  # an unverified company prepares a draft
         try:
-            resource = services.create_resource(organisation, form.resource_data(), current_user)
+            resource = services.create_resource(organisation, data, current_user)
         except PortalError as error:
             attach_errors(form, error)
         else:
-            flash(_("Published %(name)s.", name=resource.name), "success")
+            if resource.published:
+                flash(_("Published %(name)s.", name=resource.name), "success")
+            else:
+                flash(_("Saved %(name)s as a draft: it is published once a platform admin has verified your "
+                        "company.", name=resource.name), "warning")
             return redirect(url_for("resources.detail", resource_id=resource.id))
     if request.method == "GET":
         for unit in PriceUnit.ALL:  # one row per audience and unit; rows left empty are skipped

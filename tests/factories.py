@@ -48,6 +48,8 @@ class OrganisationFactory(BaseFactory):
     kind = "startup"
     city = "Qingdao"
     description = "A test organisation"
+    # Anchor companies in tests are verified unless a test says otherwise (verified_at=None).
+    verified_at = factory.LazyAttribute(lambda o: utcnow() if o.kind == "company" else None)
 
     @factory.post_generation
     def owner(self, create, extracted, **kwargs):

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth.models import Role
 
@@ -18,3 +18,15 @@ class UserSearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Search"), validators=[Optional()])
+
+
+class VerificationForm(FlaskForm):
+    """Verify or unverify an organisation; the note goes into the audit log."""
+
+    verified = SelectField(_l("Verified"), choices=[("true", _l("Verified")), ("false", _l("Not verified"))],
+                           validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified.data == "true"

@@ -6,14 +6,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from portal import audit
-from portal.admin.forms import RoleForm, UserSearchForm
+from portal.admin.forms import RoleForm, UserSearchForm, VerificationForm
 from portal.auth import services as accounts
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User, UserRole
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from portal.organisations.services import verify_organisation
+from portal.organisations.services import set_verification
 from portal.permissions import Permission, load, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -41,7 +41,8 @@ def index():
                                                                Organisation.verified_at.is_(None))).all()
     return render_template("admin/index.html", by_role=by_role, users=db.session.scalar(select(func.count(User.id))),
                            organisations=db.session.scalar(select(func.count(Organisation.id))),
-                           unverified=unverified, chart=chart, uses_charts=True, action_form=EmptyForm())
+                           unverified=unverified, chart=chart, uses_charts=True, action_form=EmptyForm(),
+                           verification_form=VerificationForm())
 
 
 @bp.get("/users")
@@ -84,12 +85,20 @@ def user_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/organisations/<int:organisation_id>/verify")
-def organisation_verify(organisation_id: int):
+@bp.post("/organisations/<int:organisation_id>/verification")
+def organisation_verification(organisation_id: int):
     organisation = load(Organisation, organisation_id, Permission.ADMIN)
-    if EmptyForm().validate_on_submit():
-        verify_organisation(organisation)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    set_verification(organisation, form.is_verified, current_user, form.note.data or "")
+    if organisation.is_verified:
         flash(_("%(name)s is verified.", name=organisation.name), "success")
+    else:
+        flash(_("%(name)s is no longer verified: its company powers are suspended.", name=organisation.name),
+              "warning")
+    if request.form.get("back") == "organisation":
+        return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     return redirect(url_for("admin.index"))
 
 

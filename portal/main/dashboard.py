@@ -56,6 +56,20 @@ def account_panel(user) -> Panel:
 
 
 @panel
+def invitations_panel(user) -> Panel | None:
+    """Invitations waiting for this person's answer: whoever must act next sees it here and by mail."""
+    from portal.auth.forms import EmptyForm
+    from portal.organisations.services import MEMBER_ROLE_LABELS, pending_invitations_for
+
+    invitations = pending_invitations_for(user)
+    if not invitations:
+        return None
+    return Panel(_l("Invitations"), "main/panels/invitations.html",
+                 {"invitations": invitations, "role_labels": MEMBER_ROLE_LABELS, "action_form": EmptyForm()},
+                 order=1)
+
+
+@panel
 def admin_panel(user) -> Panel | None:
     if not user.is_admin:
         return None

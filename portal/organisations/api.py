@@ -2,10 +2,11 @@ from flask import jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.api import api_blueprint, doc, paginate, parse, require_login
+from portal.api import api_blueprint, doc, iso, paginate, parse, require_login
 from portal.organisations import services
 from portal.organisations.forms import MemberForm, OrganisationForm
 from portal.organisations.models import Invitation, Organisation
+from portal.organisations.policies import RESPOND
 from portal.permissions import Permission, load
 
 bp = api_blueprint("organisations_api", __name__)
@@ -57,15 +58,49 @@ def organisation_get(organisation_id: int):
 
 
 @bp.post("/organisations/<int:organisation_id>/members")
-@doc("Add a member by email (owners only); unknown addresses are invited by mail", form=MemberForm,
-     responses={201: "Member added or invited", 409: "Already a member or invited"})
+@doc("Invite a member by email (owners only); they become a member when they accept", form=MemberForm,
+     responses={201: "Invited", 409: "Already a member or invited"})
 def member_add(organisation_id: int):
     require_login()
     organisation = load(Organisation, organisation_id, Permission.MANAGE)
     form = parse(MemberForm)
-    result = services.add_member(organisation, form.email.data, form.role.data, current_user)
-    if isinstance(result, Invitation):
-        return jsonify({"status": "invited", "email": result.email, "role": result.role}), 201
-    return jsonify({"status": "added", "user_id": result.user_id, "role": result.role}), 201
+    invitation = services.add_member(organisation, form.email.data, form.role.data, current_user)
+    return jsonify(invitation_json(invitation)), 201
+
+
+def invitation_json(invitation: Invitation) -> dict:
+    organisation = invitation.organisation
+    return {"id": invitation.id, "status": invitation.status(), "email": invitation.email, "role": invitation.role,
+            "organisation": {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
+                             "verified": organisation.is_verified},
+            "invited_by": invitation.invited_by.name if invitation.invited_by else None,
+            "created_at": iso(invitation.created_at), "expires_at": iso(invitation.expires_at)}
+
+
+@bp.get("/me/invitations")
+@doc("Invitations addressed to you (by account or address), newest first")
+def my_invitations():
+    require_login()
+    return jsonify(paginate(services.invitations_for(current_user), invitation_json))
+
+
+@bp.post("/invitations/<int:invitation_id>/accept")
+@doc("Accept an invitation: you become a member (the invitee only)",
+     responses={200: "Accepted", 403: "Not the invitee", 409: "Already answered or expired"})
+def invitation_accept(invitation_id: int):
+    require_login()
+    invitation = load(Invitation, invitation_id, RESPOND)
+    services.accept_invitation(invitation, current_user)
+    return jsonify(invitation_json(invitation))
+
+
+@bp.post("/invitations/<int:invitation_id>/decline")
+@doc("Decline an invitation (the invitee only)",
+     responses={200: "Declined", 403: "Not the invitee", 409: "Already answered or expired"})
+def invitation_decline(invitation_id: int):
+    require_login()
+    invitation = load(Invitation, invitation_id, RESPOND)
+    services.decline_invitation(invitation, current_user)
+    return jsonify(invitation_json(invitation))
 
 

@@ -63,8 +63,19 @@ class Membership(db.Model):
     user: Mapped[User] = relationship()
 
 
+class InvitationStatus:
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
 class Invitation(db.Model):
-    """An invitation by email to someone who has no account yet. Only the token's hash is kept."""
+    """Membership by consent: nobody joins an organisation without accepting an invitation.
+
+    Sent by email (with or without an account); `user_id` is the invitee's account when one existed.
+    Only the token's hash is kept.
+    """
 
     __tablename__ = "invitation"
 
@@ -74,8 +85,20 @@ class Invitation(db.Model):
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def status(self, now: datetime | None = None) -> str:
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.declined_at is not None:
+            return InvitationStatus.DECLINED
+        if self.expires_at <= (now or utcnow()):
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.INVITED

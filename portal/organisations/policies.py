@@ -1,5 +1,5 @@
-from portal.organisations.models import MemberRole, Membership, Organisation
-from portal.organisations.services import role_in
+from portal.organisations.models import Invitation, MemberRole, Membership, Organisation
+from portal.organisations.services import is_invitee, role_in
 from portal.permissions import Permission, policy
 
 
@@ -17,3 +17,12 @@ def organisation_owner(user, organisation: Organisation) -> bool:
 @policy(Membership, Permission.MANAGE)
 def membership_owner(user, membership: Membership) -> bool:
     return role_in(user, membership.organisation_id) == MemberRole.OWNER
+
+
+# On an Invitation: accept or decline it (the invitee only; owners of the organisation see it listed).
+RESPOND = "respond_to_invitation"
+
+
+@policy(Invitation, RESPOND)
+def invitation_invitee(user, invitation: Invitation) -> bool:
+    return is_invitee(user, invitation)

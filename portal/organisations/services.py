@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import User
 from portal.auth.services import external_url, get_user_by_email, normalise_email
 from portal.db import utcnow
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict, OrganisationUnverified, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
-from portal.organisations.models import Invitation, MemberRole, Membership, Organisation, OrganisationKind
+from portal.organisations.models import (
+    Invitation,
+    InvitationStatus,
+    MemberRole,
+    Membership,
+    Organisation,
+    OrganisationKind,
+)
+
+MEMBER_ROLE_LABELS = {MemberRole.OWNER: _l("owner"), MemberRole.MEMBER: _l("member")}
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.INVITED: _l("Waiting for an answer"),
+    InvitationStatus.ACCEPTED: _l("Accepted"),
+    InvitationStatus.DECLINED: _l("Declined"),
+    InvitationStatus.EXPIRED: _l("Expired"),
+}
 
 
 def create_organisation(owner: User, name: str, kind: str, description: str = "", city: str = "",
@@ -62,69 +80,143 @@ def role_in(user: User | None, organisation_id: int) -> str | None:
         Membership.organisation_id == organisation_id, Membership.user_id == user.id))
 
 
+def is_company_staff(user: User | None, organisation: Organisation) -> bool:
+    """A member of this anchor company, verified or not: may prepare drafts for it."""
+    return organisation.kind == OrganisationKind.COMPANY and role_in(user, organisation.id) is not None
+
+
+def acts_for_company(user: User | None, organisation: Organisation | None) -> bool:
+    """Company powers (publish, approve, decide, matchfund, utilisation) belong to the staff of a
+    *verified* company organisation, checked against the organisation that owns the object.
+    The `company` role alone grants nothing."""
+    return organisation is not None and organisation.is_verified and is_company_staff(user, organisation)
+
+
+def require_verified(organisation: Organisation) -> None:
+    if not organisation.is_verified:
+        raise OrganisationUnverified(
+            _("%(org)s is not verified yet. Drafts can be prepared; publishing waits until a platform "
+              "admin has verified the company.", org=organisation.name),
+            {"organisation_id": [_("not verified")]})
+
+
+def verified_company_ids(user: User | None) -> list[int]:
+    """The verified company organisations `user` acts for."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(select(Organisation.id).join(Membership).where(
+        Membership.user_id == user.id, Organisation.kind == OrganisationKind.COMPANY,
+        Organisation.verified_at.is_not(None))))
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_member(organisation: Organisation, email: str, role: str, inviter: User) -> Membership | Invitation:
-    """Add an existing user at once, or invite the address by email. Owners only (checked by the caller)."""
+MemberJoinedHook = Callable[[User, int], None]
+# Domain packages re-check their rules when someone joins an organisation (e.g. incubation withdraws
+# reviewers who now have a conflict of interest); registered at import, called after the membership exists.
+MEMBER_JOINED_HOOKS: list[MemberJoinedHook] = []
+
+
+def add_member(organisation: Organisation, email: str, role: str, inviter: User) -> Invitation:
+    """Invite an address to the organisation (owners only, checked by the caller).
+
+    Nobody becomes a member without consent: existing accounts get an invitation too, shown in the app
+    and mailed with a link; the invitee accepts or declines.
+    """
     if role not in MemberRole.ALL:
         raise ValidationFailed.field("role", _("Choose owner or member."))
     email = normalise_email(email)
     user = get_user_by_email(email)
-    if user is not None:
-        if role_in(user, organisation.id) is not None:
-            raise Conflict(_("%(email)s is already a member.", email=email), {"email": [_("already a member")]})
-        membership = Membership(organisation_id=organisation.id, user_id=user.id, role=role)
-        db.session.add(membership)
-        db.session.flush()
-        audit.record("organisation.member_added", organisation, after={"user_id": user.id, "role": role})
-        with force_locale(user.locale or "en"):
-            send_mail(user.email, _("You were added to %(org)s", org=organisation.name),
-                      _("Hello %(name)s,\n\n%(inviter)s added you to %(org)s as %(role)s.\n%(link)s",
-                        name=user.name, inviter=inviter.name, org=organisation.name, role=role,
-                        link=external_url("organisations.detail", organisation_id=organisation.id)))
-        return membership
+    if user is not None and role_in(user, organisation.id) is not None:
+        raise Conflict(_("%(email)s is already a member.", email=email), {"email": [_("already a member")]})
     existing = db.session.scalar(select(Invitation).where(
         Invitation.organisation_id == organisation.id, Invitation.email == email,
-        Invitation.accepted_at.is_(None), Invitation.expires_at > utcnow()))
+        Invitation.accepted_at.is_(None), Invitation.declined_at.is_(None), Invitation.expires_at > utcnow()))
     if existing is not None:
         raise Conflict(_("%(email)s has already been invited.", email=email), {"email": [_("already invited")]})
     token = secrets.token_urlsafe(32)
     invitation = Invitation(organisation_id=organisation.id, email=email, role=role, token_hash=_digest(token),
-                            invited_by_id=inviter.id,
+                            invited_by_id=inviter.id, user_id=user.id if user is not None else None,
                             expires_at=utcnow() + timedelta(days=current_app.config["INVITATION_MAX_AGE_DAYS"]))
     db.session.add(invitation)
     db.session.flush()
-    audit.record("organisation.member_invited", organisation, after={"email": email, "role": role})
-    send_mail(email, _("%(inviter)s invites you to %(org)s", inviter=inviter.name, org=organisation.name),
-              _("Hello,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
-                "Open this link to accept (create an account with this address first if you have none):\n%(link)s",
-                inviter=inviter.name, org=organisation.name, role=role,
-                link=external_url("organisations.invitation_accept", token=token)))
+    audit.record("organisation.member_invited", organisation, after={"email": email, "role": role,
+                                                                    "invitation_id": invitation.id})
+    link = external_url("organisations.invitation_accept", token=token)
+    with force_locale((user.locale if user is not None else None) or "en"):
+        role_name = str(MEMBER_ROLE_LABELS.get(role, role))
+        if user is not None:
+            body = _("Hello %(name)s,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
+                     "You become a member only if you accept. Accept or decline here:\n%(link)s",
+                     name=user.name, inviter=inviter.name, org=organisation.name, role=role_name, link=link)
+        else:
+            body = _("Hello,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
+                     "Open this link to accept (create an account with this address first if you have none):\n"
+                     "%(link)s", inviter=inviter.name, org=organisation.name, role=role_name, link=link)
+        send_mail(email, _("%(inviter)s invites you to %(org)s", inviter=inviter.name, org=organisation.name),
+                  body)
     return invitation
 
 
 def invitation_for_token(token: str) -> Invitation:
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == _digest(token or "")))
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+    if invitation is None or invitation.status() != InvitationStatus.INVITED:
         raise ValidationFailed.field("token", _("This invitation is not valid or has expired."))
     return invitation
 
 
-def accept_invitation(token: str, user: User) -> Membership:
-    invitation = invitation_for_token(token)
-    if normalise_email(user.email) != invitation.email:
+def is_invitee(user: User | None, invitation: Invitation) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return invitation.user_id == user.id or normalise_email(user.email) == invitation.email
+
+
+def invitations_for(user: User) -> Select:
+    """The invitations addressed to `user` (by account or by address), newest first."""
+    return (select(Invitation).options(selectinload(Invitation.organisation), selectinload(Invitation.invited_by))
+            .where(or_(Invitation.user_id == user.id, Invitation.email == normalise_email(user.email)))
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc()))
+
+
+def pending_invitations_for(user: User) -> list[Invitation]:
+    return list(db.session.scalars(invitations_for(user).where(
+        Invitation.accepted_at.is_(None), Invitation.declined_at.is_(None), Invitation.expires_at > utcnow())))
+
+
+def _require_open(invitation: Invitation, user: User) -> None:
+    if not is_invitee(user, invitation):
         raise ValidationFailed.field("email", _("This invitation was sent to another email address."))
+    if invitation.status() != InvitationStatus.INVITED:
+        raise Conflict(_("This invitation is not valid or has expired."), {"status": [invitation.status()]})
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    _require_open(invitation, user)
     if role_in(user, invitation.organisation_id) is not None:
         raise Conflict(_("You are already a member."))
     invitation.accepted_at = utcnow()
+    invitation.user_id = user.id
     membership = Membership(organisation_id=invitation.organisation_id, user_id=user.id, role=invitation.role)
     db.session.add(membership)
     db.session.flush()
     audit.record("organisation.invitation_accepted", invitation.organisation,
-                 after={"user_id": user.id, "role": invitation.role})
+                 after={"user_id": user.id, "role": invitation.role, "invitation_id": invitation.id},
+                 actor_id=user.id)
+    for hook in MEMBER_JOINED_HOOKS:
+        hook(user, invitation.organisation_id)
     return membership
+
+
+def decline_invitation(invitation: Invitation, user: User) -> Invitation:
+    _require_open(invitation, user)
+    invitation.declined_at = utcnow()
+    invitation.user_id = user.id
+    db.session.flush()
+    audit.record("organisation.invitation_declined", invitation.organisation,
+                 after={"user_id": user.id, "invitation_id": invitation.id}, actor_id=user.id)
+    return invitation
 
 
 def remove_member(organisation: Organisation, membership: Membership) -> None:
@@ -137,13 +229,25 @@ def remove_member(organisation: Organisation, membership: Membership) -> None:
     db.session.flush()
 
 
-def verify_organisation(organisation: Organisation) -> None:
-    if organisation.verified_at is None:
+def set_verification(organisation: Organisation, verified: bool, by: User, note: str = "") -> Organisation:
+    """Verify or unverify an organisation (platform admins; checked by the caller). Audited with the note."""
+    note = (note or "").strip()
+    if verified and organisation.verified_at is None:
         organisation.verified_at = utcnow()
-        audit.record("organisation.verified", organisation)
+        audit.record("organisation.verified", organisation, after={"note": note}, actor_id=by.id)
+    elif not verified and organisation.verified_at is not None:
+        before = {"verified_at": organisation.verified_at.isoformat()}
+        organisation.verified_at = None
+        audit.record("organisation.unverified", organisation, before=before, after={"note": note}, actor_id=by.id)
+    db.session.flush()
+    return organisation
+
+
+def verify_organisation(organisation: Organisation, by: User, note: str = "") -> Organisation:
+    return set_verification(organisation, True, by, note)
 
 
 def pending_invitations(organisation: Organisation) -> list[Invitation]:
     return list(db.session.scalars(select(Invitation).where(
         Invitation.organisation_id == organisation.id, Invitation.accepted_at.is_(None),
-        Invitation.expires_at > utcnow()).order_by(Invitation.created_at)))
+        Invitation.declined_at.is_(None), Invitation.expires_at > utcnow()).order_by(Invitation.created_at)))

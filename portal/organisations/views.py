@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from portal.forms import attach_errors
 from portal.organisations import services
 from portal.organisations.forms import MemberForm, OrganisationForm
 from portal.organisations.models import Invitation, Membership, Organisation
+from portal.organisations.policies import RESPOND
 from portal.permissions import Permission, can, load
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations", template_folder="templates")
@@ -48,10 +49,8 @@ def detail(organisation_id: int):
         except PortalError as error:
             attach_errors(member_form, error)
         else:
-            if isinstance(result, Invitation):
-                flash(_("Invitation sent to %(email)s.", email=result.email), "success")
-            else:
-                flash(_("%(name)s added.", name=result.user.name), "success")
+            flash(_("Invitation sent to %(email)s. They become a member when they accept.", email=result.email),
+                  "success")
             return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     is_member = current_user.is_authenticated and services.role_in(current_user, organisation.id) is not None
     return render_template("organisations/detail.html", organisation=organisation, member_form=member_form,
@@ -90,21 +89,37 @@ def member_remove(organisation_id: int, membership_id: int):
     return redirect(url_for("organisations.detail", organisation_id=organisation_id))
 
 
-@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@bp.get("/invitations/<token>")
 @login_required
 def invitation_accept(token: str):
+    """The mailed link: shows the invitation; the invitee answers with the buttons (POST by id)."""
     try:
         invitation = services.invitation_for_token(token)
     except PortalError as error:
         flash(error.message, "danger")
         return redirect(url_for("main.dashboard"))
-    form = EmptyForm()
-    if form.validate_on_submit():
-        try:
-            services.accept_invitation(token, current_user)
-        except PortalError as error:
-            flash(error.message, "danger")
+    if not services.is_invitee(current_user, invitation):
+        flash(_("This invitation was sent to another email address."), "danger")
+        return redirect(url_for("main.dashboard"))
+    return render_template("organisations/invitation.html", invitation=invitation, form=EmptyForm())
+
+
+@bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+@login_required
+def invitation_respond(invitation_id: int, answer: str):
+    invitation = load(Invitation, invitation_id, RESPOND)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if answer == "accept":
+            services.accept_invitation(invitation, current_user)
         else:
-            flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
-            return redirect(url_for("organisations.detail", organisation_id=invitation.organisation_id))
-    return render_template("organisations/invitation.html", invitation=invitation, form=form)
+            services.decline_invitation(invitation, current_user)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("main.dashboard"))
+    if answer == "accept":
+        flash(_("Welcome to %(org)s.", org=invitation.organisation.name), "success")
+        return redirect(url_for("organisations.detail", organisation_id=invitation.organisation_id))
+    flash(_("Invitation declined."), "info")
+    return redirect(url_for("main.dashboard"))

@@ -98,29 +98,80 @@ def test_updates_for_backers_only_and_questions_answered_by_the_team(client, bea
     assert goals.status_code == 400
 
 
-def test_financing_application_reviewed_by_an_anchor_company(client, bearer, factories, login):
+def test_financing_application_reviewed_and_decided_by_the_addressee(client, bearer, factories, login, mail_outbox):
     founder, project, _campaign = team_campaign(factories)
     reviewer = factories.UserFactory(roles=[Role.COMPANY])
+    fund = factories.OrganisationFactory(kind="company", owner=reviewer, name="Haier Capital")
+    other_staff = factories.UserFactory(roles=[Role.COMPANY])
+    factories.OrganisationFactory(kind="company", owner=other_staff)
     outsider = factories.UserFactory(roles=[Role.BACKER])
     body = {"project_id": project.id, "amount": {"amount": 2000000_00, "currency": "CNY"},
-            "use_of_funds": "Tooling and certification", "terms": "10% equity, 2x liquidation preference"}
+            "use_of_funds": "Tooling and certification", "terms": "10% equity, 2x liquidation preference",
+            "organisation_id": fund.id}
     assert client.post("/api/v1/financing-applications", headers=bearer(outsider), json=body).status_code == 403
     bad = client.post("/api/v1/financing-applications", headers=bearer(founder), json=body | {"amount": {
         "amount": -5, "currency": "CNY"}})
     assert bad.status_code == 400
     created = client.post("/api/v1/financing-applications", headers=bearer(founder), json=body)
     assert created.status_code == 201 and created.json["status"] == "submitted"
+    assert created.json["organisation"] == {"id": fund.id, "name": "Haier Capital", "verified": True}
+    assert any(m["To"] == reviewer.email for m in mail_outbox)  # whoever must act next is told
     app_id = created.json["id"]
     decision = f"/api/v1/financing-applications/{app_id}/decision"
+    reviews = f"/api/v1/financing-applications/{app_id}/reviews"
     assert client.post(decision, headers=bearer(founder), json={"decision": "approved", "note": "me"}
                        ).status_code == 403
-    assert client.get(f"/api/v1/financing-applications/{app_id}", headers=bearer(outsider)).status_code == 403
+    for stranger in (outsider, other_staff):  # staff of another company see and decide nothing
+        assert client.get(f"/api/v1/financing-applications/{app_id}", headers=bearer(stranger)).status_code == 403
+        assert client.post(decision, headers=bearer(stranger), json={"decision": "approved", "note": "x"}
+                           ).status_code == 403
+        assert client.get("/api/v1/financing-applications", headers=bearer(stranger)).json["items"] == []
+    unreviewed = client.post(decision, headers=bearer(reviewer), json={"decision": "approved", "note": "Yes"})
+    assert unreviewed.status_code == 409  # scored reviews come first
+    scored = client.post(reviews, headers=bearer(reviewer), json={
+        "scores": {"team": 5, "market": 4, "terms": 3}, "recommendation": "yes", "comment": "Good team"})
+    assert scored.status_code == 201 and scored.json["weighted_score"] == 4.2
+    assert client.post(reviews, headers=bearer(reviewer), json={
+        "scores": {"team": 9, "market": 4, "terms": 3}, "recommendation": "yes"}).status_code == 400
+    mail_outbox.clear()
     decided = client.post(decision, headers=bearer(reviewer), json={"decision": "approved",
                                                                     "note": "Strong traction; term sheet follows."})
     assert decided.status_code == 200 and decided.json["status"] == "approved"
+    assert decided.json["decided_by"] == reviewer.name
+    assert [m["To"] for m in mail_outbox] == [founder.email]
     assert client.post(decision, headers=bearer(reviewer), json={"decision": "rejected", "note": "x"}
                        ).status_code == 409
+    founder_view = client.get(f"/api/v1/financing-applications/{app_id}", headers=bearer(founder)).json
+    assert "reviews" not in founder_view  # the reviewers' notes stay with the addressee
     login(founder)
     page = client.get("/financing/").get_data(as_text=True)
-    assert "Strong traction; term sheet follows." in page and "approved" in page
+    assert "Strong traction; term sheet follows." in page and "Approved" in page
     assert db.session.get(FinancingApplication, app_id).decided_by_id == reviewer.id
+
+
+def test_a_self_registered_company_account_sees_and_decides_no_financing(client, bearer, factories):
+    """Reproducer: `roles: ["company"]` at sign-up used to read and approve every application."""
+    founder, project, _campaign = team_campaign(factories)
+    staff = factories.UserFactory(roles=[Role.COMPANY])
+    fund = factories.OrganisationFactory(kind="company", owner=staff)
+    applied = client.post("/api/v1/financing-applications", headers=bearer(founder), json={
+        "project_id": project.id, "amount": {"amount": 100_000_00, "currency": "CNY"}, "use_of_funds": "Moulds",
+        "terms": "Convertible note, confidential cap", "organisation_id": fund.id})
+    app_id = applied.json["id"]
+    registered = client.post("/api/v1/auth/register", json={
+        "email": "mallory@example.com", "password": "a-long-password-1", "name": "Mallory", "roles": ["company"]})
+    assert registered.status_code == 201
+    token = client.post("/api/v1/auth/tokens", json={"email": "mallory@example.com",
+                                                     "password": "a-long-password-1"}).json["token"]
+    mallory = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/v1/financing-applications/{app_id}", headers=mallory).status_code == 403
+    assert client.post(f"/api/v1/financing-applications/{app_id}/decision", headers=mallory,
+                       json={"decision": "approved", "note": "ok"}).status_code == 403
+    assert client.get("/api/v1/financing-applications", headers=mallory).json["items"] == []
+    # Her own look-alike company is unverified: addressing it or publishing for it is refused.
+    fake = client.post("/api/v1/organisations", headers=mallory, json={"name": "Haier Capital", "kind": "company"})
+    assert fake.status_code == 201 and fake.json["verified"] is False
+    refused = client.post("/api/v1/financing-applications", headers=bearer(founder), json={
+        "project_id": project.id, "amount": {"amount": 100_00, "currency": "CNY"}, "use_of_funds": "x",
+        "terms": "y", "organisation_id": fake.json["id"]})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "organisation_unverified"
