@@ -77,7 +77,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from portal import i18n
-    from portal.auth.models import User
+    from portal.auth import sessions
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -91,16 +91,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        raw_id, _, fingerprint = (session_id or "").partition(".")
-        try:
-            user = db.session.get(User, int(raw_id))
-        except (TypeError, ValueError):
-            return None
-        if user is None or not user.is_active or fingerprint != user.session_fingerprint:
-            return None
-        return user
+    # Cookies carry the key of a server-side login (portal.auth.sessions), which logout revokes.
+    login_manager.user_loader(sessions.load_user)
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -171,6 +163,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from flask_login import current_user
+
     from portal.api import authenticate_api_request
 
     app.before_request(authenticate_api_request)
@@ -185,8 +179,14 @@ def register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
-        if g.get("api_token_auth"):
+        if app.config.get("HSTS_HEADER"):
+            response.headers.setdefault("Strict-Transport-Security", app.config["HSTS_HEADER"])
+        static = (request.endpoint or "").rpartition(".")[2] == "static"
+        if not static and (g.get("api_token_auth") or current_user.is_authenticated):
+            # Nothing shown to a signed-in user (session or bearer token) may sit in a shared or
+            # browser cache; public static assets keep their caching.
             response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         if request.path.startswith("/api/"):
             response.vary.add("Authorization")
         return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -102,6 +103,12 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # A login (portal.auth.sessions) ends after this long, remember-me cookie or not.
+        "SESSION_MAX_AGE": timedelta(days=30),
+        # Sent on every response in production only (development runs on plain http).
+        "HSTS_HEADER": "max-age=31536000; includeSubDomains" if production else None,
         "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "INVITATION_MAX_AGE_DAYS": 14,

@@ -1,5 +1,6 @@
 """Extension objects, created once and bound to the app in `create_app`."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,3 +31,15 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+# One budget of credential attempts per client address, shared by every endpoint that checks a
+# password or starts a reset (HTML login, API token creation, forgot and reset password), so
+# switching between them buys an attacker nothing.
+login_budget = limiter.shared_limit(_login_rate_limit, scope="login", methods=["POST"])
+# Registration (HTML and API) has a budget of its own, of the same size.
+register_budget = limiter.shared_limit(_login_rate_limit, scope="register", methods=["POST"])

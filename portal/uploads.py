@@ -4,7 +4,9 @@ through routes that check access first.
 Domain packages call `store_upload(file, kinds=..., max_bytes=...)` in a service and keep the
 returned `StoredFile` on their own row (a project document, a resource photo...). Their view
 loads the owning object through the permission helper, then answers with `send_stored(file)`.
-Files are named by a random key on disk, never by the uploader's file name.
+Files are named by a random key on disk, never by the uploader's file name, and are downloaded
+under the uploader's name with the extension of the type found in the content (`plan.exe` holding
+a PDF downloads as `plan.pdf`), so a browser or desktop never treats them as something else.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import secrets
+import unicodedata
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import abort, current_app, send_file
 from flask_babel import gettext as _
@@ -44,6 +49,13 @@ SIGNATURES = {
     # Office documents and most CAD exchange bundles are ZIP containers.
     "zip": ("application/zip", "zip", lambda head: head.startswith(b"PK\x03\x04")),
     "step": ("model/step", "step", lambda head: head.lstrip().startswith(b"ISO-10303-21")),
+}
+# Extensions an uploader may keep because they name the same container (an Office document is
+# a ZIP); any other extension is replaced by the kind's own.
+KEEP_EXTENSIONS = {
+    "jpeg": {"jpg", "jpeg"},
+    "zip": {"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp"},
+    "step": {"step", "stp"},
 }
 IMAGES = frozenset({"png", "jpeg", "webp", "gif"})
 DOCUMENTS = frozenset({"pdf", "zip", "step"}) | IMAGES
@@ -103,6 +115,33 @@ def store_upload(file: FileStorage | None, *, field: str = "file", kinds: frozen
     return stored
 
 
+def download_name(stored: StoredFile) -> str:
+    """The uploader's file name, cleaned, with the extension of the detected type."""
+    name = unicodedata.normalize("NFC", (stored.original_name or "").replace("\\", "/").rpartition("/")[2])
+    name = "".join(" " if unicodedata.category(char).startswith("Z") else char for char in name
+                   if not unicodedata.category(char).startswith("C") and char not in "\"';:*?<>|")
+    stem, dot_extension = os.path.splitext(name.strip(" ."))
+    own = SIGNATURES[stored.kind][1] if stored.kind in SIGNATURES else "bin"
+    extension = dot_extension[1:].lower()
+    if extension not in KEEP_EXTENSIONS.get(stored.kind, set()) | {own}:
+        extension = own
+    return f"{stem.strip(' .')[:120] or 'download'}.{extension}"
+
+
+def _ascii(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9_ ()+-]", "_", text).strip(" _")
+
+
+def content_disposition(name: str, *, as_attachment: bool = True) -> str:
+    """A header value that is safe for any name: a plain ASCII `filename` for old clients and an
+    RFC 5987 `filename*` with the exact UTF-8 name."""
+    stem, extension = os.path.splitext(name)
+    fallback = (_ascii(stem) or "download") + ("." + _ascii(extension[1:]) if _ascii(extension[1:]) else "")
+    value = "attachment" if as_attachment else "inline"
+    return f"{value}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def send_stored(stored: StoredFile, *, as_attachment: bool = True):
     """Answer with the file. Call only after the caller's access check."""
     path = upload_folder() / stored.storage_key
@@ -110,8 +149,10 @@ def send_stored(stored: StoredFile, *, as_attachment: bool = True):
         # The row outlived its file (restored database, lost volume): say so in the log, not as a 500.
         log.error("stored file %s (%s) is missing from %s", stored.id, stored.storage_key, upload_folder())
         abort(404)
-    response = send_file(path, mimetype=stored.content_type,
-                         as_attachment=as_attachment, download_name=stored.original_name, max_age=0)
+    name = download_name(stored)
+    response = send_file(path, mimetype=stored.content_type, as_attachment=as_attachment,
+                         download_name=name, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(name, as_attachment=as_attachment)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

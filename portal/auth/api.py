@@ -5,9 +5,8 @@ from portal.api import api_blueprint, doc, parse, require_login
 from portal.auth import services
 from portal.auth.forms import RegisterForm, TokenCreateForm
 from portal.auth.models import ApiToken
-from portal.auth.views import login_rate_limit
 from portal.errors import Unauthorized
-from portal.extensions import limiter
+from portal.extensions import login_budget, register_budget
 from portal.permissions import Permission, load
 
 bp = api_blueprint("auth_api", __name__)
@@ -33,7 +32,7 @@ def user_json(user, with_organisations: bool = False) -> dict:
 
 
 @bp.post("/auth/register")
-@limiter.limit(login_rate_limit)
+@register_budget
 @doc("Register an account; a confirmation link is mailed", form=RegisterForm, auth=False,
      responses={201: "The new user", 409: "Email already registered"})
 def register():
@@ -44,7 +43,7 @@ def register():
 
 
 @bp.post("/auth/tokens")
-@limiter.limit(login_rate_limit)
+@login_budget
 @doc("Exchange email and password for a personal API token (shown once)", form=TokenCreateForm, auth=False,
      responses={201: "{id, token}", 401: "Wrong credentials"})
 def token_create():

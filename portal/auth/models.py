@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -55,13 +54,14 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login: deactivated accounts cannot log in
         return self.is_active_account
 
-    @property
-    def session_fingerprint(self) -> str:
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+    # The key of the login (a `UserSession`) this request is acting under; set by
+    # `portal.auth.sessions` at login and by the user loader. Not a column.
+    session_key = None
 
     def get_id(self) -> str:
-        """Sessions and remember-me cookies die when the password changes (reset, change)."""
-        return f"{self.id}.{self.session_fingerprint}"
+        """What Flask-Login keeps in the session and remember-me cookies: the server-side login's
+        key, never the user id, so logging out or changing the password can end it."""
+        return self.session_key or ""
 
     @property
     def is_confirmed(self) -> bool:
@@ -98,6 +98,28 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UserSession(db.Model):
+    """One login (browser session, remember-me cookie included). Only the key's SHA-256 is stored;
+    the cookie carries the key. Logging out revokes it; a password change revokes the others."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def is_active(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +17,9 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from portal import audit
-from portal.auth.models import ApiToken, Role, User, UserRole
+from portal import audit, jobs
+from portal.auth import sessions
+from portal.auth.models import ApiToken, Role, User, UserRole, UserSession
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
@@ -35,7 +37,9 @@ class EmailTaken(Conflict):
 
 
 def normalise_email(email: str) -> str:
-    return (email or "").strip().lower()
+    """The one form an address is stored, compared and looked up in: NFKC (so a fullwidth
+    `ｆｏｕｎｄｅｒ@example.com` is `founder@example.com`), then case-folded, local part and domain."""
+    return unicodedata.normalize("NFKC", email or "").strip().casefold()
 
 
 def hash_password(password: str) -> str:
@@ -74,9 +78,11 @@ def register_user(email: str, password: str, name: str, roles: list[str], locale
         raise ValidationFailed.field("roles", _("Unknown role: %(role)s", role=", ".join(unknown)))
     if not roles:
         raise ValidationFailed.field("roles", _("Choose at least one role."))
+    # Hash first, whether or not the address is taken: the time to answer must not tell.
+    password_hash = hash_password(password)
     if get_user_by_email(email) is not None:
         raise EmailTaken(_("An account with this email already exists."), {"email": [_("already registered")]})
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), locale=locale)
+    user = User(email=email, name=name.strip(), password_hash=password_hash, locale=locale)
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
     db.session.add(user)
     db.session.flush()
@@ -98,7 +104,9 @@ def send_confirmation(user: User) -> None:
 
 
 def notify_existing_account(email: str) -> None:
-    """Someone tried to register an address that already has an account: tell its owner only."""
+    """Someone tried to register an address that already has an account: tell its owner only.
+
+    A background job (see `registration_attempted`)."""
     user = get_user_by_email(email)
     if user is None:
         return
@@ -110,6 +118,12 @@ def notify_existing_account(email: str) -> None:
               "If it was you, log in or reset your password:\n%(link)s", name=user.name,
               link=external_url("auth.forgot_password")),
         )
+
+
+def registration_attempted(email: str) -> None:
+    """The HTML registration found the address taken: queue the note to its owner, which costs
+    the request the same as queuing the confirmation mail of a new account."""
+    jobs.enqueue("portal.auth.services.notify_existing_account", normalise_email(email))
 
 
 def confirm_email(token: str) -> User:
@@ -145,17 +159,31 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User) -> None:
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def start_session(user: User) -> UserSession:
+    """A new server-side login (see portal.auth.sessions); the view then calls `login_user`."""
+    record = sessions.start_session(user)
     user.last_login_at = utcnow()
     audit.record("user.login", user, actor_id=user.id)
+    return record
 
 
-def _password_fingerprint(user: User) -> str:
-    return user.session_fingerprint
+def end_session() -> None:
+    """Log out: the current login is revoked server-side, so its cookies stop working."""
+    sessions.end_current_session()
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists; the caller says the same thing either way."""
+    """Queue the reset mail. The request does the same work whether or not the address has an
+    account; the job looks it up and mails a link, or nothing. The caller says the same either way."""
+    jobs.enqueue("portal.auth.services.send_password_reset", normalise_email(email))
+
+
+def send_password_reset(email: str) -> None:
+    """Background job: mail a reset link if an active account has this address."""
     user = get_user_by_email(email)
     if user is None or not user.is_active:
         return
@@ -188,24 +216,40 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
+def set_password(user: User, new_password: str, keep_session: UserSession | None = None) -> tuple[int, int]:
+    """Store a new password and end everything the old one opened: every login except
+    `keep_session` and every personal API token. Returns (sessions ended, tokens revoked)."""
+    user.password_hash = hash_password(new_password)
+    ended = sessions.revoke_sessions(user, keep=keep_session)
+    tokens = active_tokens(user)
+    for token in tokens:
+        revoke_api_token(token)
+    return ended, len(tokens)
+
+
 def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     check_password_policy(new_password, user.email)
-    user.password_hash = hash_password(new_password)
+    ended, revoked = set_password(user, new_password)
     if user.confirmed_at is None:
         user.confirmed_at = utcnow()  # the link proved control of the mailbox
-    audit.record("user.password_reset", user, actor_id=user.id)
+    audit.record("user.password_reset", user, after={"sessions_ended": ended, "tokens_revoked": revoked},
+                 actor_id=user.id)
     return user
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+def change_password(user: User, current_password: str, new_password: str) -> int:
+    """Change the password; the caller's own login survives, every other one and every API token
+    is revoked. Returns the number of tokens revoked."""
     try:
         _hasher.verify(user.password_hash, current_password or "")
     except (VerificationError, InvalidHashError):
         raise ValidationFailed.field("current_password", _("The current password is wrong.")) from None
     check_password_policy(new_password, user.email)
-    user.password_hash = hash_password(new_password)
-    audit.record("user.password_changed", user, actor_id=user.id)
+    ended, revoked = set_password(user, new_password, keep_session=sessions.current_session())
+    audit.record("user.password_changed", user, after={"sessions_ended": ended, "tokens_revoked": revoked},
+                 actor_id=user.id)
+    return revoked
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -295,7 +339,7 @@ def create_admin(email: str, password: str, name: str | None = None) -> User:
         audit.record("user.registered", user, after={"email": email, "roles": [Role.ADMIN]}, actor_id=user.id)
     else:
         check_password_policy(password, email)
-        user.password_hash = hash_password(password)
+        set_password(user, password)
     grant_role(user, Role.ADMIN)
     return user
 

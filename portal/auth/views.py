@@ -1,5 +1,6 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import services
@@ -14,26 +15,17 @@ from portal.auth.forms import (
     TokenNameForm,
 )
 from portal.auth.models import ApiToken
+from portal.auth.redirects import safe_redirect_target
 from portal.errors import PortalError
-from portal.extensions import limiter
+from portal.extensions import login_budget, register_budget
 from portal.forms import attach_errors
 from portal.permissions import Permission, load
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would turn the login page into a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.dashboard")
-
-
-def login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/register", methods=["GET", "POST"])
+@register_budget
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
@@ -48,8 +40,9 @@ def register():
                                    form.locale.data or None)
         except services.EmailTaken:
             # The page must not tell whether the address has an account: the same answer as a
-            # new registration, and the owner of the address gets a note instead.
-            services.notify_existing_account(form.email.data)
+            # new registration (the password was hashed all the same), and the owner of the
+            # address gets a note instead, from a background job.
+            services.registration_attempted(form.email.data)
         except PortalError as error:
             attach_errors(form, error)
             return render_template("auth/register.html", form=form)
@@ -60,20 +53,20 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"])
+@login_budget
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_redirect_target(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             flash(_("Wrong email or password."), "danger")
         else:
+            services.start_session(user)
             login_user(user, remember=form.remember.data)
-            services.record_login(user)
             flash(_("Logged in."), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_redirect_target(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
@@ -81,6 +74,7 @@ def login():
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
+        services.end_session()
         logout_user()
         flash(_("Logged out."), "info")
     return redirect(url_for("main.index"))
@@ -108,7 +102,7 @@ def resend_confirmation():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"])
+@login_budget
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -120,6 +114,7 @@ def forgot_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@login_budget
 def reset_password(token: str):
     try:
         services.user_for_reset_token(token)
@@ -133,7 +128,8 @@ def reset_password(token: str):
         except PortalError as error:
             attach_errors(form, error)
         else:
-            flash(_("Your password has been changed. Log in with the new one."), "success")
+            flash(_("Your password has been changed. Log in with the new one. Every other login and "
+                    "every personal API token of your account has been revoked."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -151,11 +147,14 @@ def account():
         flash(_("Token created. Copy it now: it will not be shown again."), "success")
     elif action == "change_password" and password_form.validate_on_submit():
         try:
-            services.change_password(current_user, password_form.current_password.data, password_form.password.data)
+            revoked = services.change_password(current_user, password_form.current_password.data,
+                                               password_form.password.data)
         except PortalError as error:
             attach_errors(password_form, error)
         else:
-            flash(_("Password changed."), "success")
+            flash(ngettext("Password changed. Your other logins have been ended and %(num)d API token revoked.",
+                           "Password changed. Your other logins have been ended and %(num)d API tokens revoked.",
+                           revoked), "success")
             return redirect(url_for("auth.account"))
     elif action == "set_locale" and locale_form.validate_on_submit():
         services.set_locale(current_user, locale_form.locale.data)

@@ -1,11 +1,11 @@
 """Landing page, per-role dashboard, language switch and health check."""
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from portal.auth.forms import LocaleForm
-from portal.auth.views import _safe_next
+from portal.auth.redirects import referrer_path, safe_redirect_target
 from portal.extensions import db
 from portal.i18n import SESSION_KEY
 from portal.main import dashboard as dashboards
@@ -33,16 +33,8 @@ def set_language():
             from portal.auth.services import set_locale
 
             set_locale(current_user, form.locale.data)
-    return redirect(_safe_next(request.form.get("next") or request.referrer and _path_of(request.referrer)))
-
-
-def _path_of(url: str) -> str | None:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    fallback = None if current_user.is_authenticated else url_for("main.index")
+    return redirect(safe_redirect_target(request.form.get("next") or referrer_path(), fallback))
 
 
 @bp.get("/healthz")

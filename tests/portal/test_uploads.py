@@ -4,7 +4,15 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from portal.errors import ValidationFailed
-from portal.uploads import IMAGES, PayloadTooLarge, StoredFile, send_stored, store_upload, upload_folder
+from portal.uploads import (
+    IMAGES,
+    PayloadTooLarge,
+    StoredFile,
+    download_name,
+    send_stored,
+    store_upload,
+    upload_folder,
+)
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -58,3 +66,42 @@ def test_a_row_without_its_file_is_a_404_not_a_500(app, db_session):
     (upload_folder() / stored.storage_key).unlink()
     with app.test_request_context(), pytest.raises(NotFound):
         send_stored(stored)
+
+
+def disposition_of(app, stored, **kwargs) -> str:
+    with app.test_request_context():
+        response = send_stored(stored, **kwargs)
+        response.close()
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        return response.headers["Content-Disposition"]
+
+
+def test_a_download_is_named_with_the_extension_of_its_detected_type(app, db_session):
+    stored = store_upload(upload(PDF, "plan.exe"))
+    assert download_name(stored) == "plan.pdf"
+    assert disposition_of(app, stored) == "attachment; filename=\"plan.pdf\"; filename*=UTF-8''plan.pdf"
+    assert download_name(store_upload(upload(PDF, "plan.pdf.html"))) == "plan.pdf.pdf"
+    assert download_name(store_upload(upload(PNG, "photo"), kinds=IMAGES)) == "photo.png"
+    assert download_name(store_upload(upload(PNG, ".htaccess"), kinds=IMAGES)) == "htaccess.png"
+
+
+def test_extensions_of_the_same_container_are_kept(app, db_session):
+    zipped = b"PK\x03\x04" + b"\x00" * 40
+    assert download_name(store_upload(upload(zipped, "Budget.XLSX"))) == "Budget.xlsx"
+    assert download_name(store_upload(upload(zipped, "tool.jar"))) == "tool.zip"
+    assert download_name(store_upload(upload(b"\xff\xd8\xff\xe0" + b"\x00" * 20, "me.jpeg"), kinds=IMAGES)) \
+        == "me.jpeg"
+
+
+def test_non_ascii_and_hostile_names_give_a_safe_header(app, db_session):
+    chinese = store_upload(upload(PDF, "商业计划书.exe"))
+    header = disposition_of(app, chinese)
+    assert header == ("attachment; filename=\"download.pdf\"; "
+                      "filename*=UTF-8''%E5%95%86%E4%B8%9A%E8%AE%A1%E5%88%92%E4%B9%A6.pdf")
+    hostile = store_upload(upload(PDF, 'a"b;\r\nSet-Cookie: x=1\\..\\evil.pdf'))
+    name = download_name(hostile)
+    assert name == "evil.pdf"
+    mixed = store_upload(upload(PNG, 'Plan "v2"\t; final.png'), kinds=IMAGES)
+    header = disposition_of(app, mixed, as_attachment=False)
+    assert header.startswith("inline; filename=\"Plan v2 final.png\"; filename*=UTF-8''")
+    assert "\r" not in header and "\n" not in header
