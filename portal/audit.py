@@ -3,11 +3,14 @@
 Each row stores the SHA-256 of its own content together with the hash of the row before it, so
 editing or deleting any row breaks the chain from that row on; `flask --app portal audit verify`
 names the first broken row. Database triggers (see the migration) refuse UPDATE and DELETE.
+
+A chain alone cannot show that its newest rows were dropped, or that every hash after an edit was
+recomputed: `portal.checkpoints` signs the head from time to time and publishes it, and
+`audit verify` also checks the chain against those signed checkpoints.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.receipts import row_hash
 
 GENESIS = "0" * 64
 # Serialises writers on PostgreSQL so two transactions never chain onto the same row.
@@ -54,8 +58,9 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def compute_hash(event: AuditEvent) -> str:
-    payload = {
+def hashed_fields(event: AuditEvent) -> dict:
+    """The fields a row's hash covers, as `portal.receipts.row_hash` encodes them (receipts carry them)."""
+    return {
         "prev": event.prev_hash,
         "at": _timestamp(event.created_at),
         "actor": event.actor_id,
@@ -66,8 +71,10 @@ def compute_hash(event: AuditEvent) -> str:
         "after": event.after,
         "ip": event.ip,
     }
-    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return row_hash(hashed_fields(event))
 
 
 def record(

@@ -40,18 +40,54 @@ def create_admin_command(email: str, password: str, name: str | None) -> None:
 
 @audit_cli.command("verify")
 def audit_verify_command() -> None:
-    """Check every row's hash and link; exit 1 naming the first tampered row."""
+    """Check every row's hash and link, and the chain against every signed checkpoint; exit 1 naming
+    the first tampered row or each checkpoint that no longer matches."""
     from portal.audit import AuditEvent, verify
+    from portal.checkpoints import verify_checkpoints
 
     total = db.session.scalar(select(func.count(AuditEvent.id))) or 0
     with click.progressbar(length=total, label="Verifying audit chain", file=sys.stderr) as bar:
         result = verify(progress=bar.update)
+    with click.progressbar(length=total, label="Checking checkpoints", file=sys.stderr) as bar:
+        report = verify_checkpoints(progress=bar.update)
+    failed = False
     if result.ok:
         click.echo(f"OK: {result.checked} audit events, chain intact.")
+    else:
+        failed = True
+        click.echo(f"TAMPERED: row {result.broken_id}: {result.reason} ({result.checked} rows before it are intact).",
+                   err=True)
+    for problem in report.problems:
+        failed = True
+        click.echo(f"TAMPERED: checkpoint {problem.sequence} no longer matches: {problem.reason}.", err=True)
+    if not report.problems:
+        click.echo(f"OK: {report.checked} signed checkpoints match the chain.")
+    if failed:
+        sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint_command() -> None:
+    """Sign and publish the chain's head (also hourly as a periodic job); with TSA_URL, timestamp it."""
+    from portal.checkpoints import checkpoint_now, latest_checkpoint
+    from portal.errors import PortalError
+
+    try:
+        checkpoint = checkpoint_now()
+    except PortalError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    if checkpoint is None:
+        latest = latest_checkpoint()
+        click.echo("No new audit events since checkpoint "
+                   f"{latest.sequence if latest else '(none: the audit log is empty)'}; nothing to sign.")
         return
-    click.echo(f"TAMPERED: row {result.broken_id}: {result.reason} ({result.checked} rows before it are intact).",
-               err=True)
-    sys.exit(1)
+    stamp = " with an RFC 3161 timestamp" if checkpoint.timestamp_token else ""
+    click.echo(f"Checkpoint {checkpoint.sequence}: {checkpoint.rows} rows, head {checkpoint.head_hash} "
+               f"(audit row {checkpoint.head_event_id}), signed{stamp} by {checkpoint.public_key}.")
+    if current_app.config.get("TSA_URL") and not checkpoint.timestamp_token:
+        click.echo("Warning: the timestamp authority did not answer; the checkpoint is stored without a token "
+                   "and will be stamped next time.", err=True)
 
 
 @click.command("seed-demo")

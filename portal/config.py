@@ -117,14 +117,50 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "AUTO_ASSIGN_INLINE_MAX": _int(env, "AUTO_ASSIGN_INLINE_MAX", 50, errors),
         "JOBS_INLINE": not env.get("REDIS_URL"),
         "SEED_DEMO_ON_EMPTY": _bool(env.get("SEED_DEMO_ON_EMPTY")),
+        # Ed25519 key signing audit checkpoints (format: `parse_audit_signing_key`); outside
+        # production a key is generated once in the instance folder when unset.
+        "AUDIT_SIGNING_KEY": env.get("AUDIT_SIGNING_KEY") or None,
+        # RFC 3161 timestamp authority stamping each audit checkpoint; none when unset.
+        "TSA_URL": env.get("TSA_URL") or None,
+        "TSA_TIMEOUT": _int(env, "TSA_TIMEOUT", 10, errors),
         "TESTING": False,
     }
     if production and not env.get("SECRET_KEY"):
         errors.append("SECRET_KEY is required when PORTAL_ENV=production")
+    if production and not env.get("AUDIT_SIGNING_KEY"):
+        errors.append("AUDIT_SIGNING_KEY is required when PORTAL_ENV=production")
     if env.get("SECRET_KEY") and len(env["SECRET_KEY"]) < 16:
         errors.append("SECRET_KEY must be at least 16 characters")
     config["_ERRORS"] = errors
     return config
+
+
+def parse_audit_signing_key(value: str):
+    """AUDIT_SIGNING_KEY: an Ed25519 private key, as base64 of its 32 raw bytes or as a PKCS#8 PEM
+    (newlines may be written as \\n). Create one with
+    `python -c "import base64,os; print(base64.b64encode(os.urandom(32)).decode())"`."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    text = value.strip()
+    if text.startswith("-----BEGIN"):
+        try:
+            key = serialization.load_pem_private_key(text.replace("\\n", "\n").encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError("is not a readable unencrypted PEM private key") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("must be an Ed25519 key")
+        return key
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 of 32 bytes or a PEM private key") from None
+    if len(raw) != 32:
+        raise ValueError(f"must decode to 32 bytes, got {len(raw)}")
+    return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def validate_config(config: Mapping) -> None:
@@ -134,7 +170,7 @@ def validate_config(config: Mapping) -> None:
     uri = config.get("SQLALCHEMY_DATABASE_URI", "")
     if not (uri.startswith("sqlite") or uri.startswith("postgresql")):
         errors.append(f"DATABASE_URL must be a SQLite or PostgreSQL URL, got scheme {urlsplit(uri).scheme!r}")
-    for name in ("REDIS_URL", "ELASTICSEARCH_URL", "PUBLIC_BASE_URL"):
+    for name in ("REDIS_URL", "ELASTICSEARCH_URL", "PUBLIC_BASE_URL", "TSA_URL"):
         value = config.get(name)
         if value and not urlsplit(value).scheme:
             errors.append(f"{name} must be a URL, got {value!r}")
@@ -143,6 +179,11 @@ def validate_config(config: Mapping) -> None:
         errors.append("STRIPE_SECRET_KEY must start with sk_ or rk_")
     if secret and not config.get("STRIPE_WEBHOOK_SECRET") and config.get("ENV_NAME") == "production":
         errors.append("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY in production")
+    if config.get("AUDIT_SIGNING_KEY"):
+        try:
+            parse_audit_signing_key(config["AUDIT_SIGNING_KEY"])
+        except ValueError as error:
+            errors.append(f"AUDIT_SIGNING_KEY {error}")
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         errors.append("MAIL_USE_TLS and MAIL_USE_SSL are exclusive")
     if errors:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-SECRET_SETTINGS = ("SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MAIL_PASSWORD")
+SECRET_SETTINGS = ("SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MAIL_PASSWORD", "AUDIT_SIGNING_KEY")
 URL_SETTINGS = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "ELASTICSEARCH_URL")
 # Stripe keys and our API tokens have recognisable shapes even when they are not configured here.
 PATTERNS = re.compile(r"\b(sk|rk|whsec)_(live|test)?_?[A-Za-z0-9]{8,}|\bhcp_[A-Za-z0-9_\-]{20,}")

@@ -1,0 +1,373 @@
+"""Signed checkpoints of the audit chain: the anchor that makes truncation and rewrites visible.
+
+A checkpoint signs, with the portal's Ed25519 audit key, the chain's length, its head row and hash,
+and the Merkle root of the rows added since the previous checkpoint (the exact message is
+`portal.receipts.checkpoint_message`). Checkpoints are public (`/api/v1/audit/checkpoints`,
+`/transparency/audit`), so a copy kept by anyone shows when the database no longer matches, and
+with `TSA_URL` each also gets an RFC 3161 timestamp from an outside authority.
+
+`flask --app portal audit checkpoint` (and the hourly periodic job) writes one; `audit verify`
+checks the chain against all of them; document receipts point to the first checkpoint covering
+the upload's audit row.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import LargeBinary, String, func, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal import receipts
+from portal.audit import GENESIS, AuditEvent, hashed_fields
+from portal.config import parse_audit_signing_key
+from portal.db import UTCDateTime, commit, utcnow
+from portal.errors import Conflict
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+DEV_KEY_FILE = "audit-signing-key.pem"
+CHECKPOINT_EVERY_SECONDS = 3600
+# Serialises checkpoint writers on PostgreSQL (sequence numbers); held only while writing the row.
+ADVISORY_LOCK_KEY = 0x63686B70  # "chkp"
+
+
+class AuditCheckpoint(db.Model):
+    """One signed statement "the audit chain had `rows` rows ending in `head_hash`" (never edited;
+    only the timestamp token is filled in after the row is committed)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[int] = mapped_column(unique=True)
+    rows: Mapped[int]
+    previous_rows: Mapped[int]
+    # No foreign key: the checkpoint must outlive the rows it covers, to show that they were deleted.
+    head_event_id: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    batch_root: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signature: Mapped[str] = mapped_column(String(100))  # base64 of the 64-byte Ed25519 signature
+    public_key: Mapped[str] = mapped_column(String(60))  # base64 of the 32-byte Ed25519 public key
+    timestamp_token: Mapped[bytes | None] = mapped_column(LargeBinary)  # DER RFC 3161 TimeStampToken
+    timestamped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the token's genTime
+
+    @property
+    def created_at_text(self) -> str:
+        return iso_seconds(self.created_at)
+
+    @property
+    def message(self) -> bytes:
+        return receipts.checkpoint_message(sequence=self.sequence, rows=self.rows, head_event_id=self.head_event_id,
+                                           head=self.head_hash, previous_rows=self.previous_rows,
+                                           batch_root=self.batch_root, created_at=self.created_at_text)
+
+
+def iso_seconds(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def checkpoint_json(checkpoint: AuditCheckpoint) -> dict:
+    """The published form; `portal.receipts.message_of` rebuilds the signed message from it."""
+    data = {"sequence": checkpoint.sequence, "rows": checkpoint.rows, "head": checkpoint.head_hash,
+            "head_event_id": checkpoint.head_event_id, "previous_rows": checkpoint.previous_rows,
+            "batch_root": checkpoint.batch_root, "created_at": checkpoint.created_at_text,
+            "signature": checkpoint.signature, "public_key": checkpoint.public_key}
+    if checkpoint.timestamp_token:
+        data["timestamp_token"] = base64.b64encode(checkpoint.timestamp_token).decode("ascii")
+        data["timestamped_at"] = iso_seconds(checkpoint.timestamped_at) if checkpoint.timestamped_at else None
+    return data
+
+
+# ---- the key --------------------------------------------------------------------------------------
+
+def signing_key():
+    """The Ed25519 key from AUDIT_SIGNING_KEY, or (outside production) one generated once and kept in
+    the instance folder."""
+    cache = current_app.extensions.setdefault("audit_signing_key", {})
+    if "key" not in cache:
+        configured = current_app.config.get("AUDIT_SIGNING_KEY")
+        if configured:
+            cache["key"] = parse_audit_signing_key(configured)
+        elif current_app.config.get("ENV_NAME") == "production":
+            raise RuntimeError("AUDIT_SIGNING_KEY is required when PORTAL_ENV=production")
+        else:
+            cache["key"] = _development_key(Path(current_app.instance_path) / DEV_KEY_FILE)
+    return cache["key"]
+
+
+def _development_key(path: Path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+            log.warning("generated a development audit signing key in %s; set AUDIT_SIGNING_KEY in production", path)
+    return parse_audit_signing_key(path.read_text())
+
+
+def public_key_b64() -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = signing_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+# ---- writing checkpoints ----------------------------------------------------------------------------
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()).limit(1))
+
+
+def _batch(previous: AuditCheckpoint | None, head_id: int) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.id <= head_id).order_by(AuditEvent.id)
+    if previous is not None:
+        stmt = stmt.where(AuditEvent.id > previous.head_event_id)
+    return list(db.session.scalars(stmt))
+
+
+def create_checkpoint() -> AuditCheckpoint | None:
+    """Sign the chain's current head (flushes, never commits). None when no row was added since the
+    last checkpoint. Refuses (409) to sign a chain that no longer continues the last checkpoint."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    previous = latest_checkpoint()
+    head = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    if head is None or (previous is not None and head.id <= previous.head_event_id):
+        return None
+    rows = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= head.id))
+    batch = _batch(previous, head.id)
+    previous_rows = previous.rows if previous is not None else 0
+    expected_prev = previous.head_hash if previous is not None else GENESIS
+    if previous is not None:
+        previous_head = db.session.get(AuditEvent, previous.head_event_id)
+        if (previous_head is None or previous_head.hash != previous.head_hash
+                or receipts.row_hash(hashed_fields(previous_head)) != previous_head.hash):
+            raise Conflict(f"The audit chain no longer matches checkpoint {previous.sequence}: "
+                           "run `flask --app portal audit verify`.")
+    for row in batch:  # never sign over rows that do not chain on from the last checkpoint
+        if row.prev_hash != expected_prev or receipts.row_hash(hashed_fields(row)) != row.hash:
+            raise Conflict(f"Audit row {row.id} does not continue the chain: run `flask --app portal audit verify`.")
+        expected_prev = row.hash
+    if rows != previous_rows + len(batch):
+        raise Conflict(f"The audit chain no longer has the {previous_rows} rows of checkpoint "
+                       f"{previous.sequence}: run `flask --app portal audit verify`.")
+    checkpoint = AuditCheckpoint(
+        sequence=(previous.sequence if previous is not None else 0) + 1, rows=rows, previous_rows=previous_rows,
+        head_event_id=head.id, head_hash=head.hash, batch_root=receipts.merkle_root([r.hash for r in batch]),
+        created_at=utcnow().replace(microsecond=0), public_key=public_key_b64(), signature="")
+    checkpoint.signature = base64.b64encode(signing_key().sign(checkpoint.message)).decode("ascii")
+    db.session.add(checkpoint)
+    db.session.flush()
+    return checkpoint
+
+
+def checkpoint_now() -> AuditCheckpoint | None:
+    """Write and commit a checkpoint, then (with TSA_URL, outside any transaction) timestamp it and
+    any earlier checkpoint still without a token. The periodic job and the CLI command."""
+    checkpoint = create_checkpoint()
+    commit()
+    if current_app.config.get("TSA_URL"):
+        stamp_pending()
+    return checkpoint
+
+
+# ---- RFC 3161 timestamps ----------------------------------------------------------------------------
+
+def _post_timestamp_query(url: str, body: bytes, timeout: float) -> bytes:
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        return response.read(1024 * 1024)
+
+
+def request_timestamp(message: bytes) -> tuple[bytes, receipts.TimestampInfo]:
+    """Ask the TSA to stamp SHA-256(message); return the DER token once its imprint and nonce check."""
+    nonce = secrets.randbits(63)
+    query = receipts.timestamp_request(hashlib.sha256(message).digest(), nonce)
+    reply = _post_timestamp_query(current_app.config["TSA_URL"], query, float(current_app.config.get("TSA_TIMEOUT", 10)))
+    token = receipts.token_from_response(reply)
+    return token, receipts.check_token(token, message, nonce)
+
+
+def stamp_pending(limit: int = 10) -> int:
+    """Timestamp checkpoints that have no token yet. No transaction is open during the HTTP calls,
+    and a failing authority only leaves the checkpoint unstamped (logged; retried next time)."""
+    pending = [(c.id, c.sequence, c.message) for c in db.session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.timestamp_token.is_(None))
+        .order_by(AuditCheckpoint.sequence).limit(limit))]
+    commit()  # end the read transaction before talking to the outside world
+    stamped = 0
+    for checkpoint_id, sequence, message in pending:
+        try:
+            token, info = request_timestamp(message)
+        except (receipts.TimestampError, urllib.error.URLError, OSError, ValueError) as error:
+            log.warning("audit checkpoint %s: timestamp authority failed (%s); stored without a token", sequence, error)
+            continue
+        checkpoint = db.session.get(AuditCheckpoint, checkpoint_id)
+        checkpoint.timestamp_token = token
+        checkpoint.timestamped_at = info.gen_time
+        commit()
+        stamped += 1
+    return stamped
+
+
+def periodic_checkpoint() -> None:
+    checkpoint_now()
+
+
+# ---- checking the chain against the checkpoints ----------------------------------------------------
+
+@dataclass
+class CheckpointProblem:
+    sequence: int
+    reason: str
+
+
+@dataclass
+class CheckpointReport:
+    checked: int = 0
+    problems: list[CheckpointProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _hashes() -> Iterator[tuple[int, str]]:
+    stmt = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id).execution_options(yield_per=1000)
+    result = db.session.execute(stmt)
+    try:
+        yield from result
+    finally:  # also when the caller stops early: a server-side cursor must not stay open
+        result.close()
+
+
+def verify_checkpoints(progress: Callable[[int], None] | None = None) -> CheckpointReport:
+    """Each checkpoint is signed by this portal's key, and the chain still has its rows, head and batch."""
+    report = CheckpointReport()
+    checkpoints = list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence)))
+    trusted = public_key_b64()
+    previous_rows, expected_sequence = 0, 1
+    for checkpoint in checkpoints:
+        problem = None
+        if checkpoint.sequence != expected_sequence:
+            problem = f"checkpoints {expected_sequence}..{checkpoint.sequence - 1} are missing"
+        elif checkpoint.previous_rows != previous_rows:
+            problem = f"previous_rows {checkpoint.previous_rows} does not follow the previous checkpoint ({previous_rows})"
+        elif checkpoint.public_key != trusted:
+            problem = "signed by a key that is not this portal's audit key"
+        elif not receipts.verify_signature(checkpoint.public_key, checkpoint.signature, checkpoint.message):
+            problem = "its signature does not verify (the checkpoint was edited)"
+        elif checkpoint.timestamp_token:
+            try:
+                receipts.check_token(checkpoint.timestamp_token, checkpoint.message)
+            except (receipts.TimestampError, ValueError) as error:
+                problem = f"its timestamp token does not match: {error}"
+        if problem:
+            report.problems.append(CheckpointProblem(checkpoint.sequence, problem))
+        expected_sequence, previous_rows = checkpoint.sequence + 1, checkpoint.rows
+
+    pending = [c for c in checkpoints if not any(p.sequence == c.sequence for p in report.problems)]
+    position, batch, index = 0, [], 0
+    hashes = _hashes()
+    for row_id, row_hash in hashes if pending else ():
+        if index >= len(pending):
+            hashes.close()
+            break
+        position += 1
+        batch.append(row_hash)
+        if progress is not None:
+            progress(1)
+        checkpoint = pending[index]
+        if position < checkpoint.rows:
+            continue
+        if row_id != checkpoint.head_event_id:
+            problem = (f"row {position} of the chain is audit row {row_id}, not its head row {checkpoint.head_event_id}"
+                       " (rows were deleted or inserted)")
+        elif row_hash != checkpoint.head_hash:
+            problem = f"its head row {row_id} has hash {row_hash[:16]}…, not {checkpoint.head_hash[:16]}… (rewritten)"
+        elif receipts.merkle_root(batch[-(checkpoint.rows - checkpoint.previous_rows):]) != checkpoint.batch_root:
+            problem = "the rows it covers no longer have the signed batch root (rewritten)"
+        else:
+            problem = None
+        if problem:
+            report.problems.append(CheckpointProblem(checkpoint.sequence, problem))
+        else:
+            report.checked += 1
+        batch = []
+        index += 1
+    for checkpoint in pending[index:]:
+        report.problems.append(CheckpointProblem(
+            checkpoint.sequence, f"the chain has only {position} rows but the checkpoint covers {checkpoint.rows}, "
+                                 f"up to audit row {checkpoint.head_event_id} (the newest rows were deleted)"))
+    report.problems.sort(key=lambda p: p.sequence)
+    return report
+
+
+# ---- receipts for an upload ----------------------------------------------------------------------
+
+def first_checkpoint_covering(event: AuditEvent) -> AuditCheckpoint | None:
+    return db.session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.head_event_id >= event.id)
+                             .order_by(AuditCheckpoint.sequence).limit(1))
+
+
+def covered_event_ids(event_ids: list[int]) -> set[int]:
+    """Which of these audit rows a checkpoint already covers."""
+    newest = db.session.scalar(select(func.max(AuditCheckpoint.head_event_id)))
+    return {i for i in event_ids if newest is not None and i <= newest}
+
+
+def upload_receipt(event: AuditEvent, file_sha256: str, subject: dict) -> dict:
+    """A receipt proving that a file with `file_sha256` was recorded by audit row `event`, and (once a
+    checkpoint covers it) that the row is in a signed, published checkpoint."""
+    receipt = {
+        "format": receipts.RECEIPT_FORMAT,
+        "issued_at": iso_seconds(utcnow()),
+        "portal": current_app.config.get("PUBLIC_BASE_URL"),
+        "document": subject,
+        "file": {"sha256": file_sha256},
+        "audit_event": {"id": event.id, "hash": event.hash, "prev_hash": event.prev_hash,
+                        "hashed": hashed_fields(event)},
+        "checkpoint": None,
+        "inclusion": None,
+        "verify": "python -m portal.receipts verify RECEIPT.json FILE  (standalone: "
+                  f"{current_app.config.get('PUBLIC_BASE_URL')}/transparency/audit/verify_receipt.py)",
+    }
+    checkpoint = first_checkpoint_covering(event)
+    if checkpoint is None:
+        receipt["status"] = "pending"
+        receipt["note"] = "No checkpoint covers this upload yet; one is written every hour. Download the receipt again then."
+        return receipt
+    batch = [h for (h,) in db.session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id).offset(checkpoint.previous_rows)
+        .limit(checkpoint.rows - checkpoint.previous_rows))]
+    if event.hash not in batch:
+        raise Conflict("The audit chain no longer matches its checkpoint: run `flask --app portal audit verify`.")
+    index = batch.index(event.hash)
+    receipt["status"] = "anchored"
+    receipt["checkpoint"] = checkpoint_json(checkpoint)
+    receipt["inclusion"] = {"leaf_index": index, "tree_size": len(batch),
+                            "path": receipts.inclusion_path(batch, index)}
+    return receipt
