@@ -125,14 +125,19 @@ def resource_list():
 @bp.post("/resources")
 @doc("Publish a resource with its prices (minor units, e.g. fen) and opening hours (local time); "
      "company staff of that organisation only. Optional: address, capacity, terms_text, "
-     "specifications (an object of names and values).", form=ResourceForm,
+     "specifications (an object of names and values), published (default true; false saves a draft).",
+     form=ResourceForm,
      responses={201: "Published", 400: "A field is not valid (named in error.fields)",
-                403: "Not staff of that anchor company"})
+                403: "Not staff of that anchor company",
+                409: "organisation_unverified: publishing waits until the company is verified"})
 def resource_create():
     require_login()
     body = json_body()
     specifications = body.pop("specifications", None)
     body.pop("specifications_text", None)
+    published = body.pop("published", True)
+    if not isinstance(published, bool):
+        raise ValidationFailed.field("published", _("Send true or false."))
     form = parse(ResourceForm, body)
     organisation = db.session.get(Organisation, form.organisation_id.data)
     if organisation is None:
@@ -140,6 +145,7 @@ def resource_create():
     require(PUBLISH_RESOURCES, organisation)
     data = form.resource_data()
     data["specifications"] = specifications
+    data["published"] = published
     resource = services.create_resource(organisation, data, current_user)
     return jsonify(resource_json(resource)), 201
 

@@ -1,3 +1,5 @@
+from sqlalchemy import select
+
 from portal.auth.models import User
 from portal.extensions import db
 
@@ -35,10 +37,34 @@ def test_deactivated_people_cannot_use_their_tokens(client, factories, login, be
 
 def test_admin_verifies_companies_and_sees_the_audit_chain(client, factories, login):
     login(factories.UserFactory(roles=["admin"]))
-    company = factories.OrganisationFactory(kind="company", name="Shunde Makers")
+    company = factories.OrganisationFactory(kind="company", name="Shunde Makers", verified_at=None)
     overview = client.get("/admin/").get_data(as_text=True)
     assert "Shunde Makers" in overview and "data-chart" in overview and "chart.umd.min.js" in overview
-    client.post(f"/admin/organisations/{company.id}/verify")
+    client.post(f"/admin/organisations/{company.id}/verification", data={"verified": "true",
+                                                                        "note": "business licence checked"})
     assert company.is_verified
+    assert "verified-badge" in client.get(f"/organisations/{company.id}").get_data(as_text=True)
     audit_page = client.get("/admin/audit?verify=1").get_data(as_text=True)
     assert "organisation.verified" in audit_page and "Chain intact" in audit_page
+
+
+def test_verification_api_is_for_admins_and_audited(client, factories, bearer):
+    from portal import audit
+
+    admin = factories.UserFactory(roles=["admin"])
+    staff = factories.UserFactory(roles=["company"])
+    company = factories.OrganisationFactory(kind="company", owner=staff, verified_at=None)
+    url = f"/api/v1/admin/organisations/{company.id}/verification"
+    assert client.post(url, json={"verified": True}).status_code == 401
+    assert client.post(url, headers=bearer(staff), json={"verified": True}).status_code == 403
+    assert client.post(url, headers=bearer(admin), json={"verified": "maybe"}).status_code == 400
+    assert client.post(url, headers=bearer(admin), json={}).status_code == 400
+    done = client.post(url, headers=bearer(admin), json={"verified": True, "note": "licence 9137"})
+    assert done.status_code == 200 and done.json["verified"] is True
+    withdrawn = client.post(url, headers=bearer(admin), json={"verified": False, "note": "licence revoked"})
+    assert withdrawn.status_code == 200 and withdrawn.json["verified"] is False
+    actions = [(e.action, (e.after or {}).get("note")) for e in db.session.scalars(
+        select(audit.AuditEvent).where(audit.AuditEvent.object_id == str(company.id),
+                                       audit.AuditEvent.action.like("organisation.%verified"))
+        .order_by(audit.AuditEvent.id))]
+    assert actions == [("organisation.verified", "licence 9137"), ("organisation.unverified", "licence revoked")]

@@ -23,7 +23,7 @@ def test_organisation_input_is_validated_and_nothing_written(client, factories, 
     assert db.session.scalar(select(func.count(Organisation.id))) == before
 
 
-def test_only_owners_add_members(client, factories, bearer):
+def test_only_owners_invite_and_nobody_joins_without_accepting(client, factories, bearer, mail_outbox):
     owner, member, outsider, newcomer = (factories.UserFactory() for _ in range(4))
     organisation = factories.OrganisationFactory(owner=owner)
     factories.MembershipFactory(organisation=organisation, user=member)
@@ -33,12 +33,51 @@ def test_only_owners_add_members(client, factories, bearer):
     assert client.post(url, json={"email": newcomer.email, "role": "member"}).status_code == 401
     assert client.post("/api/v1/organisations/999999/members", headers=bearer(owner),
                        json={"email": newcomer.email, "role": "member"}).status_code == 404
-    added = client.post(url, headers=bearer(owner), json={"email": newcomer.email, "role": "member"})
-    assert added.status_code == 201 and added.json["status"] == "added"
+    invited = client.post(url, headers=bearer(owner), json={"email": newcomer.email, "role": "member"})
+    assert invited.status_code == 201 and invited.json["status"] == "invited" and invited.json["id"]
+    assert mail_outbox[-1]["To"] == newcomer.email
     again = client.post(url, headers=bearer(owner), json={"email": newcomer.email, "role": "member"})
     assert again.status_code == 409 and again.json["error"]["code"] == "conflict"
+    assert client.get("/api/v1/me", headers=bearer(newcomer)).json["organisations"] == []  # not yet
+
+    mine = client.get("/api/v1/me/invitations", headers=bearer(newcomer)).json["items"]
+    assert [(i["id"], i["organisation"]["id"], i["role"], i["status"]) for i in mine] == [
+        (invited.json["id"], organisation.id, "member", "invited")]
+    accept = f"/api/v1/invitations/{invited.json['id']}/accept"
+    assert client.post(accept, headers=bearer(outsider)).status_code == 403  # the invitee only
+    assert client.post("/api/v1/invitations/999999/accept", headers=bearer(newcomer)).status_code == 404
+    accepted = client.post(accept, headers=bearer(newcomer))
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
     me = client.get("/api/v1/me", headers=bearer(newcomer)).json
     assert me["organisations"][0]["id"] == organisation.id and me["organisations"][0]["role"] == "member"
+    assert client.post(accept, headers=bearer(newcomer)).status_code == 409
+
+
+def test_an_invitee_may_decline(client, factories, bearer):
+    owner, invitee = factories.UserFactory(), factories.UserFactory()
+    organisation = factories.OrganisationFactory(owner=owner)
+    invited = client.post(f"/api/v1/organisations/{organisation.id}/members", headers=bearer(owner),
+                          json={"email": invitee.email, "role": "owner"}).json
+    declined = client.post(f"/api/v1/invitations/{invited['id']}/decline", headers=bearer(invitee))
+    assert declined.status_code == 200 and declined.json["status"] == "declined"
+    assert client.post(f"/api/v1/invitations/{invited['id']}/accept", headers=bearer(invitee)).status_code == 409
+    assert db.session.scalar(select(Membership).where(Membership.user_id == invitee.id)) is None
+    # Declining does not block a later invitation.
+    assert client.post(f"/api/v1/organisations/{organisation.id}/members", headers=bearer(owner),
+                       json={"email": invitee.email, "role": "member"}).status_code == 201
+
+
+def test_invitations_show_on_the_dashboard_and_are_answered_there(client, factories, bearer, login):
+    owner = factories.UserFactory()
+    organisation = factories.OrganisationFactory(owner=owner, name="GreenBrew Labs")
+    invitee = factories.UserFactory()
+    invited = client.post(f"/api/v1/organisations/{organisation.id}/members", headers=bearer(owner),
+                          json={"email": invitee.email, "role": "member"}).json
+    login(invitee)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "GreenBrew Labs" in dashboard and f"/organisations/invitations/{invited['id']}/accept" in dashboard
+    assert client.post(f"/organisations/invitations/{invited['id']}/accept").status_code == 302
+    assert db.session.scalar(select(Membership.role).where(Membership.user_id == invitee.id)) == "member"
 
 
 def test_unknown_addresses_are_invited_by_mail_and_can_accept(client, factories, bearer, login, mail_outbox):
@@ -46,24 +85,27 @@ def test_unknown_addresses_are_invited_by_mail_and_can_accept(client, factories,
     organisation = factories.OrganisationFactory(owner=owner, name="GreenBrew")
     response = client.post(f"/api/v1/organisations/{organisation.id}/members", headers=bearer(owner),
                            json={"email": "Invitee@Example.com", "role": "owner"})
-    assert response.status_code == 201 and response.json == {"status": "invited", "email": "invitee@example.com",
-                                                              "role": "owner"}
+    assert response.status_code == 201
+    assert (response.json["status"], response.json["email"], response.json["role"]) == (
+        "invited", "invitee@example.com", "owner")
     invitation_mail = mail_outbox[-1]
     assert invitation_mail["To"] == "invitee@example.com"
     path = link_in(invitation_mail, "/organisations/invitations/")
+    accept = f"/organisations/invitations/{response.json['id']}/accept"
 
     login(factories.UserFactory(email="someone-else@example.com"))
-    wrong = client.post(path, follow_redirects=True)
+    wrong = client.get(path, follow_redirects=True)
     assert "sent to another email address" in wrong.get_data(as_text=True)
+    assert client.post(accept).status_code == 403
     client.post("/auth/logout")
 
     invitee = login(factories.UserFactory(email="invitee@example.com"))
     assert "GreenBrew" in client.get(path).get_data(as_text=True)
-    assert client.post(path).status_code == 302
+    assert client.post(accept).status_code == 302
     membership = db.session.scalar(select(Membership).where(Membership.user_id == invitee.id))
     assert membership.organisation_id == organisation.id and membership.role == "owner"
     assert db.session.scalar(select(Invitation.accepted_at).where(Invitation.email == "invitee@example.com"))
-    reused = client.post(path, follow_redirects=True)
+    reused = client.get(path, follow_redirects=True)
     assert "not valid or has expired" in reused.get_data(as_text=True)
 
 
