@@ -369,6 +369,8 @@ class MatchFund(db.Model):
     cap: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
 
 class FinancingStatus:
     SUBMITTED = "submitted"
