@@ -35,6 +35,7 @@ from funding.models import (
     Reward,
 )
 from funding.payments import ProviderUnavailable, get_provider
+from funding.policies import REFUND_BACKER
 from incubation.models import Project
 from portal.api import api_blueprint, doc, iso, json_body, money, paginate, parse, require_login
 from portal.errors import Conflict, ValidationFailed
@@ -326,17 +327,19 @@ def pledge_authenticate(pledge_id: int):
 
 
 @bp.post("/pledges/<int:pledge_id>/refund")
-@doc("Refund a collected pledge in full or in part through the provider (platform admins)", form=RefundForm,
-     responses={200: "Refunded", 400: "Bad amount", 409: "Not collected, another refund in flight, or the provider "
+@doc("Refund a collected pledge in full or in part through the provider (platform admins, or the campaign's "
+     "team refunding one of its backers; audited, the backer is mailed)", form=RefundForm,
+     responses={200: "Refunded", 400: "Bad amount", 403: "Neither an admin nor the campaign's team",
+                409: "Not collected, another refund in flight, or the provider "
                 "unreachable (the refund stays pending and is resent with the same key)"})
 def pledge_refund(pledge_id: int):
     require_login()
-    pledge = load(Pledge, pledge_id, Permission.ADMIN)
+    pledge = load(Pledge, pledge_id, REFUND_BACKER)
     form = parse(RefundForm)
     raw = json_body().get("amount")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
         raise ValidationFailed.field("amount", _("Give a whole number of minor units (no fractions)."))
-    pledge = refunds.refund_pledge(pledge.id, form.amount.data)
+    pledge = refunds.refund_pledge(pledge.id, form.amount.data, by_team=not current_user.is_admin)
     return jsonify(pledge_json(pledge))
 
 

@@ -87,7 +87,17 @@ def seed_settled_campaign(context: DemoContext, progress) -> None:
     from portal.auth.services import get_user_by_email
 
     progress("settled campaign with a public ledger")
-    project = context.extra["projects"]["greenbrew"]
+    # Campaigns are for crowdfunding-mode projects: GreenBrew's consumer edition is one (its open-source
+    # composter standard is under blind review in the open-source track).
+    from incubation import services as incubation_services
+    from incubation.models import IncubationMode, ProjectStage
+
+    greenbrew = context.extra["projects"]["greenbrew"]
+    project = incubation_services.create_project(
+        greenbrew.organisation, context.users["founder2"], title="GreenBrew Home Composter 家用堆肥机",
+        summary="The 24-hour composter for city kitchens, made for consumers. 城市厨房的 24 小时堆肥机。",
+        industry=greenbrew.industry, stage=ProjectStage.MVP, mode=IncubationMode.CROWDFUNDING)
+    incubation_services.submit_project(project, context.users["founder2"])
     campaign = services.create_campaign(
         project, title="GreenBrew 24h Composter: first batch 厨余堆肥机首批",
         story="Turn kitchen scraps into compost in 24 hours. 24 小时把厨余变成肥料。\n"

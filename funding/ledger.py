@@ -109,17 +109,32 @@ def totals(campaign: Campaign) -> dict[str, int]:
     }
 
 
+def matchable_collected(campaign: Campaign, fund: MatchFund) -> int:
+    """Collected money a fund may match: only pledges from backers outside the project's organisation and
+    outside the matchfunder's (members at settlement), so nobody's own money is doubled."""
+    from portal.organisations.models import Membership
+
+    insiders = select(Membership.user_id).where(
+        Membership.organisation_id.in_([fund.organisation_id, campaign.project.organisation_id]))
+    amount = db.session.scalar(
+        select(func.sum(LedgerEntry.amount)).join(Pledge, Pledge.id == LedgerEntry.pledge_id)
+        .where(LedgerEntry.campaign_id == campaign.id, LedgerEntry.kind == LedgerKind.COLLECTED,
+               Pledge.backer_id.not_in(insiders)))
+    return int(amount or 0)
+
+
 def record_matchfunding(campaign: Campaign) -> None:
-    """Each anchor company matches the collected pledges 1:1 up to its cap (written once per fund)."""
-    collected = totals(campaign)["collected"]
-    remaining = collected
+    """Each anchor company matches the collected pledges 1:1 up to its cap (written once per fund), counting
+    only pledges from outside the project's organisation and its own (`matchable_collected`). Funds match in
+    the order they were promised and never match the same money twice."""
+    matched_so_far = 0
     for fund in db.session.scalars(select(MatchFund).where(MatchFund.campaign_id == campaign.id)
                                    .order_by(MatchFund.id)):
-        matched = min(fund.cap, remaining)
+        matched = min(fund.cap, matchable_collected(campaign, fund) - matched_so_far)
         if matched > 0:
             append(campaign, LedgerKind.MATCHFUNDING, matched, f"match_fund:{fund.id}",
                    memo=f"organisation {fund.organisation_id}")
-            remaining -= matched
+            matched_so_far += matched
 
 
 def chart_config(campaign: Campaign, figures: dict[str, int], labels: dict[str, str]) -> dict:

@@ -1,7 +1,8 @@
 """Who may see and change campaigns, rewards, pledges and financing applications. Admins pass every check.
 
-`Permission.ADMIN` has no policy here on purpose: approving campaigns and refunding pledges is for
-platform admins only (`portal.permissions.can` lets admins through and refuses everyone else).
+`Permission.ADMIN` has no policy here on purpose: approving campaigns is for platform admins only
+(`portal.permissions.can` lets admins through and refuses everyone else). Refunds: admins, or the
+campaign's team through `REFUND_BACKER`.
 """
 
 from funding.models import Campaign, CampaignStatus, FinancingApplication, Pledge, Reward
@@ -34,6 +35,16 @@ def reward_view(user, reward: Reward) -> bool:
 @policy(Reward, Permission.EDIT)
 def reward_edit(user, reward: Reward) -> bool:
     return _is_team(user, reward.campaign)
+
+
+# The campaign's team refunds one of its backers itself (platform admins may refund any pledge).
+REFUND_BACKER = "refund_backer"
+
+
+@policy(Pledge, REFUND_BACKER)
+def pledge_refund_by_team(user, pledge: Pledge) -> bool:
+    """The creators (members of the campaign's organisation) may give a backer's money back."""
+    return _is_team(user, pledge.campaign)
 
 
 @policy(Pledge, Permission.VIEW)

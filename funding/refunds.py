@@ -1,4 +1,5 @@
-"""Refunds by admins, with the same never-twice discipline as charges (see funding/settlement.py).
+"""Refunds by admins or by the campaign's team (`policies.REFUND_BACKER`), with the same never-twice
+discipline as charges (see funding/settlement.py). The backer is mailed when the refund is recorded.
 
 This module commits, like settlement, because the rule that makes retries safe is about commits:
 
@@ -64,7 +65,7 @@ def _call(attempt: PaymentAttempt, pledge: Pledge) -> dict:
     return {"payment_ref": pledge.payment_ref, "amount": attempt.amount, "idempotency_key": attempt.idempotency_key}
 
 
-def _claim(pledge_id: int, amount: int | None) -> tuple[int, dict]:
+def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[int, dict]:
     """Phase 1. Raises (writing nothing) when the refund is not allowed; otherwise commits a pending attempt."""
     pledge = _lock_pledge(pledge_id)
     if pledge.status not in REFUNDABLE or not pledge.payment_ref:
@@ -92,7 +93,8 @@ def _claim(pledge_id: int, amount: int | None) -> tuple[int, dict]:
     db.session.add(attempt)
     db.session.flush()
     audit.record("pledge.refund_requested", pledge, after={"attempt": number, "amount": amount,
-                                                           "currency": attempt.currency})
+                                                           "currency": attempt.currency,
+                                                           "by": "team" if by_team else "admin"})
     attempt_id, call = attempt.id, _call(attempt, pledge)
     commit()
     return attempt_id, call
@@ -104,11 +106,14 @@ def _money(amount: int, pledge: Pledge) -> str:
     return format_money(amount, pledge.campaign.currency)
 
 
-def refund_pledge(pledge_id: int, amount: int | None = None) -> Pledge:
-    """Refund all (amount None) or part of a collected pledge. Commits; safe to retry after any crash."""
+def refund_pledge(pledge_id: int, amount: int | None = None, *, by_team: bool = False) -> Pledge:
+    """Refund all (amount None) or part of a collected pledge. Commits; safe to retry after any crash.
+
+    The caller checked the permission: platform admins, or the campaign's team (`by_team`, recorded in the
+    audit trail next to the acting user)."""
     with _serial_on_sqlite():
         try:
-            attempt_id, call = _claim(pledge_id, amount)
+            attempt_id, call = _claim(pledge_id, amount, by_team)
         except BaseException:
             rollback()
             raise
@@ -146,13 +151,27 @@ def _record(attempt_id: int, result: RefundResult | None, error: str | None = No
                 else:
                     attempt.status = AttemptStatus.SUCCEEDED
                     attempt.payment_ref = result.refund_ref
-                    ledger.catch_up_refunds(pledge, result.refund_ref,
-                                            refunded_before(attempt) + result.amount)
+                    written = ledger.catch_up_refunds(pledge, result.refund_ref,
+                                                      refunded_before(attempt) + result.amount)
+                    if written:
+                        _mail_backer(pledge, written)
             commit()
         except BaseException:
             rollback()
             raise
     return db.session.get(Pledge, pledge_id)
+
+
+def _mail_backer(pledge: Pledge, amount: int) -> None:
+    """Tell the backer, in their language, that money is on its way back (sent after the commit)."""
+    from funding.notify import mail_user
+
+    campaign = pledge.campaign
+    mail_user(pledge.backer, lambda: (
+        _("Refund for your pledge to %(title)s", title=campaign.title),
+        _("Hello %(name)s,\n\n%(amount)s of your pledge to %(title)s has been refunded to your card. It can take a "
+          "few days to show on your statement.", name=pledge.backer.name, amount=_money(amount, pledge),
+          title=campaign.title)))
 
 
 def resolve_pending(started_before: datetime | None = None) -> int:

@@ -100,9 +100,37 @@ def _check_currency(currency: str) -> str:
     return currency
 
 
+class CrowdfundingModeRequired(Conflict):
+    """The crowdfunding gate: 409 `crowdfunding_mode_required`."""
+
+    code = "crowdfunding_mode_required"
+
+
+def crowdfunding_gate_failure(project: Project) -> str | None:
+    """Why `project` may not run a campaign, or None. The rule: the project is in the crowdfunding incubation
+    mode, or it was accepted into a crowdfunding program."""
+    from incubation.models import Application, ApplicationStatus, IncubationMode, Program
+
+    if project.mode == IncubationMode.CROWDFUNDING:
+        return None
+    accepted = db.session.scalar(select(func.count()).select_from(Application)
+                                 .join(Program, Program.id == Application.program_id)
+                                 .where(Application.project_id == project.id,
+                                        Application.status == ApplicationStatus.ACCEPTED,
+                                        Program.mode == IncubationMode.CROWDFUNDING))
+    if accepted:
+        return None
+    return _("Crowdfunding campaigns are for projects in the crowdfunding incubation mode, or accepted into a "
+             "crowdfunding program. Switch the project's mode to crowdfunding or apply to a crowdfunding program "
+             "first.")
+
+
 def create_campaign(project: Project, *, title: str, goal_amount: int, currency: str, deadline: datetime,
                     funding_model: str = FundingModel.ALL_OR_NOTHING, story: str = "") -> Campaign:
     """A draft campaign for a project. The caller checked that the user may edit the project."""
+    failure = crowdfunding_gate_failure(project)
+    if failure:
+        raise CrowdfundingModeRequired(failure, {"project_id": [failure]})
     title = (title or "").strip()
     if not title:
         raise ValidationFailed.field("title", _("This field is required."))
@@ -462,7 +490,17 @@ def is_backer(user: User | None, campaign: Campaign) -> bool:
         Pledge.status.in_(PledgeStatus.AT_DEADLINE))) > 0
 
 
-# ---- refunds (admins): funding/refunds.py (it commits around the provider call) -----------------
+# ---- refunds (admins, or the campaign's team): funding/refunds.py (it commits around the provider call) ------
+
+def refundable_pledges(campaign: Campaign) -> list[Pledge]:
+    """Collected (or disputed) pledges with money left to give back, backers loaded (the team's refund list)."""
+    from sqlalchemy.orm import selectinload
+
+    return list(db.session.scalars(
+        select(Pledge).options(selectinload(Pledge.backer))
+        .where(Pledge.campaign_id == campaign.id, Pledge.status.in_((PledgeStatus.COLLECTED, PledgeStatus.DISPUTED)),
+               Pledge.payment_ref.is_not(None))
+        .order_by(Pledge.id)))
 
 
 # ---- stretch goals, updates, comments --------------------------------------------------------

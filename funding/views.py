@@ -7,6 +7,7 @@ import logging
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     jsonify,
@@ -49,6 +50,7 @@ from funding.models import (
     Reward,
 )
 from funding.payments import ProviderUnavailable, construct_event, get_provider
+from funding.policies import REFUND_BACKER
 from incubation.models import Project
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError, ValidationFailed
@@ -145,6 +147,7 @@ def campaign_detail(campaign_id: int):
                            updates=services.updates_for(campaign, current_user, team),
                            comments=services.comments_for(campaign), comment_form=CommentForm(),
                            action_form=EmptyForm(), match_funds=services.match_funds(campaign),
+                           own_campaign=services.own_campaign_reason(campaign, current_user),
                            is_admin=current_user.is_authenticated and current_user.is_admin,
                            settlement_state=settlement.settlement_state(campaign) if team else None)
 
@@ -169,6 +172,8 @@ def campaign_new():
         member_organisation_ids(current_user) or [0])).order_by(Project.title)).all()
     if request.method == "GET" and request.args.get("project_id", "").isdigit():
         form.project_id.data = int(request.args["project_id"])
+    eligible = {p.id for p in projects if services.crowdfunding_gate_failure(p) is None}
+    status = 200
     if form.validate_on_submit():
         try:
             project = load(Project, form.project_id.data, Permission.EDIT)
@@ -178,11 +183,15 @@ def campaign_new():
                 deadline=form.deadline.data, funding_model=form.funding_model.data or FundingModel.ALL_OR_NOTHING,
                 story=form.story.data or "")
         except PortalError as error:
+            db.session.rollback()
             attach_errors(form, error)
+            status = error.status
         else:
             flash(_("Draft campaign created. Add reward tiers, then submit it for approval."), "success")
             return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
-    return render_template("funding/campaign_form.html", form=form, projects=projects)
+    elif request.method == "POST":
+        status = 400
+    return render_template("funding/campaign_form.html", form=form, projects=projects, eligible=eligible), status
 
 
 @bp.route("/campaigns/<int:campaign_id>/manage", methods=["GET", "POST"])
@@ -225,12 +234,14 @@ def campaign_manage(campaign_id: int):
                        "media": media_form}.get(action, reward_form), error)
         return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                                stretch_form=stretch_form, update_form=update_form, media_form=media_form,
-                               action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign)), 400
+                               action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm()), 400
     if action:
         return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
     return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                            stretch_form=stretch_form, update_form=update_form, media_form=media_form,
-                           action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign))
+                           action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm())
 
 
 def _parse_fees(text: str, currency: str) -> dict[str, int]:
@@ -318,6 +329,27 @@ def ledger_csv(campaign_id: int):
 
 # ---- pledges ---------------------------------------------------------------------------------
 
+@bp.post("/campaigns/<int:campaign_id>/pledges/<int:pledge_id>/refund")
+@login_required
+def pledge_team_refund(campaign_id: int, pledge_id: int):
+    """The campaign's team gives a backer's money back (all, or the amount given), through the provider."""
+    pledge = load(Pledge, pledge_id, REFUND_BACKER)
+    if pledge.campaign_id != campaign_id:
+        abort(404)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            refunds.refund_pledge(pledge.id, form.amount.data, by_team=not current_user.is_admin)
+        except PortalError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(_("Refund sent. The backer gets a mail."), "success")
+    else:
+        flash(_("Give a valid amount, or leave it empty to refund everything."), "danger")
+    return redirect(url_for("funding.campaign_manage", campaign_id=campaign_id) + "#refunds")
+
+
 def _reward_choices(campaign: Campaign, claimed: dict[int, int]) -> list[tuple[str, str]]:
     from portal.templating import format_money
 
@@ -368,6 +400,7 @@ def pledge_new(campaign_id: int):
         except ProviderUnavailable:
             flash(_("The payment provider could not be reached. Try again in a moment."), "danger")
     response = render_template("funding/pledge_form.html", campaign=campaign, form=form, setup=setup,
+                               own_campaign=services.own_campaign_reason(campaign, current_user),
                                stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
                                stripe_js=STRIPE_JS if setup else None), status
     return _with_stripe_csp(response) if setup else response
