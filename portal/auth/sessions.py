@@ -16,14 +16,17 @@ from datetime import timedelta
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
+from portal import jobs
 from portal.auth.models import User, UserSession
 from portal.db import utcnow
 from portal.extensions import db
 
 # Record activity at most this often: a write per request would cost more than the lookup.
 TOUCH_INTERVAL = timedelta(minutes=5)
+# Revoked and expired logins are kept this long (for "where was I logged in" questions), then deleted.
+KEEP_ENDED = timedelta(days=90)
 
 
 def _digest(key: str) -> str:
@@ -84,3 +87,15 @@ def revoke_sessions(user: User, keep: UserSession | None = None) -> int:
         query = query.where(UserSession.id != keep.id)
     result = db.session.execute(query.values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
     return result.rowcount or 0
+
+
+def purge_ended_sessions() -> int:
+    """Periodic job: delete logins that ended (revoked or expired) more than KEEP_ENDED ago."""
+    now = utcnow()
+    expired_before = now - current_app.config["SESSION_MAX_AGE"] - KEEP_ENDED
+    result = db.session.execute(delete(UserSession).where(or_(
+        UserSession.revoked_at < now - KEEP_ENDED, UserSession.created_at < expired_before)))
+    return result.rowcount or 0
+
+
+jobs.register_periodic("auth.purge_sessions", "portal.auth.sessions.purge_ended_sessions", 24 * 3600)

@@ -386,3 +386,19 @@ def test_a_fullwidth_address_is_the_same_account(client, factories):
 def test_a_new_fullwidth_registration_is_stored_normalised(client):
     response = client.post("/api/v1/auth/register", json=register_form("ｎｅｗ@ＥＸＡＭＰＬＥ.com"))
     assert response.status_code == 201 and response.json["email"] == "new@example.com"
+
+
+def test_ended_logins_are_purged_after_a_while(client, factories, login):
+    from portal import jobs
+    from portal.auth.sessions import purge_ended_sessions
+
+    user = login(factories.UserFactory())
+    client.post("/auth/logout")
+    login(user)
+    ended, current = sorted(db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)),
+                            key=lambda row: row.id)
+    assert purge_ended_sessions() == 0
+    ended.revoked_at -= timedelta(days=91)
+    assert purge_ended_sessions() == 1
+    assert client.get("/dashboard").status_code == 200
+    assert jobs.PERIODIC["auth.purge_sessions"].path == "portal.auth.sessions.purge_ended_sessions"
