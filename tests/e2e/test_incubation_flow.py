@@ -30,7 +30,8 @@ def _person(name: str, role: str) -> User:
 
 
 def _organisation(name: str, kind: str, owner: User) -> Organisation:
-    organisation = Organisation(name=name, kind=kind, city="Qingdao")
+    organisation = Organisation(name=name, kind=kind, city="Qingdao",
+                                verified_at=utcnow() if kind == "company" else None)
     organisation.memberships.append(Membership(user_id=owner.id, role=MemberRole.OWNER))
     db.session.add(organisation)
     return organisation

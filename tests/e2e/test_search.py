@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal.db import commit
+from portal.db import commit, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from resources.models import Resource, ResourcePrice
@@ -21,7 +21,7 @@ def thermal_chamber(live_server):
     """A published resource with a unique made-up word, committed (the outbox job indexes it)."""
     word = "zyx" + uuid.uuid4().hex[:8]
     with live_server.app.app_context():
-        organisation = Organisation(name=f"Lab company {word}", kind="company", city="Hefei")
+        organisation = Organisation(name=f"Lab company {word}", kind="company", city="Hefei", verified_at=utcnow())
         resource = Resource(organisation=organisation, name=f"Thermal chamber {word}", kind="equipment",
                             city="合肥 Hefei", description="Climate testing from -70 °C to 180 °C <b>not bold</b>.",
                             prices=[ResourcePrice(audience="startup", unit="hour", amount=12000, currency="CNY")])
