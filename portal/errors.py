@@ -96,6 +96,12 @@ class Forbidden(PortalError):
             self.code = code
 
 
+class ConflictOfInterest(Conflict):
+    """A reviewer who has a conflict of interest with the application may not judge it."""
+
+    code = "conflict_of_interest"
+
+
 class OrganisationUnverified(Conflict):
     """Company powers need a company organisation that a platform admin has verified."""
 
