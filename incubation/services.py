@@ -60,7 +60,7 @@ from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
 from portal.organisations.models import Membership, Organisation, OrganisationKind
-from portal.organisations.services import role_in
+from portal.organisations.services import MEMBER_JOINED_HOOKS, require_verified, role_in, verified_company_ids
 from portal.permissions import Permission, can
 from portal.uploads import DOCUMENTS, IMAGES, store_upload
 
@@ -155,6 +155,7 @@ def create_program(organisation: Organisation, *, title: str, description: str =
                    credit_currency: str = "CNY") -> Program:
     if organisation.kind != OrganisationKind.COMPANY:
         raise ValidationFailed.field("organisation_id", _("Programs are run by anchor companies."))
+    require_verified(organisation)  # a program is public from the moment it exists
     if mode not in IncubationMode.ALL:
         raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
     if closes_at <= opens_at:
@@ -502,8 +503,8 @@ def timeline(project: Project) -> list[ProjectEvent]:
 
 
 def screening_program_ids(user: User | None, project: Project) -> list[int]:
-    """Programs this user manages that the project has applied to."""
-    own = member_organisation_ids(user)
+    """Programs this user manages (staff of the verified company running them) that the project applied to."""
+    own = verified_company_ids(user)
     if not own:
         return []
     return list(db.session.scalars(select(Program.id).join(Application, Application.program_id == Program.id)
@@ -1078,6 +1079,9 @@ def recheck_conflicts_after_membership(user: User, organisation_id: int) -> list
             withdraw_for_conflict(assignment, reasons)
             withdrawn.append(assignment)
     return withdrawn
+
+
+MEMBER_JOINED_HOOKS.append(recheck_conflicts_after_membership)
 
 
 def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> ReviewAssignment:

@@ -233,3 +233,21 @@ def test_a_finished_review_or_an_unrelated_membership_is_left_alone(client, fact
     assert services.recheck_conflicts_after_membership(reviewer, application.project.organisation_id) == []
     assert db.session.scalar(select(func.count()).select_from(ReviewAssignment)
                              .where(ReviewAssignment.withdrawn_at.is_not(None))) == 0
+
+
+def test_reproducer_a_founder_cannot_make_a_reviewer_a_member_without_consent(client, factories, bearer):
+    """Issue 9: adding an assigned reviewer to the applicant organisation used to lift the blind (the review
+    still went in) or let a founder block any reviewer. Now it is only an invitation; accepting it withdraws
+    the reviewer, whose review then answers 409."""
+    founder, manager, _company, _program, application = _blind_setup(factories)
+    reviewer = factories.UserFactory(roles=["mentor"])
+    assert _assign(client, bearer(manager), application, reviewer).status_code == 201
+    invited = client.post(f"/api/v1/organisations/{application.project.organisation_id}/members",
+                          headers=bearer(founder), json={"email": reviewer.email, "role": "member"})
+    assert invited.status_code == 201 and invited.json["status"] == "invited"
+    assert services.assignment_of(application, reviewer).withdrawn_at is None  # nothing changed yet
+    accepted = client.post(f"/api/v1/invitations/{invited.json['id']}/accept", headers=bearer(reviewer))
+    assert accepted.status_code == 200
+    assert services.assignment_of(application, reviewer).withdrawn_at is not None
+    response = _review(client, bearer(reviewer), application)
+    assert response.status_code == 409 and response.json["error"]["code"] == "conflict_of_interest"
