@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from incubation import receipts as document_receipts
 from incubation import services
 from incubation.forms import (
     AdoptForm,
@@ -352,6 +353,17 @@ def open_document(document: ProjectDocument):
      auth=False, responses={200: "The file", 403: "Accept the project's NDA first"})
 def document_file(document_id: int):
     return open_document(load(ProjectDocument, document_id, Permission.VIEW))
+
+
+@bp.get("/documents/<int:document_id>/receipt")
+@doc("A receipt proving the file existed: its SHA-256, the upload's audit row, the first signed checkpoint "
+     "covering it with a Merkle inclusion path (null with status pending until one does) and any RFC 3161 "
+     "timestamp; verify offline with `python -m portal.receipts verify` (the project's team)")
+def document_receipt(document_id: int):
+    document = load(ProjectDocument, document_id, Permission.VIEW)
+    if document.archived_at is not None:
+        abort(404)
+    return jsonify(document_receipts.document_receipt(document, current_user))
 
 
 @bp.delete("/documents/<int:document_id>")

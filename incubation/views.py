@@ -3,12 +3,13 @@
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from incubation import receipts as document_receipts
 from incubation import services
 from incubation.forms import (
     APPLICATION_STATUS_LABELS,
@@ -167,6 +168,7 @@ def project_detail(project_id: int):
         founder_targets=founder_targets if can_edit else [], transition_form=transition_form,
         manager_targets=manager_targets if can_manage else [], timeline=services.timeline(project),
         documents=documents, nda_accepted=services.has_accepted_nda(project, current_user),
+        receipt_states=document_receipts.receipt_states([d for d, _access in documents], current_user),
         document_form=DocumentForm(), nda_form=NdaForm(nda_text=project.nda_text), cover_form=CoverForm(),
         applications=applications, supported=supported, milestones=milestones, kpis=kpis,
         updates=services.progress_updates_of(project) if supported else [],
@@ -413,6 +415,23 @@ def document_open(document_id: int):
                                 document=document.id))
     services.log_document_view(document, current_user)
     return send_stored(document.stored_file)
+
+
+@bp.get("/documents/<int:document_id>/receipt")
+@login_required
+def document_receipt(document_id: int):
+    """The document's receipt as a JSON download (check it with `python -m portal.receipts verify`)."""
+    document = load(ProjectDocument, document_id, Permission.VIEW)
+    if document.archived_at is not None:
+        abort(404)
+    try:
+        receipt = document_receipts.document_receipt(document, current_user)
+    except PortalError as error:
+        flash(error.message, "danger")
+        return _back_to_project(document.project, "documents")
+    response = jsonify(receipt)
+    response.headers["Content-Disposition"] = f"attachment; filename=receipt-document-{document.id}.json"
+    return response
 
 
 @bp.post("/documents/<int:document_id>/delete")
