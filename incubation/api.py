@@ -190,9 +190,17 @@ def project_create():
 
 
 @bp.get("/projects/<int:project_id>")
-@doc("One project (drafts only for their organisation's members)", auth=False)
+@doc("One project (drafts only for their organisation's members); its members also get the startup's "
+     "open-source resource credits (`resource_credits`: granted, used, available per granting company)", auth=False)
 def project_get(project_id: int):
-    return jsonify(project_json(load(Project, project_id, Permission.VIEW)))
+    project = load(Project, project_id, Permission.VIEW)
+    body = project_json(project)
+    if can(current_user, Permission.EDIT, project):
+        from resources.api import credit_balance_json
+        from resources.bookings import credit_balances
+
+        body["resource_credits"] = [credit_balance_json(b) for b in credit_balances(project.organisation_id)]
+    return jsonify(body)
 
 
 @bp.post("/projects/<int:project_id>/submit")

@@ -158,6 +158,11 @@ def project_detail(project_id: int):
         applications = [a for a in applications
                         if not services.is_blind_for(current_user, a, a.program_id in reviewing)]
     supported = project.status in services.SUPPORTED_STATUSES
+    credit_balances = []
+    if can_edit:  # the startup's own members see its open-source credits
+        from resources.bookings import credit_balances as balances_of
+
+        credit_balances = balances_of(project.organisation_id)
     progress_form = ProgressForm()
     milestones = services.milestones_of(project)
     kpis = services.kpis_of(project)
@@ -171,6 +176,7 @@ def project_detail(project_id: int):
         receipt_states=document_receipts.receipt_states([d for d, _access in documents], current_user),
         document_form=DocumentForm(), nda_form=NdaForm(nda_text=project.nda_text), cover_form=CoverForm(),
         applications=applications, supported=supported, milestones=milestones, kpis=kpis,
+        credit_balances=credit_balances,
         updates=services.progress_updates_of(project) if supported else [],
         support_requests=services.support_requests_of(project) if can_edit or can_manage else [],
         milestone_form=MilestoneForm(), kpi_form=KpiForm(), progress_form=progress_form,

@@ -185,6 +185,8 @@ def booking_json(booking: Booking) -> dict:
         "audience": booking.audience,
         "price": money(booking.price_amount, booking.currency),
         "price_unit": booking.price_unit,
+        "credit_applied": money(booking.credit_amount or 0, booking.currency),
+        "amount_due": money(booking.amount_due, booking.currency),
         "cancel_fee": money(booking.cancel_fee_amount, booking.currency),
         "terms_version": booking.terms_version,
         "series": booking.series_key,
@@ -247,8 +249,8 @@ def booking_create(resource_id: int):
 
 
 @bp.post("/resources/<int:resource_id>/bookings/preview")
-@doc("Preview a (weekly) booking: each occurrence with the rules it breaks and the bookings it clashes "
-     "with; nothing is written", form=BookingForm, responses={200: "The occurrences"})
+@doc("Preview a (weekly) booking: each occurrence with the rules it breaks, the bookings it clashes "
+     "with, its price, the open-source credits it would draw and the amount due; nothing is written", form=BookingForm, responses={200: "The occurrences"})
 def booking_preview(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.VIEW)
@@ -256,7 +258,10 @@ def booking_preview(resource_id: int):
     parse(BookingForm, body)
     rows = bookings.preview(resource, current_user, body)
     return jsonify({"occurrences": [{"start": iso(r["start"]), "end": iso(r["end"]), "ok": r["ok"],
-                                     "problems": r["problems"], "conflicts": r["conflicts"]} for r in rows]})
+                                     "problems": r["problems"], "conflicts": r["conflicts"],
+                                     "price": money(r["price"], r["currency"]), "price_unit": r["price_unit"],
+                                     "credit_applied": money(r["credit"], r["currency"]),
+                                     "amount_due": money(r["due"], r["currency"])} for r in rows]})
 
 
 @bp.post("/resources/<int:resource_id>/waitlist")
@@ -709,7 +714,8 @@ def idle_capacity():
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-statement")
-@doc("Monthly statement of a startup's resource charges (members of the startup)",
+@doc("Monthly statement of a startup's resource charges (members of the startup): each charge with its price, "
+     "the open-source credits it drew and the amount due; totals due; the current credit balances",
      query={"month": "YYYY-MM (default: this month, China time)"})
 def statement(organisation_id: int):
     require_login()
@@ -719,8 +725,20 @@ def statement(organisation_id: int):
                     "lines": [{"booking_id": line.booking.id, "resource": line.booking.resource.name,
                                "start": iso(line.booking.start_at), "end": iso(line.booking.end_at),
                                "kind": line.kind, "status": line.booking.status,
+                               "price": money(line.price, line.currency),
+                               "credit_applied": money(line.credit, line.currency),
                                "amount": money(line.amount, line.currency)} for line in result.lines],
-                    "totals": [money(amount, currency) for currency, amount in sorted(result.totals.items())]})
+                    "totals": [money(amount, currency) for currency, amount in sorted(result.totals.items())],
+                    "credits_applied": [money(amount, currency)
+                                        for currency, amount in sorted(result.credit_totals.items())],
+                    "credit_balances": [credit_balance_json(b) for b in result.credit_balances]})
+
+
+def credit_balance_json(balance: bookings.CreditBalance) -> dict:
+    """Open-source credits a startup holds for one company's resources (granted, used, available)."""
+    return {"company_id": balance.company_id, "company": balance.company_name,
+            "granted": money(balance.granted, balance.currency), "used": money(balance.used, balance.currency),
+            "available": money(balance.available, balance.currency)}
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-statement.csv")

@@ -252,6 +252,80 @@ def quote(resource: Resource, audience: str, minutes: int) -> tuple[str | None, 
     return None, 0, currency
 
 
+# ---- open-source resource credits ----------------------------------------------------------------
+# An open-source program grants each accepted startup credits (incubation.models.ResourceCredit). They are
+# spent on the resources of the company that granted them (the program's company): when a member books one
+# of its resources for the credited startup, the price is reduced by the available credit, never below zero.
+# The credit drawn is stored on the booking (`credit_amount`) in the booking's own transaction, and given
+# back (set to 0) when the booking is cancelled or rejected. The balance is grants minus credit held by
+# bookings; PostgreSQL serialises concurrent draws with a row lock on the startup's grants (SQLite booking
+# writes are serial anyway).
+
+@dataclass
+class CreditBalance:
+    company_id: int  # the company that granted the credits; they are spent on its resources
+    company_name: str
+    currency: str
+    granted: int = 0
+    used: int = 0
+
+    @property
+    def available(self) -> int:
+        return max(0, self.granted - self.used)
+
+
+def credit_balances(organisation_id: int) -> list[CreditBalance]:
+    """The startup's credits per granting company and currency (two grouped queries)."""
+    from incubation.models import Application, Program, ResourceCredit
+
+    balances: dict[tuple[int, str], CreditBalance] = {}
+    for company_id, name, currency, granted in db.session.execute(
+            select(Program.organisation_id, Organisation.name, ResourceCredit.currency, func.sum(ResourceCredit.amount))
+            .join(Application, Application.id == ResourceCredit.application_id)
+            .join(Program, Program.id == Application.program_id)
+            .join(Organisation, Organisation.id == Program.organisation_id)
+            .where(ResourceCredit.organisation_id == organisation_id)
+            .group_by(Program.organisation_id, Organisation.name, ResourceCredit.currency)):
+        balances[(company_id, currency)] = CreditBalance(company_id, name, currency, int(granted or 0))
+    if not balances:
+        return []
+    for company_id, currency, used in db.session.execute(
+            select(Resource.organisation_id, Booking.currency, func.sum(Booking.credit_amount))
+            .join(Resource, Resource.id == Booking.resource_id)
+            .where(Booking.organisation_id == organisation_id, Booking.credit_amount > 0)
+            .group_by(Resource.organisation_id, Booking.currency)):
+        if (company_id, currency) in balances:
+            balances[(company_id, currency)].used = int(used or 0)
+    return sorted(balances.values(), key=lambda b: (b.company_name, b.currency))
+
+
+def available_credit(organisation: Organisation | None, resource: Resource, currency: str) -> int:
+    if organisation is None:
+        return 0
+    return next((b.available for b in credit_balances(organisation.id)
+                 if b.company_id == resource.organisation_id and b.currency == currency), 0)
+
+
+def take_credit(organisation: Organisation | None, resource: Resource, currency: str, amount: int) -> int:
+    """How much of `amount` the startup's credits pay, inside the booking's transaction. Call it right before
+    inserting the booking with the result as its `credit_amount`."""
+    if organisation is None or amount <= 0:
+        return 0
+    from incubation.models import ResourceCredit
+
+    if _dialect() != "sqlite":
+        db.session.execute(select(ResourceCredit.id).where(ResourceCredit.organisation_id == organisation.id)
+                           .with_for_update())
+    return min(amount, available_credit(organisation, resource, currency))
+
+
+def _release_credit(booking: Booking) -> int:
+    """A cancelled or rejected booking gives its credit back; returns the amount released."""
+    released = booking.credit_amount or 0
+    booking.credit_amount = 0
+    return released
+
+
 # ---- rules -------------------------------------------------------------------------------------
 
 @dataclass
@@ -406,6 +480,8 @@ def preview(resource: Resource, user: User, data: Mapping[str, Any]) -> list[dic
     """Each occurrence of a (weekly) request with the rules it breaks and the bookings it clashes with."""
     request, repeat = clean_request(resource, user, data)
     rows, minutes_so_far = [], {}
+    audience = audience_for(request.organisation, resource)
+    credit_left: dict[str, int] = {}
     for start, end in occurrences(resource, request, repeat):
         problems = rule_errors(resource, user, start, end)
         blocked_from, blocked_until = _blocked(resource, start, end)
@@ -416,8 +492,14 @@ def preview(resource: Resource, user: User, data: Mapping[str, Any]) -> list[dic
             problems.setdefault("quota", []).append(quota)
         if not problems and not clash:
             minutes_so_far[week] = minutes_so_far.get(week, 0) + int((end - start).total_seconds() // 60)
+        unit, amount, currency = quote(resource, audience, int((end - start).total_seconds() // 60))
+        if currency not in credit_left:
+            credit_left[currency] = available_credit(request.organisation, resource, currency)
+        credit = min(amount, credit_left[currency]) if not problems and not clash else 0
+        credit_left[currency] -= credit
         rows.append({"start": start, "end": end, "ok": not problems and not clash, "problems": problems,
-                     "conflicts": [b.id for b in clash]})
+                     "conflicts": [b.id for b in clash], "price_unit": unit, "price": amount, "credit": credit,
+                     "due": amount - credit, "currency": currency})
     return rows
 
 
@@ -468,7 +550,8 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
                               start_at=start, end_at=end, blocked_from=blocked_from, blocked_until=blocked_until,
                               status=status, purpose=request.purpose, audience=audience, price_unit=unit,
                               price_amount=amount, currency=currency, terms_version=request.terms_version,
-                              series_key=series_key)
+                              series_key=series_key,
+                              credit_amount=take_credit(request.organisation, target, currency, amount))
             if status == BookingStatus.CONFIRMED:
                 booking.decided_at = utcnow()
             created.append(_insert(booking))
@@ -479,7 +562,8 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
             audit.record("booking.created", booking, actor_id=booker.id, after={
                 "resource_id": target.id, "start": booking.start_at.isoformat(), "end": booking.end_at.isoformat(),
                 "status": booking.status, "price": booking.price_amount, "currency": booking.currency,
-                "audience": booking.audience, "terms_version": booking.terms_version})
+                "credit": booking.credit_amount, "audience": booking.audience,
+                "terms_version": booking.terms_version})
         _mail_booker(created[0], _l("Booking confirmed") if status == BookingStatus.CONFIRMED
                      else _l("Booking request received"), extra=len(created) - 1)
         if status == BookingStatus.PENDING:
@@ -549,12 +633,16 @@ def _decide(booking: Booking, status: str, actor: User | None, reason: Any) -> N
     before = booking.status
     _transition(booking, status)
     booking.status = status
+    released = _release_credit(booking) if status in (BookingStatus.CANCELLED, BookingStatus.REJECTED) else 0
     booking.status_reason = str(reason)[:500]
     booking.decided_at = utcnow()
     booking.decided_by_id = actor.id if actor is not None else None
     db.session.flush()
-    audit.record(f"booking.{status}", booking, actor_id=booking.decided_by_id,
-                 before={"status": before}, after={"status": status, "reason": str(reason)})
+    after = {"status": status, "reason": str(reason)}
+    if released:
+        after["credit_released"] = released
+    audit.record(f"booking.{status}", booking, actor_id=booking.decided_by_id, before={"status": before},
+                 after=after)
     subject = {BookingStatus.REJECTED: _l("Booking request declined"),
                BookingStatus.CANCELLED: _l("Booking cancelled")}.get(status, _l("Booking updated"))
     _mail_booker(booking, subject, reason=reason)
@@ -696,6 +784,7 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
             continue
         audience = audience_for(organisation, resource)
         unit, amount, currency = quote(resource, audience, int((entry.end_at - entry.start_at).total_seconds() // 60))
+        credit = take_credit(organisation, resource, currency, amount)
         status = BookingStatus.PENDING if resource.requires_approval else BookingStatus.CONFIRMED
         try:
             booking = _insert(Booking(
@@ -703,13 +792,13 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
                 start_at=entry.start_at, end_at=entry.end_at, blocked_from=blocked_from,
                 blocked_until=blocked_until, status=status, purpose=entry.purpose, audience=audience,
                 price_unit=unit, price_amount=amount, currency=currency, terms_version=entry.terms_version,
-                decided_at=utcnow() if status == BookingStatus.CONFIRMED else None))
+                credit_amount=credit, decided_at=utcnow() if status == BookingStatus.CONFIRMED else None))
         except PortalError:
             continue
         entry.status, entry.booking_id = WaitlistStatus.PROMOTED, booking.id
         db.session.flush()
         audit.record("booking.promoted_from_waitlist", booking, actor_id=None,
-                     after={"waitlist_entry": entry.id, "status": status, "price": amount})
+                     after={"waitlist_entry": entry.id, "status": status, "price": amount, "credit": credit})
         _mail_booker(booking, _l("A slot you waited for is yours"))
         promoted.append(booking)
     return promoted

@@ -278,6 +278,7 @@ class Booking(db.Model):
         CheckConstraint("blocked_from <= start_at AND blocked_until >= end_at", name="blocked_covers_booking"),
         CheckConstraint(one_of("status", BookingStatus.ALL), name="status_known"),
         CheckConstraint("price_amount >= 0 AND cancel_fee_amount >= 0", name="amounts_non_negative"),
+        CheckConstraint("credit_amount >= 0 AND credit_amount <= price_amount", name="credit_within_price"),
         # Availability reads only the window asked for: bookings ending after its start.
         Index("ix_booking_resource_blocked_until", "resource_id", "blocked_until"),
         Index("ix_booking_organisation_start", "organisation_id", "start_at"),
@@ -305,6 +306,9 @@ class Booking(db.Model):
     price_amount: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     cancel_fee_amount: Mapped[int] = mapped_column(Integer, default=0)
+    # Open-source resource credits drawn by this booking (never more than the price); set back to 0 when the
+    # booking is cancelled or rejected, which gives the credit back (see resources.bookings.take_credit).
+    credit_amount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     terms_version: Mapped[int | None] = mapped_column(Integer)  # the IP/NDA terms version accepted
     series_key: Mapped[str | None] = mapped_column(String(32), index=True)  # a weekly series
     status_reason: Mapped[str] = mapped_column(String(500), default="")
@@ -324,6 +328,11 @@ class Booking(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in BookingStatus.OPEN
+
+    @property
+    def amount_due(self) -> int:
+        """The price less the credits drawn: what the organisation pays."""
+        return self.price_amount - (self.credit_amount or 0)
 
     def __repr__(self) -> str:
         return f"<Booking {self.id} {self.status} {self.start_at:%Y-%m-%d %H:%M}>"

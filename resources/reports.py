@@ -29,8 +29,10 @@ CHARGED = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SH
 class StatementLine:
     booking: Booking
     kind: str  # "booking" or "late_cancel_fee"
-    amount: int
+    amount: int  # due: the price less the open-source credits it drew
     currency: str
+    price: int = 0
+    credit: int = 0
 
 
 @dataclass
@@ -38,7 +40,9 @@ class Statement:
     organisation: Organisation
     month: date
     lines: list[StatementLine] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)  # amounts due per currency
+    credit_totals: dict[str, int] = field(default_factory=dict)  # credits drawn per currency
+    credit_balances: list = field(default_factory=list)  # resources.bookings.CreditBalance, as of now
 
 
 def month_bounds(month: date, zone: str = STATEMENT_ZONE) -> tuple[datetime, datetime]:
@@ -67,39 +71,50 @@ def month_arg(raw: str | None) -> date:
 
 def monthly_statement(organisation: Organisation, month: date) -> Statement:
     """Charges of the bookings starting in the month: the stored price of confirmed, completed and
-    no-show bookings, and the late-cancel fee of cancelled ones."""
+    no-show bookings less the open-source credits each drew, and the late-cancel fee of cancelled ones
+    (paid in money: a cancelled booking gave its credit back). Also the credit balances as of now."""
+    from resources.bookings import credit_balances
+
     start, end = month_bounds(month)
-    statement = Statement(organisation, month)
+    statement = Statement(organisation, month, credit_balances=credit_balances(organisation.id))
     bookings = db.session.scalars(select(Booking).options(selectinload(Booking.resource)).where(
         Booking.organisation_id == organisation.id, Booking.start_at >= start, Booking.start_at < end)
         .order_by(Booking.start_at)).all()
     for booking in bookings:
         if booking.status in CHARGED:
-            line = StatementLine(booking, "booking", booking.price_amount, booking.currency)
+            line = StatementLine(booking, "booking", booking.amount_due, booking.currency,
+                                 booking.price_amount, booking.credit_amount or 0)
         elif booking.status == BookingStatus.CANCELLED and booking.cancel_fee_amount:
-            line = StatementLine(booking, "late_cancel_fee", booking.cancel_fee_amount, booking.currency)
+            line = StatementLine(booking, "late_cancel_fee", booking.cancel_fee_amount, booking.currency,
+                                 booking.cancel_fee_amount)
         else:
             continue
         statement.lines.append(line)
         statement.totals[line.currency] = statement.totals.get(line.currency, 0) + line.amount
+        if line.credit:
+            statement.credit_totals[line.currency] = statement.credit_totals.get(line.currency, 0) + line.credit
     return statement
 
 
 def statement_csv(statement: Statement) -> str:
     """The statement as CSV for the startup's bookkeeping: one row per charge, then a total per currency.
-    Amounts in minor units; text cells that a spreadsheet would run as formulas are neutralised."""
+    Amounts in minor units (`amount_minor` is due: `price_minor` less `credit_minor`); text cells that a
+    spreadsheet would run as formulas are neutralised."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["booking_id", "resource", "company", "start_utc", "end_utc", "timezone", "booked_by",
-                     "item", "status", "audience", "price_unit", "terms_version", "amount_minor", "currency"])
+                     "item", "status", "audience", "price_unit", "terms_version", "amount_minor", "currency",
+                     "price_minor", "credit_minor"])
     for line in statement.lines:
         booking, resource = line.booking, line.booking.resource
         writer.writerow([booking.id, csv_safe(resource.name), csv_safe(resource.organisation.name),
                          booking.start_at.isoformat(), booking.end_at.isoformat(), resource.timezone,
                          csv_safe(booking.user.name), line.kind, booking.status, booking.audience,
-                         booking.price_unit or "", booking.terms_version or "", line.amount, line.currency])
+                         booking.price_unit or "", booking.terms_version or "", line.amount, line.currency,
+                         line.price, line.credit])
     for currency, amount in sorted(statement.totals.items()):
-        writer.writerow(["", "", "", "", "", "", "", "total", "", "", "", "", amount, currency])
+        writer.writerow(["", "", "", "", "", "", "", "total", "", "", "", "", amount, currency, "",
+                         statement.credit_totals.get(currency, 0)])
     return out.getvalue()
 
 
