@@ -174,6 +174,8 @@ def campaign_new():
         form.project_id.data = int(request.args["project_id"])
     eligible = {p.id for p in projects if services.crowdfunding_gate_failure(p) is None}
     status = 200
+    if request.method == "POST" and request.form.get("project_id"):
+        load(Project, request.form["project_id"], Permission.EDIT)  # someone else's project: 403 before anything
     if form.validate_on_submit():
         try:
             project = load(Project, form.project_id.data, Permission.EDIT)
@@ -523,6 +525,8 @@ def financing_index():
         member_organisation_ids(current_user) or [0])).order_by(Project.title)).all()
     form = FinancingForm()
     addressees = financing.addressable_organisations()
+    if request.method == "POST" and request.form.get("project_id"):
+        load(Project, request.form["project_id"], Permission.EDIT)  # someone else's project: 403 before anything
     if form.validate_on_submit():
         try:
             project = load(Project, form.project_id.data, Permission.EDIT)

@@ -634,8 +634,9 @@ def application_review(application_id: int):
 def application_conflict(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.VIEW)
+    assignment = _my_assignment(application)  # refused before the body is read
     form = parse(ConflictForm)
-    services.declare_conflict(_my_assignment(application), form.reason.data)
+    services.declare_conflict(assignment, form.reason.data)
     return jsonify({"application_id": application.id, "conflict": True})
 
 

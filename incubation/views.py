@@ -311,7 +311,9 @@ def _back_to_project(project: Project, anchor: str = ""):
 @login_required
 def project_edit(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
-    form = ProjectPageForm(obj=project)
+    # Only GET prefills from the project: WTForms falls back to `obj` for an empty POST, which would read the
+    # stored minor units as yuan and save them a hundredfold.
+    form = ProjectPageForm(obj=project if request.method == "GET" else None)
     form.organisation_id.choices = [(project.organisation_id, project.organisation.name)]
     if request.method == "GET":
         form.organisation_id.data = project.organisation_id

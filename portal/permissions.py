@@ -27,11 +27,16 @@ class Permission:
 
 Policy = Callable[[Any, Any], bool]
 _POLICIES: dict[tuple[type, str], Policy] = {}
+# Permissions someone exercises as themselves (accept *my* invitation, review *my* booking): an admin
+# is refused like anyone else, since acting in another person's name is not administration.
+_PERSONAL: set[tuple[type, str]] = set()
 
 
-def policy(model: type, permission: str) -> Callable[[Policy], Policy]:
+def policy(model: type, permission: str, *, personal: bool = False) -> Callable[[Policy], Policy]:
     def register(func: Policy) -> Policy:
         _POLICIES[(model, permission)] = func
+        if personal:
+            _PERSONAL.add((model, permission))
         return func
 
     return register
@@ -40,7 +45,7 @@ def policy(model: type, permission: str) -> Callable[[Policy], Policy]:
 def can(user, permission: str, obj: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         user = None
-    if user is not None and user.is_admin:
+    if user is not None and user.is_admin and (type(obj), permission) not in _PERSONAL:
         return True
     rule = _POLICIES.get((type(obj), permission))
     if rule is None:

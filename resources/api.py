@@ -54,6 +54,7 @@ from resources.models import (
 from resources.policies import (
     CANCEL_BOOKING,
     PUBLISH_RESOURCES,
+    REVIEW_BOOKING,
     VIEW_STATEMENTS,
     VIEW_UTILISATION,
 )
@@ -410,7 +411,7 @@ def booking_no_show(booking_id: int):
      responses={201: "Reviewed", 409: "Not completed or already reviewed"})
 def booking_review(booking_id: int):
     require_login()
-    booking = load(Booking, booking_id, Permission.VIEW)
+    booking = load(Booking, booking_id, REVIEW_BOOKING)
     form = parse(ReviewForm)
     review = bookings.add_review(booking, current_user, form.rating.data, form.comment.data or "")
     return jsonify({"id": review.id, "rating": review.rating, "comment": review.comment,

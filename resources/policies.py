@@ -58,6 +58,15 @@ def booking_staff(user, booking: Booking) -> bool:
     return user is not None and acts_for_company(user, booking.resource.organisation)
 
 
+# On a Booking: rate it (the booker only, admins included).
+REVIEW_BOOKING = "review_booking"
+
+
+@policy(Booking, REVIEW_BOOKING, personal=True)
+def booking_reviewer(user, booking: Booking) -> bool:
+    return user is not None and booking.user_id == user.id
+
+
 @policy(Booking, CANCEL_BOOKING)
 def booking_cancellable_by(user, booking: Booking) -> bool:
     return booking_visible(user, booking)

@@ -65,6 +65,7 @@ from resources.models import (
 from resources.policies import (
     CANCEL_BOOKING,
     PUBLISH_RESOURCES,
+    REVIEW_BOOKING,
     VIEW_STATEMENTS,
     VIEW_UTILISATION,
 )
@@ -414,7 +415,7 @@ def booking_cancel(booking_id: int):
 @bp.post("/bookings/<int:booking_id>/review")
 @login_required
 def booking_review(booking_id: int):
-    booking = load(Booking, booking_id, Permission.VIEW)
+    booking = load(Booking, booking_id, REVIEW_BOOKING)
     form = ReviewForm()
     if not form.validate():
         raise ValidationFailed(_("Rate from 1 to 5."), {"rating": [_("Rate from 1 to 5.")]})

@@ -19,10 +19,10 @@ def membership_owner(user, membership: Membership) -> bool:
     return role_in(user, membership.organisation_id) == MemberRole.OWNER
 
 
-# On an Invitation: accept or decline it (the invitee only; owners of the organisation see it listed).
+# On an Invitation: accept or decline it (the invitee only, admins included: nobody joins in another's name).
 RESPOND = "respond_to_invitation"
 
 
-@policy(Invitation, RESPOND)
+@policy(Invitation, RESPOND, personal=True)
 def invitation_invitee(user, invitation: Invitation) -> bool:
     return is_invitee(user, invitation)

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -43,6 +43,8 @@ def detail(organisation_id: int):
     organisation = load(Organisation, organisation_id, Permission.VIEW)
     member_form = MemberForm()
     is_owner = can(current_user, Permission.MANAGE, organisation)
+    if request.method == "POST" and not is_owner:  # only owners invite; refused before the form is read
+        abort(401 if not current_user.is_authenticated else 403)
     if is_owner and member_form.validate_on_submit():
         try:
             result = services.add_member(organisation, member_form.email.data, member_form.role.data, current_user)

@@ -179,3 +179,17 @@ def test_user_without_startup_is_sent_to_create_one(client, factories, login):
     login(factories.UserFactory(roles=[Role.BACKER]))
     response = client.get("/projects/new")
     assert response.status_code == 302 and "/organisations/new" in response.headers["Location"]
+
+
+def test_an_empty_edit_form_changes_nothing(client, login):
+    """Found by the authorization matrix: an empty POST used to save the funding sought a hundredfold."""
+    from incubation.models import Project
+    from portal.extensions import db
+    from tests.incubation.factories import startup_with_founder
+
+    founder, _startup, project = startup_with_founder(funding_sought_amount=50_000_000, currency="CNY")
+    login(founder)
+    response = client.post(f"/projects/{project.id}/edit", data={})
+    assert response.status_code in (200, 400)
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).funding_sought_amount == 50_000_000

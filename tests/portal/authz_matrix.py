@@ -366,19 +366,8 @@ GET    /search                                                 public
 # ---- transparency ---------------------------------------------------------------------------------------------------
 GET    /transparency/audit                                     public
 GET    /transparency/audit/verify_receipt.py                   public
-# ---- still to land (issue 9) ---------------------------------------------------------------------------------------
 GET    /api/v1/audit/checkpoints                               public
-GET    /readyz                                                 any   any   any   any   any   any   any   any   any
 """
-
-# Routes of the table the issue asks for that are not routed yet: their cells fail until they land.
-PENDING_ROUTES = {
-    "GET /readyz": "API.md: readiness endpoint",
-}
-
-# Cells expected to fail on the current tree, with the reason; only applied as strict xfail when
-# AUTHZ_MATRIX_XFAIL_PENDING=1 (for a green run while the lead lands the rest of issue 9).
-PENDING: dict[tuple[str, str], str] = {}
 
 MACROS = {
     "public": ["ok"] * 9,

@@ -11,8 +11,6 @@ per-test `client` fixture, so they must run before the module-wide world opens i
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -115,11 +113,7 @@ def _cases():
     cases = []
     for key, row in matrix.rows().items():
         for actor, expected in zip(ACTORS, row.cells, strict=True):
-            marks = []
-            reason = matrix.PENDING.get((key, actor)) or matrix.PENDING.get((key, "*"))
-            if reason and os.environ.get("AUTHZ_MATRIX_XFAIL_PENDING"):
-                marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            cases.append(pytest.param(key, actor, expected, marks=marks, id=f"{key} | {actor}"))
+            cases.append(pytest.param(key, actor, expected, id=f"{key} | {actor}"))
     return cases
 
 
@@ -131,15 +125,14 @@ def test_every_route_has_a_row(app):
 
 
 def test_every_row_is_a_route(app):
-    """A row for a route that is gone is stale; rows of routes still to land are listed in PENDING_ROUTES."""
-    stale = sorted(set(matrix.rows()) - matrix.routed_keys(app) - set(matrix.PENDING_ROUTES))
+    """A row for a route that is gone is stale."""
+    stale = sorted(set(matrix.rows()) - matrix.routed_keys(app))
     assert not stale, "rows without a route:\n" + "\n".join(stale)
 
 
 @pytest.mark.parametrize(("key", "actor", "expected"), _cases())
 def test_cell(cells, app, key, actor, expected):
-    if key not in matrix.routed_keys(app):
-        pytest.fail(f"{key} is not routed yet ({matrix.PENDING_ROUTES.get(key, 'no reason given')})")
+    assert key in matrix.routed_keys(app), f"{key} is not routed"
     row = matrix.rows()[key]
     url = matrix.url_for_row(row, cells.world.ids)
     response, flashes = cells.request(actor, row.method, url, api=row.api, json=row.json(cells.world.ids),
