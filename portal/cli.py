@@ -61,7 +61,7 @@ def audit_verify_command() -> None:
         failed = True
         click.echo(f"TAMPERED: checkpoint {problem.sequence} no longer matches: {problem.reason}.", err=True)
     if not report.problems:
-        click.echo(f"OK: {report.checked} signed checkpoints match the chain.")
+        click.echo(f"OK: {report.checked} signed checkpoint(s) match the chain.")
     if failed:
         sys.exit(1)
 
