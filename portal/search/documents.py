@@ -4,7 +4,8 @@ Everything that knows about the domain models lives here, so a model change is a
 place. A document holds only what anyone may see: unpublished resources, draft projects, campaigns
 that are not live and deactivated mentors are never documents, and private fields (a project's
 problem, solution, market, business model and team, which may sit behind an NDA; funding sought;
-contact details) are never copied in.
+contact details) are never copied in. Program applications are never documents: their answers are
+what blind reviewers see, and a search for an answer must not lead back to the applicant.
 
 `SOURCES` tells the outbox (sync.py) which model changes touch which documents; `expand` turns an
 outbox row into document keys; `build` turns a key into a document (or None: delete it).
