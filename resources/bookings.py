@@ -61,7 +61,7 @@ from resources.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from resources.policies import is_company_staff
+from resources.policies import acts_for_company, is_company_staff
 
 Errors = dict[str, list[str]]
 T = TypeVar("T")
@@ -340,7 +340,7 @@ class Request:
 
 
 def is_qualified(resource: Resource, user: User, moment: datetime) -> bool:
-    if not resource.requires_qualification or is_company_staff(user, resource.organisation) or user.is_admin:
+    if not resource.requires_qualification or acts_for_company(user, resource.organisation) or user.is_admin:
         return True
     qualification = db.session.scalar(select(Qualification).where(
         Qualification.resource_id == resource.id, Qualification.user_id == user.id))
@@ -444,7 +444,7 @@ def week_bounds(resource: Resource, moment: datetime) -> tuple[datetime, datetim
 def quota_error(resource: Resource, user: User, organisation: Organisation | None,
                 start: datetime, end: datetime, extra_minutes: int = 0) -> str | None:
     """Minutes per startup (or per person without one) per local week; pending requests count."""
-    if not resource.quota_minutes_per_week or is_company_staff(user, resource.organisation):
+    if not resource.quota_minutes_per_week or acts_for_company(user, resource.organisation):
         return None
     week_start, week_end = week_bounds(resource, start)
     stmt = select(Booking).where(Booking.resource_id == resource.id, Booking.start_at >= week_start,
@@ -519,7 +519,7 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
     def work() -> list[Booking]:
         target = db.session.get(Resource, resource_id)
         booker = db.session.get(User, user.id)
-        staff = is_company_staff(booker, target.organisation)
+        staff = acts_for_company(booker, target.organisation)
         status = BookingStatus.PENDING if target.requires_approval and not staff else BookingStatus.CONFIRMED
         audience = audience_for(request.organisation, target)
         series_key = secrets.token_hex(8) if repeat > 1 else None
@@ -675,7 +675,7 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "", now: datetim
         _transition(target, BookingStatus.CANCELLED)
         if target.start_at <= now:
             raise Conflict(_("A booking that has started can no longer be cancelled."), {"status": ["started"]})
-        staff = is_company_staff(actor, target.resource.organisation) and actor.id != target.user_id
+        staff = acts_for_company(actor, target.resource.organisation) and actor.id != target.user_id
         fee = 0 if staff else cancellation_fee(target, now)
         freed = target.status in BookingStatus.OCCUPYING
         target.cancel_fee_amount = fee
