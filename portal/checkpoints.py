@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import LargeBinary, String, func, select, text
+from sqlalchemy import LargeBinary, String, event, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import receipts
@@ -145,6 +145,45 @@ def _batch(previous: AuditCheckpoint | None, head_id: int) -> list[AuditEvent]:
     if previous is not None:
         stmt = stmt.where(AuditEvent.id > previous.head_event_id)
     return list(db.session.scalars(stmt))
+
+
+# ---- append-only guard: a checkpoint is never edited or deleted; only its missing timestamp is filled in ----
+
+CHECKPOINT_GUARD_DDL = {
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION audit_checkpoint_guard() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'DELETE' OR OLD.timestamp_token IS NOT NULL
+     OR (NEW.sequence, NEW.rows, NEW.previous_rows, NEW.head_event_id, NEW.head_hash, NEW.batch_root,
+         NEW.created_at, NEW.signature, NEW.public_key)
+        IS DISTINCT FROM (OLD.sequence, OLD.rows, OLD.previous_rows, OLD.head_event_id, OLD.head_hash,
+                          OLD.batch_root, OLD.created_at, OLD.signature, OLD.public_key) THEN
+    RAISE EXCEPTION 'audit_checkpoint is append-only';
+  END IF;
+  RETURN NEW;
+END
+$$ LANGUAGE plpgsql""",
+        "CREATE TRIGGER audit_checkpoint_guard BEFORE UPDATE OR DELETE ON audit_checkpoint "
+        "FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_guard()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
+        "WHEN OLD.timestamp_token IS NOT NULL OR NEW.sequence IS NOT OLD.sequence OR NEW.rows IS NOT OLD.rows "
+        "OR NEW.previous_rows IS NOT OLD.previous_rows OR NEW.head_event_id IS NOT OLD.head_event_id "
+        "OR NEW.head_hash IS NOT OLD.head_hash OR NEW.batch_root IS NOT OLD.batch_root "
+        "OR NEW.created_at IS NOT OLD.created_at OR NEW.signature IS NOT OLD.signature "
+        "OR NEW.public_key IS NOT OLD.public_key "
+        "BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
+        "CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
+        "BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
+    ],
+}
+
+
+@event.listens_for(AuditCheckpoint.__table__, "after_create")
+def _create_checkpoint_guard(target, connection, **kw) -> None:
+    for statement in CHECKPOINT_GUARD_DDL.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
 
 
 def create_checkpoint() -> AuditCheckpoint | None:

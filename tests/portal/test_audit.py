@@ -7,15 +7,18 @@ from portal.audit import AuditEvent
 from portal.extensions import db
 
 
-def tamper(sql: str, **params) -> None:
-    """Edit the audit table by hand, as an attacker with database access would (the guard is lifted)."""
+def tamper(sql: str = "", **params) -> None:
+    """Edit the audit tables by hand, as an attacker with database access would (the guards are lifted)."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+        db.session.execute(text("ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_guard"))
     else:
-        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
-    db.session.execute(text(sql), params)
+        for trigger in ("audit_event_no_update", "audit_event_no_delete", "audit_checkpoint_no_update",
+                        "audit_checkpoint_no_delete"):
+            db.session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+    if sql:
+        db.session.execute(text(sql), params)
     db.session.expire_all()
 
 

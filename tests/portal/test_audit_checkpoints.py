@@ -117,6 +117,8 @@ def test_a_rewrite_after_the_first_checkpoint_names_only_the_later_one(db_sessio
 def test_edited_or_foreign_signed_checkpoints_are_refused(db_session):
     make_events(2)
     checkpoint = create_checkpoint()
+    db.session.flush()
+    tamper()  # an attacker with database access lifts the guard first
     checkpoint.rows -= 1
     db.session.flush()
     assert "signature does not verify" in verify_checkpoints().problems[0].reason
@@ -138,8 +140,7 @@ def test_a_deleted_checkpoint_leaves_a_gap_that_is_named(db_session):
     middle = create_checkpoint()
     make_events(1)
     create_checkpoint()
-    db.session.delete(middle)
-    db.session.flush()
+    tamper("DELETE FROM audit_checkpoint WHERE id = :id", id=middle.id)
     problems = verify_checkpoints().problems
     assert problems and "missing" in problems[0].reason
 
@@ -245,3 +246,21 @@ def test_the_configured_key_signs(app, db_session):
     finally:
         app.config["AUDIT_SIGNING_KEY"] = saved
         app.extensions.pop("audit_signing_key", None)
+
+
+def test_checkpoints_are_append_only_except_for_a_missing_timestamp(db_session):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    make_events(1)
+    checkpoint = create_checkpoint()
+    db.session.flush()
+    for sql in ("UPDATE audit_checkpoint SET rows = rows + 1 WHERE id = :id",
+                "DELETE FROM audit_checkpoint WHERE id = :id"):
+        with pytest.raises(DatabaseError), db.session.begin_nested():
+            db.session.execute(text(sql), {"id": checkpoint.id})
+    db.session.execute(text("UPDATE audit_checkpoint SET timestamp_token = :t WHERE id = :id"),
+                       {"t": b"token", "id": checkpoint.id})
+    with pytest.raises(DatabaseError), db.session.begin_nested():
+        db.session.execute(text("UPDATE audit_checkpoint SET timestamp_token = :t WHERE id = :id"),
+                           {"t": b"other", "id": checkpoint.id})
