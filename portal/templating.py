@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -78,12 +78,20 @@ def format_money(amount: int | None, currency: str = "CNY") -> str:
 
 
 def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    """A UTC moment in the resource's zone (`tz`) or the reader's, without seconds: "medium" is the
+    locale's medium date with its short time (Babel's own medium would show seconds)."""
     if moment is None:
         return ""
+    suffix = ""
     if tz:
         moment = moment.astimezone(ZoneInfo(tz))
-        return format_datetime(moment.replace(tzinfo=None), fmt, rebase=False) + " " + moment.strftime("%Z")
-    return format_datetime(moment, fmt)
+        suffix = " " + moment.strftime("%Z")
+        moment, rebase = moment.replace(tzinfo=None), False
+    else:
+        rebase = True
+    if fmt == "medium":
+        return f"{format_date(moment, 'medium', rebase=rebase)} {format_time(moment, 'short', rebase=rebase)}{suffix}"
+    return format_datetime(moment, fmt, rebase=rebase) + suffix
 
 
 def nav_tree() -> list[tuple[str | None, list[NavItem]]]:

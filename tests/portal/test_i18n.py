@@ -60,3 +60,20 @@ def test_api_errors_follow_the_language(client):
     response = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
     assert response.json["error"]["message"] != "We could not find what you were looking for."
+
+
+def test_times_are_shown_without_seconds_in_both_languages(app):
+    from datetime import UTC, datetime
+
+    from flask_babel import force_locale
+
+    from portal.templating import local_time
+
+    moment = datetime(2026, 12, 1, 10, 7, 42, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("en"):
+            english = local_time(moment, "Asia/Shanghai")
+        with force_locale("zh_Hans_CN"):
+            chinese = local_time(moment, "Asia/Shanghai")
+    assert english.startswith("Dec 1, 2026") and "6:07" in english and ":42" not in english
+    assert chinese.startswith("2026年12月1日") and "18:07" in chinese and ":42" not in chinese
