@@ -165,8 +165,8 @@ class FinancingReviewForm(FlaskForm):
     team = IntegerField(_l("Team (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
     market = IntegerField(_l("Market and traction (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
     terms = IntegerField(_l("Terms and use of funds (0-5)"), validators=[InputRequired(), NumberRange(min=0, max=5)])
-    recommendation = SelectField(_l("Recommendation"), choices=[("yes", _l("Invest")), ("maybe", _l("Maybe")),
-                                                               ("no", _l("Do not invest"))],
+    recommendation = SelectField(_l("Recommendation"), choices=[("", _l("Choose…")), ("yes", _l("Invest")),
+                                                               ("maybe", _l("Maybe")), ("no", _l("Do not invest"))],
                                  validators=[DataRequired()])
     comment = TextAreaField(_l("Comment for the other reviewers"), validators=[Optional(), Length(max=5000)])
 

@@ -107,6 +107,11 @@ def seed_demo_command(if_empty: bool) -> None:
         commit()
     finally:
         current_app.config["MAIL_SUPPRESS"] = False
+    from portal.checkpoints import checkpoint_now
+
+    checkpoint = checkpoint_now()  # the demo's history is signed at once, so its receipts can be shown
+    if checkpoint is not None:
+        click.echo(f"  - audit checkpoint {checkpoint.sequence} signed ({checkpoint.rows} rows)")
     click.echo(f"Demo data ready. Logins (password for all: {logins['password']}):")
     for role, email in logins["accounts"]:
         click.echo(f"  {role:<10} {email}")

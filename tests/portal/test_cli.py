@@ -41,3 +41,4 @@ def test_seed_demo_prints_logins_and_sends_no_mail(app, db_session, runner, mail
     assert "admin@demo.haichuang.test" in result.output and "demo-password-2026" in result.output
     assert mail_outbox == []
     assert app.config["MAIL_SUPPRESS"] is False
+    assert "audit checkpoint 1 signed" in result.output  # the transparency page has something to show
