@@ -121,6 +121,7 @@ def program_json(program: Program) -> dict:
         "criteria": [{"name": c.name, "weight": c.weight} for c in program.criteria],
         "questions": [{"id": q.id, "text": q.text, "required": q.required} for q in program.questions],
         "blind_review": program.blind_review,
+        "published": program.published,
         "credits": (money(program.credit_amount, program.credit_currency) if program.credit_amount else None),
     }
 
@@ -220,7 +221,7 @@ def project_submit(project_id: int):
                                                       "organisation_id": "only this company's programs"})
 def program_list():
     stmt = services.open_programs_stmt() if request.args.get("open") in ("1", "true") else (
-        select(Program).order_by(Program.closes_at.desc()))
+        services.visible_programs_stmt(current_user))
     if request.args.get("organisation_id", "").isdigit():
         stmt = stmt.where(Program.organisation_id == int(request.args["organisation_id"]))
     return jsonify(paginate(stmt, program_json))
@@ -428,16 +429,33 @@ def former_employment_verify(record_id: int):
 # ---- programs, applications, review ----------------------------------------------------------
 
 @bp.post("/programs")
-@doc("Create a program (a cohort) of your company", form=ProgramForm,
-     responses={201: "Created", 403: "Not staff of the organisation"})
+@doc("Create a program (a cohort) of your company; `published: false` saves a draft",
+     form=ProgramForm, responses={201: "Created", 403: "Not staff of the organisation",
+                                  409: "organisation_unverified: publishing waits until the company is verified"})
 def program_create():
     require_login()
-    form = parse(ProgramForm)
+    body = json_body()
+    published = body.pop("published", True)
+    if not isinstance(published, bool):
+        raise ValidationFailed.field("published", _("Send true or false."))
+    form = parse(ProgramForm, body)
     organisation = load(Organisation, form.organisation_id.data, Permission.VIEW)
     if not current_user.is_admin and role_in(current_user, organisation.id) is None:
         abort(403)
-    program = services.create_program(organisation, **form.program_data())
+    program = services.create_program(organisation, **form.program_data(), published=published)
     return jsonify(program_json(program)), 201
+
+
+@bp.post("/programs/<int:program_id>/publication")
+@doc("Publish or withdraw a program (the company's staff); publishing needs a verified company",
+     responses={200: "Saved", 409: "organisation_unverified: the company is not verified yet"})
+def program_publication(program_id: int):
+    require_login()
+    program = load(Program, program_id, Permission.EDIT)
+    published = json_body().get("published")
+    if not isinstance(published, bool):
+        raise ValidationFailed.field("published", _("Send true or false."))
+    return jsonify(program_json(services.set_program_published(program, published, current_user)))
 
 
 @bp.put("/programs/<int:program_id>")
@@ -446,7 +464,7 @@ def program_create():
      responses={200: "Updated", 409: "Reviews were already submitted"})
 def program_update(program_id: int):
     require_login()
-    program = load(Program, program_id, Permission.MANAGE)
+    program = load(Program, program_id, Permission.EDIT)
     data = json_body()
     form = parse(ProgramEditForm, data)
     services.update_program(program, current_user, **form.program_data(data))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
@@ -117,6 +117,8 @@ class Program(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int] = mapped_column()
     blind_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A draft is seen by the company's staff only; publishing needs a verified company.
+    published: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Open-source programs grant resource credits to each accepted startup (minor units).
     credit_amount: Mapped[int | None] = mapped_column()
     credit_currency: Mapped[str] = mapped_column(String(3), default="CNY", server_default="CNY")

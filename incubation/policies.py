@@ -15,7 +15,7 @@ from incubation.models import (
     ReviewAssignment,
     SupportRequest,
 )
-from portal.organisations.services import acts_for_company, role_in
+from portal.organisations.services import acts_for_company, is_company_staff, role_in
 from portal.permissions import Permission, policy
 
 
@@ -38,13 +38,19 @@ def project_edit(user, project: Project) -> bool:
 
 @policy(Program, Permission.VIEW)
 def program_view(user, program: Program) -> bool:
-    return True
+    """Published programs are public; a draft is seen by its company's staff."""
+    return program.published or is_company_staff(user, program.organisation)
 
 
 @policy(Program, Permission.EDIT)
+def program_edit(user, program: Program) -> bool:
+    """Edit the terms and publish: the company's staff (a draft needs no verification, publishing does)."""
+    return is_company_staff(user, program.organisation)
+
+
 @policy(Program, Permission.MANAGE)
 def program_manage(user, program: Program) -> bool:
-    """Staff of the verified company running the program."""
+    """Run it (applications, reviewers, decisions): staff of the verified company running the program."""
     return acts_for_company(user, program.organisation)
 
 

@@ -144,18 +144,43 @@ def can_create_project(user: User | None, organisation: Organisation) -> bool:
 # ---- programs --------------------------------------------------------------------------------
 
 def open_programs_stmt(now: datetime | None = None) -> Select:
+    """Published programs open for applications now."""
     now = now or utcnow()
-    return select(Program).where(Program.opens_at <= now, Program.closes_at > now).order_by(Program.closes_at)
+    return select(Program).where(Program.published.is_(True), Program.opens_at <= now,
+                                 Program.closes_at > now).order_by(Program.closes_at)
+
+
+def visible_programs_stmt(viewer: User | None) -> Select:
+    """Published programs, plus the drafts of the companies `viewer` works for (admins see all)."""
+    stmt = select(Program).order_by(Program.closes_at.desc())
+    if viewer is not None and getattr(viewer, "is_authenticated", False) and viewer.is_admin:
+        return stmt
+    own = member_organisation_ids(viewer)
+    return stmt.where(or_(Program.published.is_(True), Program.organisation_id.in_(own or [0])))
+
+
+def set_program_published(program: Program, published: bool, by: User | None = None) -> Program:
+    """Publish a draft program (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
+    if published and not program.published:
+        require_verified(program.organisation)
+    if program.published != published:
+        program.published = published
+        db.session.flush()
+        audit.record("program.published" if published else "program.unpublished", program,
+                     actor_id=by.id if by is not None else None)
+    return program
 
 
 def create_program(organisation: Organisation, *, title: str, description: str = "",
                    mode: str = IncubationMode.INTERNAL, opens_at: datetime, closes_at: datetime, capacity: int,
                    criteria: Iterable[tuple[str, int]] = (), questions: Iterable[tuple[str, bool]] = (),
                    blind_review: bool = False, credit_amount: int | None = None,
-                   credit_currency: str = "CNY") -> Program:
+                   credit_currency: str = "CNY", published: bool = True) -> Program:
+    """A program of an anchor company; an unverified company prepares it as a draft (`published=False`)."""
     if organisation.kind != OrganisationKind.COMPANY:
         raise ValidationFailed.field("organisation_id", _("Programs are run by anchor companies."))
-    require_verified(organisation)  # a program is public from the moment it exists
+    if published:
+        require_verified(organisation)
     if mode not in IncubationMode.ALL:
         raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
     if closes_at <= opens_at:
@@ -172,7 +197,7 @@ def create_program(organisation: Organisation, *, title: str, description: str =
     program = Program(organisation_id=organisation.id, title=title.strip(), description=description or "",
                       mode=mode, opens_at=opens_at, closes_at=closes_at, capacity=capacity,
                       blind_review=bool(blind_review), credit_amount=credit_amount,
-                      credit_currency=(credit_currency or "CNY").upper())
+                      credit_currency=(credit_currency or "CNY").upper(), published=bool(published))
     for text, required in questions:
         text = (text or "").strip()
         if text:
@@ -188,7 +213,7 @@ def create_program(organisation: Organisation, *, title: str, description: str =
     db.session.add(program)
     db.session.flush()
     audit.record("program.created", program, after={"organisation_id": organisation.id, "title": program.title,
-                                                    "capacity": capacity})
+                                                    "capacity": capacity, "published": program.published})
     return program
 
 
@@ -775,7 +800,7 @@ def program_gate_failure(program: Program, project: Project) -> str | None:
 
 def apply_to_program(program: Program, project: Project, user: User,
                      answers: dict[str, str] | None = None) -> Application:
-    if not program.is_open():
+    if not program.published or not program.is_open():
         raise Conflict(_("This program is not open for applications."), {"program": [_("closed")]})
     if project.status not in APPLICABLE_STATUSES:
         raise Conflict(_("Submit the project before applying."), {"project_id": [project.status]})

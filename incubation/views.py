@@ -205,7 +205,7 @@ def project_submit(project_id: int):
 
 @bp.get("/programs/")
 def program_index():
-    programs = db.session.scalars(select(Program).order_by(Program.closes_at.desc())).all()
+    programs = db.session.scalars(services.visible_programs_stmt(current_user)).all()
     can_create = current_user.is_authenticated and bool(organisations_of(current_user, OrganisationKind.COMPANY))
     return render_template("incubation/program_index.html", programs=programs, can_create=can_create)
 
@@ -223,7 +223,20 @@ def program_detail(program_id: int):
                            apply_form=apply_form, candidates=candidates,
                            answer_fields=services.answer_fields(program),
                            manager=can(current_user, Permission.MANAGE, program),
+                           editor=can(current_user, Permission.EDIT, program), action_form=EmptyForm(),
                            accepted=services.accepted_count(program))
+
+
+@bp.post("/programs/<int:program_id>/publication")
+@login_required
+def program_publication(program_id: int):
+    program = load(Program, program_id, Permission.EDIT)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    published = request.form.get("published") == "true"
+    _run(lambda: services.set_program_published(program, published, current_user),
+         _("Published: founders can now apply.") if published else _("Withdrawn: only your company sees it now."))
+    return redirect(url_for("incubation.program_detail", program_id=program.id))
 
 
 # ---- mentors ---------------------------------------------------------------------------------
@@ -631,9 +644,13 @@ def program_create():
         result = {}
 
         def create():
-            result["program"] = services.create_program(organisation, **form.program_data())
+            # An unverified company prepares a draft; it is published once an admin verifies the company.
+            result["program"] = services.create_program(organisation, **form.program_data(),
+                                                        published=organisation.is_verified)
 
-        if _run(create, _("Program created."), form):
+        message = (_("Program created.") if organisation.is_verified else
+                   _("Program saved as a draft: it is published once a platform admin has verified your company."))
+        if _run(create, message, form):
             return redirect(url_for("incubation.program_detail", program_id=result["program"].id))
     return render_template("incubation/program_form.html", form=form)
 
@@ -641,7 +658,7 @@ def program_create():
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
 @login_required
 def program_edit(program_id: int):
-    program = load(Program, program_id, Permission.MANAGE)
+    program = load(Program, program_id, Permission.EDIT)
     blocker = services.program_edit_blocker(program)
     form = ProgramEditPageForm()
     if request.method == "GET":

@@ -155,6 +155,7 @@ POST   /api/v1/programs                                        login deny  deny 
 POST   /api/v1/programs@unverified                             login deny  unv   deny  deny  deny  deny  deny  unv   organisation_id=unverified_org_id  # publishing waits for verification
 GET    /api/v1/programs/<program_id>                           public
 PUT    /api/v1/programs/<program_id>                           login deny  deny  deny  pass  deny  deny  deny  pass
+POST   /api/v1/programs/<program_id>/publication               login deny  deny  deny  pass  deny  deny  deny  pass  # the company's staff
 POST   /api/v1/programs/<program_id>/applications              login deny  deny  deny  deny  pass  deny  deny  pass  # body names the founder's project (applied already: 409)
 GET    /api/v1/programs/<program_id>/applications              login deny  deny  deny  ok    deny  deny  deny  ok
 POST   /api/v1/programs/<program_id>/auto-assign               login deny  deny  deny  pass  deny  deny  deny  pass
@@ -176,6 +177,7 @@ POST   /programs/<program_id>/apply                            login refused ref
 POST   /programs/<program_id>/auto-assign                      login deny  deny  deny  pass  deny  deny  deny  pass
 GET    /programs/<program_id>/edit                             login deny  deny  deny  ok    deny  deny  deny  ok
 POST   /programs/<program_id>/edit                             login deny  deny  deny  pass  deny  deny  deny  pass
+POST   /programs/<program_id>/publication                      login deny  deny  deny  pass  deny  deny  deny  pass
 GET    /applications/<application_id>                          login deny  deny  deny  ok    ok    ok    ok    ok
 POST   /applications/<application_id>/conflict                 login deny  deny  deny  deny  deny  pass  pass  deny
 POST   /applications/<application_id>/decision                 login deny  deny  deny  pass  deny  deny  deny  pass

@@ -64,6 +64,46 @@ def test_an_unverified_company_runs_no_program(client, factories, bearer):
     assert response.status_code == 409 and response.json["error"]["code"] == "organisation_unverified"
 
 
+def test_an_unverified_company_prepares_a_draft_program_that_nobody_else_sees(client, factories, bearer, login):
+    staff, company = unverified_company(factories)
+    founder = factories.UserFactory(roles=[Role.FOUNDER])
+    body = {"organisation_id": company.id, "title": "Hidden cohort", "mode": "internal",
+            "opens_at": "2026-01-01T09:00:00+08:00", "closes_at": "2030-04-01T18:00:00+08:00", "capacity": 10,
+            "criteria": [{"name": "Team", "weight": 1}], "published": False}
+    draft = client.post("/api/v1/programs", headers=bearer(staff), json=body)
+    assert draft.status_code == 201 and draft.json["published"] is False
+    program_id = draft.json["id"]
+    assert client.get(f"/api/v1/programs/{program_id}", headers=bearer(founder)).status_code == 403
+    listed = client.get("/api/v1/programs", headers=bearer(founder)).json["items"]
+    assert program_id not in [p["id"] for p in listed]
+    assert program_id in [p["id"] for p in client.get("/api/v1/programs", headers=bearer(staff)).json["items"]]
+    assert client.put(f"/api/v1/programs/{program_id}", headers=bearer(staff), json={
+        "title": "Hidden cohort, spring", "opens_at": body["opens_at"], "closes_at": body["closes_at"],
+        "capacity": 12}).status_code == 200  # drafts are edited before verification
+    publication = f"/api/v1/programs/{program_id}/publication"
+    refused = client.post(publication, headers=bearer(staff), json={"published": True})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "organisation_unverified"
+    company.verified_at = utcnow()
+    assert client.post(publication, headers=bearer(staff), json={"published": True}).json["published"] is True
+    assert client.get(f"/api/v1/programs/{program_id}", headers=bearer(founder)).status_code == 200
+
+
+def test_the_html_form_saves_an_unverified_companys_program_as_a_draft(client, factories, login):
+    from incubation.models import Program
+
+    staff, company = unverified_company(factories)
+    login(staff)
+    response = client.post("/programs/new", data={
+        "organisation_id": company.id, "title": "Draft cohort", "mode": "internal",
+        "opens_at": "2026-01-01T09:00", "closes_at": "2030-04-01T18:00", "capacity": 5,
+        "criteria_text": "Team: 1"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    program = db.session.scalar(select(Program).where(Program.title == "Draft cohort"))
+    assert program is not None and program.published is False
+    page = client.get(f"/programs/{program.id}").get_data(as_text=True)
+    assert "program-unverified" in page and "disabled" in page
+
+
 def test_staff_of_an_unverified_company_approve_no_booking_and_see_no_utilisation(client, factories, bearer):
     staff, company = unverified_company(factories)
     resource = ResourceFactory(organisation=company, requires_approval=True)
