@@ -61,6 +61,7 @@ from portal.api import (
     doc,
     iso,
     json_body,
+    json_bool,
     money,
     paginate,
     paginate_list,
@@ -435,9 +436,8 @@ def former_employment_verify(record_id: int):
 def program_create():
     require_login()
     body = json_body()
-    published = body.pop("published", True)
-    if not isinstance(published, bool):
-        raise ValidationFailed.field("published", _("Send true or false."))
+    published = json_bool(body, "published", default=True)
+    body.pop("published", None)
     form = parse(ProgramForm, body)
     organisation = load(Organisation, form.organisation_id.data, Permission.VIEW)
     if not current_user.is_admin and role_in(current_user, organisation.id) is None:
@@ -452,9 +452,7 @@ def program_create():
 def program_publication(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.EDIT)
-    published = json_body().get("published")
-    if not isinstance(published, bool):
-        raise ValidationFailed.field("published", _("Send true or false."))
+    published = json_bool(json_body(), "published")
     return jsonify(program_json(services.set_program_published(program, published, current_user)))
 
 

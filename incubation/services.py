@@ -60,7 +60,13 @@ from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
 from portal.organisations.models import Membership, Organisation, OrganisationKind
-from portal.organisations.services import MEMBER_JOINED_HOOKS, require_verified, role_in, verified_company_ids
+from portal.organisations.services import (
+    MEMBER_JOINED_HOOKS,
+    require_verified,
+    role_in,
+    set_publication,
+    verified_company_ids,
+)
 from portal.permissions import Permission, can
 from portal.uploads import DOCUMENTS, IMAGES, store_upload
 
@@ -161,13 +167,7 @@ def visible_programs_stmt(viewer: User | None) -> Select:
 
 def set_program_published(program: Program, published: bool, by: User | None = None) -> Program:
     """Publish a draft program (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
-    if published and not program.published:
-        require_verified(program.organisation)
-    if program.published != published:
-        program.published = published
-        db.session.flush()
-        audit.record("program.published" if published else "program.unpublished", program,
-                     actor_id=by.id if by is not None else None)
+    set_publication(program, published, program.organisation, by, "program")
     return program
 
 

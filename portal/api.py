@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
@@ -103,6 +104,15 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object", {"_body": ["expected a JSON object"]})
     return data
+
+
+def json_bool(body: dict, name: str, default: bool | None = None) -> bool:
+    """A strict JSON boolean from a parsed body (400 naming the field for anything else, or when missing
+    without a default)."""
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise ValidationFailed.field(name, gettext("Send true or false."))
+    return value
 
 
 def _form_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.api import api_blueprint, doc, iso, json_body, money, paginate, parse, require_login
+from portal.api import api_blueprint, doc, iso, json_body, json_bool, money, paginate, parse, require_login
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.exports import csv_download
@@ -136,9 +136,8 @@ def resource_create():
     body = json_body()
     specifications = body.pop("specifications", None)
     body.pop("specifications_text", None)
-    published = body.pop("published", True)
-    if not isinstance(published, bool):
-        raise ValidationFailed.field("published", _("Send true or false."))
+    published = json_bool(body, "published", default=True)
+    body.pop("published", None)
     form = parse(ResourceForm, body)
     organisation = db.session.get(Organisation, form.organisation_id.data)
     if organisation is None:
@@ -488,9 +487,7 @@ def my_calendar_token():
 def resource_publication(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.EDIT)
-    published = json_body().get("published")
-    if not isinstance(published, bool):
-        raise ValidationFailed.field("published", _("Send true or false."))
+    published = json_bool(json_body(), "published")
     return jsonify(resource_json(services.set_published(resource, published, current_user)))
 
 

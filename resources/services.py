@@ -23,7 +23,7 @@ from portal.auth.models import User
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Membership, Organisation, OrganisationKind
-from portal.organisations.services import require_verified
+from portal.organisations.services import require_verified, set_publication
 from resources.models import Audience, OpeningHours, PriceUnit, Resource, ResourceKind, ResourcePrice
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -269,13 +269,7 @@ def create_resource(organisation: Organisation, data: Mapping[str, Any], actor: 
 
 def set_published(resource: Resource, published: bool, actor: User | None) -> Resource:
     """Publish a prepared resource (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
-    if published and not resource.published:
-        require_verified(resource.organisation)
-    if resource.published != published:
-        resource.published = published
-        db.session.flush()
-        audit.record("resource.published" if published else "resource.unpublished", resource,
-                     actor_id=actor.id if actor is not None else None)
+    set_publication(resource, published, resource.organisation, actor, "resource")
     return resource
 
 

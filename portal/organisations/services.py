@@ -100,6 +100,19 @@ def require_verified(organisation: Organisation) -> None:
             {"organisation_id": [_("not verified")]})
 
 
+def set_publication(subject, published: bool, organisation: Organisation, actor: User | None, kind: str) -> None:
+    """Publish a company's prepared object (anything with a `published` flag: a resource, a program) or
+    withdraw it. Publishing needs a verified company (409 `organisation_unverified`); audited as
+    `<kind>.published` / `<kind>.unpublished`."""
+    if published and not subject.published:
+        require_verified(organisation)
+    if subject.published != published:
+        subject.published = published
+        db.session.flush()
+        audit.record(f"{kind}.published" if published else f"{kind}.unpublished", subject,
+                     actor_id=actor.id if actor is not None else None)
+
+
 def verified_company_ids(user: User | None) -> list[int]:
     """The verified company organisations `user` acts for."""
     if user is None or not getattr(user, "is_authenticated", False):
