@@ -49,7 +49,8 @@ def visible_financing(user: User) -> Select:
     verified company they work for; admins see all."""
     stmt = (select(FinancingApplication)
             .options(selectinload(FinancingApplication.project), selectinload(FinancingApplication.organisation),
-                     selectinload(FinancingApplication.reviews))
+                     selectinload(FinancingApplication.decided_by),
+                     selectinload(FinancingApplication.reviews).selectinload(FinancingReview.reviewer))
             .order_by(FinancingApplication.created_at.desc(), FinancingApplication.id.desc()))
     if user.is_admin:
         return stmt
