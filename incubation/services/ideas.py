@@ -1,0 +1,100 @@
+"""Co-creation ideas: ideas, votes, comments, and adoption by a project."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from incubation.models import OPEN_STATUSES, Idea, IdeaComment, IdeaVote, Project, ProjectStatus
+from incubation.services.people import _mail_all
+from incubation.services.projects import add_timeline_note
+from portal import audit
+from portal.auth.models import User
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+
+# ---- ideas -----------------------------------------------------------------------------------
+
+def create_idea(author: User, title: str, description: str = "") -> Idea:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed.field("title", _("This field is required."))
+    idea = Idea(author_id=author.id, title=title, description=description or "")
+    db.session.add(idea)
+    db.session.flush()
+    return idea
+
+
+def vote_for_idea(idea: Idea, user: User) -> IdeaVote:
+    existing = db.session.scalar(select(IdeaVote.id).where(IdeaVote.idea_id == idea.id, IdeaVote.user_id == user.id))
+    if existing is not None:
+        raise Conflict(_("You have already voted for this idea."))
+    vote = IdeaVote(idea_id=idea.id, user_id=user.id)
+    db.session.add(vote)
+    db.session.flush()
+    return vote
+
+
+def ideas_with_votes(limit: int | None = None) -> list[tuple[Idea, int]]:
+    """Ideas with their vote counts, most voted first, in one query."""
+    votes = func.count(IdeaVote.id)
+    stmt = (select(Idea, votes).outerjoin(IdeaVote, IdeaVote.idea_id == Idea.id).group_by(Idea.id)
+            .order_by(votes.desc(), Idea.created_at.desc()))
+    if limit:
+        stmt = stmt.limit(limit)
+    return [(idea, count) for idea, count in db.session.execute(stmt).all()]
+
+
+def voted_idea_ids(user: User | None) -> set[int]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(db.session.scalars(select(IdeaVote.idea_id).where(IdeaVote.user_id == user.id)))
+
+
+# ---- co-creation -----------------------------------------------------------------------------
+
+def comment_on_idea(idea: Idea, user: User, body: str) -> IdeaComment:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed.field("body", _("This field is required."))
+    if len(body) > 2000:
+        raise ValidationFailed.field("body", _("At most 2000 characters."))
+    comment = IdeaComment(idea_id=idea.id, author_id=user.id, body=body)
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def comments_of(idea: Idea) -> list[IdeaComment]:
+    return list(db.session.scalars(select(IdeaComment).where(IdeaComment.idea_id == idea.id)
+                                   .order_by(IdeaComment.created_at, IdeaComment.id)))
+
+
+def vote_count(idea: Idea) -> int:
+    return db.session.scalar(select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea.id)) or 0
+
+
+def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
+    """A founder builds the idea in a project: the link is kept, and the voters hear about it."""
+    if project.idea_id is not None:
+        raise Conflict(_("This project already builds an idea."), {"project_id": [str(project.id)]})
+    if project.status not in OPEN_STATUSES:
+        raise Conflict(_("A closed project cannot adopt an idea."), {"status": [project.status]})
+    project.idea_id = idea.id
+    db.session.flush()
+    add_timeline_note(project, "idea_adopted", _("Adopted the idea: %(title)s", title=idea.title), user)
+    audit.record("idea.adopted", idea, after={"project_id": project.id}, actor_id=user.id)
+    voters = list(db.session.scalars(select(User).join(IdeaVote, IdeaVote.user_id == User.id)
+                                     .where(IdeaVote.idea_id == idea.id)))
+    if idea.author is not None:
+        voters.append(idea.author)
+    _mail_all([v for v in voters if v.id != user.id], lambda: (
+        _("An idea you backed is being built"),
+        _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
+          idea=idea.title)))
+    return project
+
+
+def projects_of_idea(idea: Idea) -> list[Project]:
+    return list(db.session.scalars(select(Project).where(Project.idea_id == idea.id,
+                                                         Project.status.not_in(ProjectStatus.PRIVATE))))

@@ -1,0 +1,235 @@
+"""Mentoring: mentor profiles, office-hour slots and their bookings, sessions and feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select, update
+
+from incubation.models import MentorProfile, MentorSlot, Project
+from incubation.services.people import _mail_one
+from portal import audit
+from portal.auth.models import User
+from portal.db import utcnow
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+from portal.organisations.services import role_in
+
+# ---- mentors ---------------------------------------------------------------------------------
+
+def _clean_list(values: Iterable[str] | None) -> list[str]:
+    seen, out = set(), []
+    for value in values or ():
+        value = (value or "").strip()
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            out.append(value)
+    return out
+
+
+def save_mentor_profile(user: User, *, bio: str, expertise: Iterable[str] = (), industries: Iterable[str] = (),
+                        languages: Iterable[str] = (), organisation: str = "") -> MentorProfile:
+    """Create or update the user's mentor profile."""
+    profile = mentor_profile_of(user)
+    before = None
+    if profile is None:
+        profile = MentorProfile(user_id=user.id)
+        db.session.add(profile)
+    else:
+        before = {"expertise": profile.expertise, "languages": profile.languages}
+    profile.bio = bio or ""
+    profile.expertise = _clean_list(expertise)
+    profile.industries = _clean_list(industries)
+    profile.languages = _clean_list(languages)
+    profile.organisation = organisation or ""
+    db.session.flush()
+    audit.record("mentor_profile.saved", profile, before=before,
+                 after={"expertise": profile.expertise, "languages": profile.languages}, actor_id=user.id)
+    return profile
+
+
+def mentor_profile_of(user: User) -> MentorProfile | None:
+    return db.session.scalar(select(MentorProfile).where(MentorProfile.user_id == user.id))
+
+
+def _matches(values: list[str], term: str) -> bool:
+    term = term.strip().casefold()
+    return any(term in (value or "").casefold() for value in values or ())
+
+
+def search_mentors(expertise: str = "", language: str = "") -> list[MentorProfile]:
+    """Mentors whose expertise / languages contain the given terms (case-insensitive substring).
+
+    Filtered in Python: the JSON lists are stored escaped differently per database, and the mentor
+    table is small; full-text search takes over for real search.
+    """
+    profiles = db.session.scalars(select(MentorProfile).join(User).order_by(User.name)).all()
+    if expertise and expertise.strip():
+        profiles = [p for p in profiles if _matches(p.expertise, expertise)]
+    if language and language.strip():
+        profiles = [p for p in profiles if _matches(p.languages, language)]
+    return profiles
+
+
+def free_slots(profile: MentorProfile, now: datetime | None = None) -> list[MentorSlot]:
+    now = now or utcnow()
+    return list(db.session.scalars(select(MentorSlot).where(
+        MentorSlot.mentor_profile_id == profile.id, MentorSlot.booked_by_id.is_(None), MentorSlot.starts_at > now)
+        .order_by(MentorSlot.starts_at)))
+
+
+def upcoming_slots(profile: MentorProfile, now: datetime | None = None, limit: int = 10) -> list[MentorSlot]:
+    now = now or utcnow()
+    return list(db.session.scalars(select(MentorSlot).where(
+        MentorSlot.mentor_profile_id == profile.id, MentorSlot.ends_at > now)
+        .order_by(MentorSlot.starts_at).limit(limit)))
+
+
+def add_slot(profile: MentorProfile, starts_at: datetime, ends_at: datetime, topic: str = "") -> MentorSlot:
+    if ends_at <= starts_at:
+        raise ValidationFailed.field("end", _("The end must be after the start."))
+    overlapping = db.session.scalar(select(func.count()).select_from(MentorSlot).where(
+        MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < ends_at, MentorSlot.ends_at > starts_at))
+    if overlapping:
+        raise Conflict(_("This slot overlaps another of your slots."))
+    slot = MentorSlot(mentor_profile_id=profile.id, starts_at=starts_at, ends_at=ends_at, topic=topic or "")
+    db.session.add(slot)
+    db.session.flush()
+    return slot
+
+
+# ---- mentor sessions -------------------------------------------------------------------------
+
+def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | None = None) -> MentorSlot:
+    """Take a free slot. One conditional UPDATE decides, so two concurrent bookings cannot both win."""
+    topic = (topic or "").strip()
+    if not topic:
+        raise ValidationFailed.field("topic", _("Say what you want to talk about."))
+    if slot.mentor_profile.user_id == user.id:
+        raise ValidationFailed.field("slot", _("You cannot book your own office hours."))
+    if project is not None and role_in(user, project.organisation_id) is None and not user.is_admin:
+        raise ValidationFailed.field("project_id", _("Choose a project of your own startup."))
+    now = utcnow()
+    result = db.session.execute(
+        update(MentorSlot)
+        .where(MentorSlot.id == slot.id, MentorSlot.booked_by_id.is_(None), MentorSlot.starts_at > now)
+        .values(booked_by_id=user.id, booked_at=now, topic=topic[:200], project_id=project.id if project else None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(slot)
+        if slot.booked_by_id is not None:
+            raise Conflict(_("This slot is already taken."), {"slot": [_("taken")]})
+        raise Conflict(_("This slot is in the past."), {"slot": [_("past")]})
+    db.session.refresh(slot)
+    audit.record("mentor_slot.booked", slot, after={"booked_by_id": user.id}, actor_id=user.id)
+    _mail_one(slot.mentor_profile.user, lambda: (
+        _("Office hour booked: %(topic)s", topic=slot.topic),
+        _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic)))
+    return slot
+
+
+DEFAULT_CANCEL_CUTOFF_HOURS = 12
+
+
+def cancel_cutoff_hours() -> int:
+    return int(current_app.config.get("MENTOR_CANCEL_CUTOFF_HOURS", DEFAULT_CANCEL_CUTOFF_HOURS))
+
+
+def can_cancel_booking(slot: MentorSlot, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return slot.booked_by_id is not None and slot.starts_at - now >= timedelta(hours=cancel_cutoff_hours())
+
+
+def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
+    """The founder who booked gives the slot back, up to the cut-off before it starts; the mentor is mailed."""
+    if slot.booked_by_id != user.id:
+        raise Conflict(_("Only the founder who booked the session can cancel the booking."), {"slot": [_("not yours")]})
+    hours = cancel_cutoff_hours()
+    if not can_cancel_booking(slot):
+        raise Conflict(ngettext("Bookings can be cancelled up to %(num)s hour before the session; write to the "
+                                "mentor instead.", "Bookings can be cancelled up to %(num)s hours before the "
+                                "session; write to the mentor instead.", hours), {"slot": [_("too late")]})
+    topic = slot.topic
+    result = db.session.execute(
+        update(MentorSlot).where(MentorSlot.id == slot.id, MentorSlot.booked_by_id == user.id)
+        .values(booked_by_id=None, booked_at=None, topic="", project_id=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(_("This booking was already cancelled."), {"slot": [_("free")]})
+    db.session.refresh(slot)
+    audit.record("mentor_slot.booking_cancelled", slot, before={"booked_by_id": user.id}, actor_id=user.id)
+    mentor = slot.mentor_profile.user
+    _mail_one(mentor, lambda: (
+        _("Office hour cancelled: %(topic)s", topic=topic),
+        _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s). The slot is free again.",
+          name=user.name, when=_slot_time(slot, mentor), topic=topic)))
+    return slot
+
+
+def cancel_slot(slot: MentorSlot, mentor: User, reason: str = "") -> None:
+    """The mentor withdraws an office-hour slot that has not started; a founder who booked it is mailed."""
+    if slot.mentor_profile.user_id != mentor.id:
+        raise Conflict(_("Only the mentor can cancel this slot."), {"slot": [_("not yours")]})
+    if slot.starts_at <= utcnow():
+        raise Conflict(_("This session has already started."), {"slot": [_("past")]})
+    booker, topic = slot.booked_by, slot.topic
+    reason = (reason or "").strip()[:500]
+    audit.record("mentor_slot.cancelled", slot, before={"booked_by_id": slot.booked_by_id,
+                                                        "starts_at": slot.starts_at.isoformat()},
+                 after={"reason": reason} if reason else None, actor_id=mentor.id)
+    if booker is not None:
+        _mail_one(booker, lambda: (
+            _("Office hour cancelled by %(name)s", name=mentor.name),
+            _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s).", name=mentor.name,
+              when=_slot_time(slot, booker), topic=topic)
+            + ("\n\n" + _("The reason: %(reason)s", reason=reason) if reason else "")))
+    db.session.delete(slot)
+    db.session.flush()
+
+
+def _slot_time(slot: MentorSlot, reader: User) -> str:
+    try:
+        zone = ZoneInfo(getattr(reader, "timezone", None) or "Asia/Shanghai")
+    except (ValueError, KeyError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return slot.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def save_session_notes(slot: MentorSlot, notes: str) -> MentorSlot:
+    if slot.booked_by_id is None:
+        raise Conflict(_("Nobody booked this slot."))
+    slot.notes = (notes or "").strip()
+    db.session.flush()
+    return slot
+
+
+def leave_session_feedback(slot: MentorSlot, user: User, rating: int, feedback: str = "") -> MentorSlot:
+    """The founder who booked rates the session once it is over; the mentor's rating follows."""
+    if slot.booked_by_id != user.id:
+        raise Conflict(_("Only the founder who booked the session can rate it."))
+    if slot.ends_at > utcnow():
+        raise Conflict(_("Rate the session after it took place."))
+    if rating is None or not 1 <= rating <= 5:
+        raise ValidationFailed.field("rating", _("A rating from 1 to 5."))
+    result = db.session.execute(update(MentorSlot).where(MentorSlot.id == slot.id, MentorSlot.rating.is_(None))
+                                .values(rating=rating, feedback=(feedback or "").strip())
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(_("You already rated this session."))
+    db.session.execute(update(MentorProfile).where(MentorProfile.id == slot.mentor_profile_id)
+                       .values(rating_sum=MentorProfile.rating_sum + rating,
+                               rating_count=MentorProfile.rating_count + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(slot)
+    db.session.refresh(slot.mentor_profile)
+    return slot
+
+
+def bookings_of(user: User) -> list[MentorSlot]:
+    return list(db.session.scalars(select(MentorSlot).where(MentorSlot.booked_by_id == user.id)
+                                   .order_by(MentorSlot.starts_at.desc())))

@@ -1,0 +1,50 @@
+"""The people around a project (organisation members, founders) and mailing them in their own language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from flask import has_request_context, request
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from incubation.models import Project
+from portal.auth.models import User
+from portal.extensions import db
+from portal.mail import send_mail
+from portal.organisations.models import Membership
+
+# ---- people around a project -----------------------------------------------------------------
+
+def _authenticated(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def organisation_members(organisation_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                   .where(Membership.organisation_id == organisation_id).order_by(User.id)))
+
+
+def founders_of(project: Project) -> list[User]:
+    """The members of the project's startup."""
+    return organisation_members(project.organisation_id)
+
+
+def _mail_one(user: User, build: Callable[[], tuple[str, str]]) -> None:
+    """Mail `user` in their own language: `build()` returns (subject, body) and runs under their locale."""
+    with force_locale(user.locale or "en"):
+        subject, body = build()
+        send_mail(user.email, str(subject), str(body))
+
+
+def _mail_all(users: Iterable[User], build: Callable[[], tuple[str, str]]) -> None:
+    """One mail per recipient, each built in that recipient's language."""
+    seen = set()
+    for user in users:
+        if user.email not in seen:
+            seen.add(user.email)
+            _mail_one(user, build)
+
+
+def _client_ip() -> str | None:
+    return request.remote_addr if has_request_context() else None

@@ -1,0 +1,303 @@
+"""Programs (creation, publication, editing) and applications to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from incubation.models import (
+    Application,
+    ApplicationReview,
+    ApplicationStatus,
+    IncubationMode,
+    Program,
+    ProgramCriterion,
+    ProgramQuestion,
+    Project,
+    ProjectStatus,
+    ReviewAssignment,
+)
+from incubation.services.documents import former_employers
+from incubation.services.people import _authenticated, founders_of, organisation_members
+from incubation.services.projects import add_timeline_note, member_organisation_ids
+from portal import audit
+from portal.auth.models import User
+from portal.db import utcnow
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+from portal.organisations.models import Organisation, OrganisationKind
+from portal.organisations.services import require_verified, set_publication
+
+# ---- programs --------------------------------------------------------------------------------
+
+def open_programs_stmt(now: datetime | None = None) -> Select:
+    """Published programs open for applications now."""
+    now = now or utcnow()
+    return select(Program).where(Program.published.is_(True), Program.opens_at <= now,
+                                 Program.closes_at > now).order_by(Program.closes_at)
+
+
+def visible_programs_stmt(viewer: User | None) -> Select:
+    """Published programs, plus the drafts of the companies `viewer` works for (admins see all)."""
+    stmt = select(Program).order_by(Program.closes_at.desc())
+    if viewer is not None and getattr(viewer, "is_authenticated", False) and viewer.is_admin:
+        return stmt
+    own = member_organisation_ids(viewer)
+    return stmt.where(or_(Program.published.is_(True), Program.organisation_id.in_(own or [0])))
+
+
+def set_program_published(program: Program, published: bool, by: User | None = None) -> Program:
+    """Publish a draft program (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
+    set_publication(program, published, program.organisation, by, "program")
+    return program
+
+
+def create_program(organisation: Organisation, *, title: str, description: str = "",
+                   mode: str = IncubationMode.INTERNAL, opens_at: datetime, closes_at: datetime, capacity: int,
+                   criteria: Iterable[tuple[str, int]] = (), questions: Iterable[tuple[str, bool]] = (),
+                   blind_review: bool = False, credit_amount: int | None = None,
+                   credit_currency: str = "CNY", published: bool = True) -> Program:
+    """A program of an anchor company; an unverified company prepares it as a draft (`published=False`)."""
+    if organisation.kind != OrganisationKind.COMPANY:
+        raise ValidationFailed.field("organisation_id", _("Programs are run by anchor companies."))
+    if published:
+        require_verified(organisation)
+    if mode not in IncubationMode.ALL:
+        raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
+    if closes_at <= opens_at:
+        raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))
+    if capacity is None or capacity <= 0:
+        raise ValidationFailed.field("capacity", _("The capacity must be at least 1."))
+    if not (title or "").strip():
+        raise ValidationFailed.field("title", _("This field is required."))
+    if credit_amount is not None and credit_amount <= 0:
+        raise ValidationFailed.field("credit_amount", _("Credits must be a positive amount."))
+    if credit_amount is not None and mode != IncubationMode.OPEN_SOURCE:
+        raise ValidationFailed.field("credit_amount", _("Only open-source programs grant resource credits."))
+    names = set()
+    program = Program(organisation_id=organisation.id, title=title.strip(), description=description or "",
+                      mode=mode, opens_at=opens_at, closes_at=closes_at, capacity=capacity,
+                      blind_review=bool(blind_review), credit_amount=credit_amount,
+                      credit_currency=(credit_currency or "CNY").upper(), published=bool(published))
+    for text, required in questions:
+        text = (text or "").strip()
+        if text:
+            program.questions.append(ProgramQuestion(text=text[:500], required=bool(required)))
+    for name, weight in criteria:
+        name = name.strip()
+        if not name or name.lower() in names:
+            raise ValidationFailed.field("criteria", _("Criterion names must be present and unique."))
+        if weight is None or weight <= 0:
+            raise ValidationFailed.field("criteria", _("Criterion weights must be at least 1."))
+        names.add(name.lower())
+        program.criteria.append(ProgramCriterion(name=name, weight=weight))
+    db.session.add(program)
+    db.session.flush()
+    audit.record("program.created", program, after={"organisation_id": organisation.id, "title": program.title,
+                                                    "capacity": capacity, "published": program.published})
+    return program
+
+
+def submitted_review_count(program: Program) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(ApplicationReview)
+        .join(ReviewAssignment, ReviewAssignment.id == ApplicationReview.assignment_id)
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(Application.program_id == program.id)) or 0
+
+
+def program_edit_blocker(program: Program) -> str | None:
+    """Why the program can no longer be changed, or None: reviews already scored it on its terms."""
+    reviews = submitted_review_count(program)
+    if reviews:
+        return ngettext("The program cannot be changed any more: %(num)s review was already submitted on its "
+                        "terms.", "The program cannot be changed any more: %(num)s reviews were already submitted "
+                        "on its terms.", reviews)
+    return None
+
+
+def _clean_criteria(criteria: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    names, out = set(), []
+    for name, weight in criteria:
+        name = (name or "").strip()
+        if not name or name.lower() in names:
+            raise ValidationFailed.field("criteria", _("Criterion names must be present and unique."))
+        if weight is None or weight <= 0:
+            raise ValidationFailed.field("criteria", _("Criterion weights must be at least 1."))
+        names.add(name.lower())
+        out.append((name[:80], weight))
+    return out
+
+
+def update_program(program: Program, by: User | None = None, *, title: str, description: str = "",
+                   opens_at: datetime, closes_at: datetime, capacity: int,
+                   criteria: Iterable[tuple[str, int]] | None = None,
+                   questions: Iterable[tuple[str, bool]] | None = None) -> Program:
+    """Change the program's terms while no review has been submitted yet (409 afterwards).
+
+    `criteria` / `questions` None leaves them as they are. Questions are matched by position so that
+    answers already given (kept by question id) stay with their question.
+    """
+    blocker = program_edit_blocker(program)
+    if blocker:
+        raise Conflict(blocker, {"program": [_("reviewed")]})
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed.field("title", _("This field is required."))
+    if closes_at <= opens_at:
+        raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))
+    if capacity is None or capacity <= 0:
+        raise ValidationFailed.field("capacity", _("The capacity must be at least 1."))
+    accepted = accepted_count(program)
+    if capacity < accepted:
+        raise ValidationFailed.field("capacity", ngettext(
+            "%(num)s startup is already accepted: the capacity cannot be lower.",
+            "%(num)s startups are already accepted: the capacity cannot be lower.", accepted))
+    clean_criteria = _clean_criteria(criteria) if criteria is not None else None
+    before = {"title": program.title, "opens_at": program.opens_at.isoformat(),
+              "closes_at": program.closes_at.isoformat(), "capacity": program.capacity}
+    program.title = title[:160]
+    program.description = description or ""
+    program.opens_at, program.closes_at, program.capacity = opens_at, closes_at, capacity
+    if clean_criteria is not None:
+        existing = {c.name.lower(): c for c in program.criteria}
+        wanted = {name.lower() for name, _weight in clean_criteria}
+        for key, criterion in existing.items():
+            if key not in wanted:
+                program.criteria.remove(criterion)
+        db.session.flush()  # free the names of removed criteria before adding new ones
+        for name, weight in clean_criteria:
+            criterion = existing.get(name.lower())
+            if criterion is not None:
+                criterion.name, criterion.weight = name, weight
+            else:
+                program.criteria.append(ProgramCriterion(name=name, weight=weight))
+    if questions is not None:
+        clean_questions = [((text or "").strip()[:500], bool(required)) for text, required in questions
+                           if (text or "").strip()]
+        current = list(program.questions)
+        for index, (text, required) in enumerate(clean_questions):
+            if index < len(current):
+                current[index].text, current[index].required = text, required
+            else:
+                program.questions.append(ProgramQuestion(text=text, required=required))
+        for question in current[len(clean_questions):]:
+            program.questions.remove(question)
+    db.session.flush()
+    audit.record("program.updated", program, before=before,
+                 after={"title": program.title, "opens_at": program.opens_at.isoformat(),
+                        "closes_at": program.closes_at.isoformat(), "capacity": program.capacity,
+                        "criteria": [[c.name, c.weight] for c in program.criteria],
+                        "questions": len(program.questions)},
+                 actor_id=by.id if _authenticated(by) else None)
+    return program
+
+
+# ---- applications ----------------------------------------------------------------------------
+
+APPLICABLE_STATUSES = (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING, ProjectStatus.NEEDS_INFO)
+
+# The answer a blind program without questions asks for: its reviewers see nothing but the answers.
+PITCH_KEY = "pitch"
+
+
+@dataclass(frozen=True)
+class AnswerField:
+    """One answer an application gives at apply time; `key` is the question id (or PITCH_KEY)."""
+
+    key: str
+    text: str
+    required: bool
+
+
+def answer_fields(program: Program) -> list[AnswerField]:
+    """What the apply form asks. In a blind program the answers are all its reviewers see, so every question
+    is required there, and a blind program without questions asks for a required pitch for reviewers."""
+    if program.questions:
+        return [AnswerField(str(q.id), q.text, bool(q.required or program.blind_review)) for q in program.questions]
+    if program.blind_review:
+        return [AnswerField(PITCH_KEY, _("Pitch for reviewers: what you build, for whom, and why now (reviewers "
+                                         "see only your answers: do not name your startup or team)"), True)]
+    return []
+
+
+def answered(application: Application) -> list[tuple[AnswerField, str]]:
+    """The application's answers, each with its question, in the program's order."""
+    answers = application.answers or {}
+    return [(f, answers.get(f.key, "")) for f in answer_fields(application.program)]
+
+
+def program_gate_failure(program: Program, project: Project) -> str | None:
+    """Why this project may not apply to this program, or None. Each incubation mode has its own gate."""
+    if project.mode != program.mode:
+        return _("This program is for the %(mode)s incubation mode only.", mode=program.mode)
+    founder_ids = [u.id for u in founders_of(project)]
+    if program.mode == IncubationMode.SPIN_OFF:
+        employers = former_employers(founder_ids, verified_only=True)
+        if not any(program.organisation_id in companies for companies in employers.values()):
+            return _("Spin-off programs accept only founders with a verified former-employee record of %(company)s.",
+                     company=program.organisation.name)
+    if program.mode == IncubationMode.INTERNAL:
+        staff = {u.id for u in organisation_members(program.organisation_id)}
+        if not staff.intersection(founder_ids):
+            return _("Internal programs accept only projects founded by staff of %(company)s.",
+                     company=program.organisation.name)
+    return None
+
+
+def apply_to_program(program: Program, project: Project, user: User,
+                     answers: dict[str, str] | None = None) -> Application:
+    if not program.published or not program.is_open():
+        raise Conflict(_("This program is not open for applications."), {"program": [_("closed")]})
+    if project.status not in APPLICABLE_STATUSES:
+        raise Conflict(_("Submit the project before applying."), {"project_id": [project.status]})
+    if db.session.scalar(select(Application.id).where(Application.program_id == program.id,
+                                                      Application.project_id == project.id)):
+        raise Conflict(_("This project already applied to this program."), {"project_id": [str(project.id)]})
+    failure = program_gate_failure(program, project)
+    if failure:
+        raise ValidationFailed.field("project_id", failure)
+    answers = {str(k): (v or "").strip() for k, v in (answers or {}).items()}
+    fields = answer_fields(program)
+    known = {f.key for f in fields}
+    unknown = set(answers) - known
+    if unknown:
+        raise ValidationFailed.field("answers", _("Unknown question: %(ids)s", ids=", ".join(sorted(unknown))))
+    for answer_field in fields:
+        if answer_field.required and not answers.get(answer_field.key):
+            raise ValidationFailed.field(f"answers.{answer_field.key}", _("This question needs an answer."))
+        if len(answers.get(answer_field.key, "")) > 5000:
+            raise ValidationFailed.field(f"answers.{answer_field.key}", _("At most 5000 characters."))
+    application = Application(program_id=program.id, project_id=project.id, submitted_by_id=user.id,
+                              answers={k: v for k, v in answers.items() if v}, status=ApplicationStatus.SUBMITTED)
+    db.session.add(application)
+    db.session.flush()
+    add_timeline_note(project, "applied", _("Applied to %(program)s", program=program.title), user)
+    audit.record("application.submitted", application, after={"program_id": program.id,
+                                                              "project_id": project.id}, actor_id=user.id)
+    return application
+
+
+def applications_of_program(program: Program, with_assignments: bool = False) -> list[Application]:
+    # The ranking and the manager's list show each application's project: load them in one query.
+    options = [selectinload(Application.project)]
+    if with_assignments:
+        options.append(selectinload(Application.assignments))
+    return list(db.session.scalars(select(Application).where(Application.program_id == program.id)
+                                   .options(*options).order_by(Application.created_at, Application.id)))
+
+
+def applications_of_project(project: Project) -> list[Application]:
+    return list(db.session.scalars(select(Application).where(Application.project_id == project.id)
+                                   .order_by(Application.created_at.desc())))
+
+
+def accepted_count(program: Program) -> int:
+    return db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.program_id == program.id, Application.status == ApplicationStatus.ACCEPTED)) or 0

@@ -1,0 +1,510 @@
+"""Review of applications: assignments, conflicts of interest, blind review, ranking, decisions, credits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from incubation.models import (
+    Application,
+    ApplicationReview,
+    ApplicationStatus,
+    IncubationMode,
+    Program,
+    ProgramCriterion,
+    Project,
+    ProjectStatus,
+    Recommendation,
+    ResourceCredit,
+    ReviewAssignment,
+)
+from incubation.services.documents import former_employers
+from incubation.services.people import _authenticated, _mail_all, _mail_one, founders_of, organisation_members
+from incubation.services.programs import accepted_count, applications_of_program
+from incubation.services.projects import add_timeline_note, transition_project
+from portal import audit
+from portal.auth.models import User
+from portal.db import utcnow
+from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
+from portal.extensions import db
+from portal.organisations.models import Organisation
+from portal.organisations.services import MEMBER_JOINED_HOOKS, role_in
+from portal.permissions import Permission, can
+
+# ---- review ----------------------------------------------------------------------------------
+
+def conflict_reasons(application: Application, reviewer: User) -> list[str]:
+    """Conflicts of interest known BEFORE assignment: the reviewer is in the applicant organisation, or
+    formerly worked for a company a founder also formerly worked for (any record, verified or not)."""
+    reasons = []
+    project = application.project
+    if role_in(reviewer, project.organisation_id) is not None:
+        reasons.append(_("The reviewer is a member of the applicant organisation."))
+    founder_ids = [u.id for u in founders_of(project) if u.id != reviewer.id]
+    employers = former_employers([reviewer.id, *founder_ids])
+    reviewer_companies = employers.get(reviewer.id, set())
+    shared = set()
+    for founder_id in founder_ids:
+        shared |= reviewer_companies & employers.get(founder_id, set())
+    if shared:
+        names = db.session.scalars(select(Organisation.name).where(Organisation.id.in_(shared))
+                                   .order_by(Organisation.name))
+        reasons.append(_("The reviewer and a founder formerly worked for the same company: %(names)s",
+                         names=", ".join(names)))
+    return reasons
+
+
+def _require_pending(application: Application) -> None:
+    if application.status not in ApplicationStatus.PENDING:
+        raise Conflict(_("This application is already decided."), {"status": [application.status]})
+
+
+def assign_reviewer(application: Application, reviewer: User, by: User | None = None) -> ReviewAssignment:
+    _require_pending(application)
+    if db.session.scalar(select(ReviewAssignment.id).where(ReviewAssignment.application_id == application.id,
+                                                           ReviewAssignment.reviewer_id == reviewer.id)):
+        raise Conflict(_("This reviewer is already assigned."), {"user_id": [str(reviewer.id)]})
+    reasons = conflict_reasons(application, reviewer)
+    if reasons:
+        raise Conflict(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
+                       {"user_id": reasons})
+    assignment = ReviewAssignment(application_id=application.id, reviewer_id=reviewer.id,
+                                  assigned_by_id=by.id if _authenticated(by) else None)
+    db.session.add(assignment)
+    application.status = ApplicationStatus.UNDER_REVIEW
+    db.session.flush()
+    project = application.project
+    if project.status == ProjectStatus.SUBMITTED:
+        transition_project(project, ProjectStatus.SCREENING, actor=by,
+                           note=_("Screening by %(program)s", program=application.program.title))
+    audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
+    _mail_one(reviewer, lambda: (
+        _("Please review %(title)s", title=application_title(application, blind=is_blind_for(reviewer, application))),
+        _("You were asked to review an application to %(program)s.", program=application.program.title)))
+    return assignment
+
+
+# ---- blind review ------------------------------------------------------------------------------
+# The rule: in a blind program, everyone who reviews in the program (holds an assignment on any of its
+# applications, withdrawn or not; company staff and admins included) sees a pending application only as
+# "Application #id" with the answers written for the program at apply time: no title, organisation, people,
+# summary, pitch texts, documents or links. Program managers and admins who review nothing in the program
+# see everything they need to run it; the applicant's own members see their application. Identities show
+# to everyone allowed to see the application once it is decided.
+
+def reviewer_program_ids(user: User | None) -> set[int]:
+    """Programs in which `user` holds a review assignment (one query)."""
+    if not _authenticated(user):
+        return set()
+    return set(db.session.scalars(select(Application.program_id).join(
+        ReviewAssignment, ReviewAssignment.application_id == Application.id)
+        .where(ReviewAssignment.reviewer_id == user.id).distinct()))
+
+
+def blind_program_context(user: User | None, program: Program) -> bool:
+    """Whether `user` sees this program's pending applications blind (see the rule above)."""
+    return bool(program.blind_review) and program.id in reviewer_program_ids(user)
+
+
+def is_blind_for(user: User | None, application: Application, reviews_in_program: bool | None = None) -> bool:
+    """Whether `user` sees `application` blind. `reviews_in_program` saves the query in lists."""
+    program = application.program
+    if not program.blind_review or application.status not in ApplicationStatus.PENDING:
+        return False
+    if not _authenticated(user):
+        return True
+    if role_in(user, application.project.organisation_id) is not None:
+        return False  # the applicant's own people
+    if reviews_in_program is None:
+        reviews_in_program = program.id in reviewer_program_ids(user)
+    if reviews_in_program:
+        return True
+    return not can(user, Permission.MANAGE, application)  # managers (and admins) run the program
+
+
+def application_title(application: Application, *, blind: bool) -> str:
+    return _("Application #%(id)s", id=application.id) if blind else application.project.title
+
+
+def reviewer_pool(program: Program) -> list[User]:
+    """By default the staff of the company running the program review its applications."""
+    return organisation_members(program.organisation_id)
+
+
+def _active_load(program: Program) -> dict[int, int]:
+    rows = db.session.execute(
+        select(ReviewAssignment.reviewer_id, func.count())
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(Application.program_id == program.id, ReviewAssignment.conflict_declared_at.is_(None))
+        .group_by(ReviewAssignment.reviewer_id))
+    return {reviewer_id: count for reviewer_id, count in rows}
+
+
+def auto_assign(program: Program, per_application: int, pool: list[User] | None = None,
+                by: User | None = None) -> list[ReviewAssignment]:
+    """Give each pending application `per_application` active reviewers, always picking the least loaded
+    reviewer without a conflict of interest, so the work spreads evenly."""
+    if per_application < 1 or per_application > 10:
+        raise ValidationFailed.field("reviewers_per_application", _("Between 1 and 10."))
+    pool = pool if pool is not None else reviewer_pool(program)
+    if not pool:
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    load = _active_load(program)
+    created = []
+    for application in applications_of_program(program, with_assignments=True):
+        if application.status not in ApplicationStatus.PENDING:
+            continue
+        assigned = {a.reviewer_id for a in application.assignments}
+        active = sum(1 for a in application.assignments if a.conflict_declared_at is None)
+        candidates = sorted((u for u in pool if u.id not in assigned), key=lambda u: (load.get(u.id, 0), u.id))
+        for reviewer in candidates:
+            if active >= per_application:
+                break
+            try:  # assign_reviewer checks for conflicts of interest before it writes anything
+                created.append(assign_reviewer(application, reviewer, by))
+            except Conflict:
+                continue
+            load[reviewer.id] = load.get(reviewer.id, 0) + 1
+            active += 1
+    return created
+
+
+# Automatic assignment of a large program runs as a background job; its queueing and its result are audit
+# events on the program, which is also where the page and the API read the outcome from.
+AUTO_ASSIGN_QUEUED = "program.auto_assign_queued"
+AUTO_ASSIGN_DONE = "program.auto_assign_done"
+AUTO_ASSIGN_FAILED = "program.auto_assign_failed"
+DEFAULT_AUTO_ASSIGN_INLINE_MAX = 50
+
+
+def pending_application_count(program: Program) -> int:
+    return db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.program_id == program.id, Application.status.in_(ApplicationStatus.PENDING))) or 0
+
+
+@dataclass
+class AutoAssignStatus:
+    state: str  # "none", "running", "done" or "failed"
+    at: datetime | None = None
+    created: int | None = None
+    reviewers_per_application: int | None = None
+    short: int | None = None  # pending applications still below the wanted number of reviewers
+    error: str | None = None
+
+
+def auto_assign_status(program: Program) -> AutoAssignStatus:
+    from portal.audit import AuditEvent
+
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.object_type == "Program", AuditEvent.object_id == str(program.id),
+        AuditEvent.action.in_((AUTO_ASSIGN_QUEUED, AUTO_ASSIGN_DONE, AUTO_ASSIGN_FAILED)))
+        .order_by(AuditEvent.id.desc()).limit(1))
+    if event is None:
+        return AutoAssignStatus("none")
+    after = event.after or {}
+    state = {AUTO_ASSIGN_QUEUED: "running", AUTO_ASSIGN_DONE: "done", AUTO_ASSIGN_FAILED: "failed"}[event.action]
+    return AutoAssignStatus(state, at=event.created_at, created=after.get("created"),
+                            reviewers_per_application=after.get("reviewers_per_application"),
+                            short=after.get("short"), error=after.get("error"))
+
+
+def short_of_reviewers(program: Program, per_application: int) -> int:
+    """Pending applications that still have fewer active reviewers than wanted."""
+    return sum(1 for a in applications_of_program(program, with_assignments=True)
+               if a.status in ApplicationStatus.PENDING
+               and sum(1 for x in a.assignments if x.conflict_declared_at is None) < per_application)
+
+
+def request_auto_assign(program: Program, per_application: int, pool: list[User] | None = None,
+                        by: User | None = None) -> list[ReviewAssignment] | None:
+    """Assign now (small programs: the new assignments) or in the background (large ones: None).
+
+    Above AUTO_ASSIGN_INLINE_MAX pending applications the work goes to `incubation.tasks.auto_assign_job`;
+    its result is shown by `auto_assign_status`. One background run per program at a time.
+    """
+    if per_application < 1 or per_application > 10:
+        raise ValidationFailed.field("reviewers_per_application", _("Between 1 and 10."))
+    if pool is not None and not pool:
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    limit = int(current_app.config.get("AUTO_ASSIGN_INLINE_MAX", DEFAULT_AUTO_ASSIGN_INLINE_MAX))
+    if pending_application_count(program) <= limit:
+        return auto_assign(program, per_application, pool, by)
+    if auto_assign_status(program).state == "running":
+        raise Conflict(_("An automatic assignment of this program is already running."),
+                       {"program": [_("running")]})
+    if pool is None and not reviewer_pool(program):
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    audit.record(AUTO_ASSIGN_QUEUED, program, after={"reviewers_per_application": per_application,
+                                                     "pool": [u.id for u in pool] if pool is not None else None},
+                 actor_id=by.id if _authenticated(by) else None)
+    from portal import jobs
+
+    jobs.enqueue("incubation.tasks.auto_assign_job", program.id, per_application,
+                 [u.id for u in pool] if pool is not None else None, by.id if _authenticated(by) else None)
+    return None
+
+
+def declare_conflict(assignment: ReviewAssignment, reason: str) -> ReviewAssignment:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.field("reason", _("Say what the conflict is."))
+    if assignment.review is not None:
+        raise Conflict(_("You already reviewed this application."))
+    if assignment.conflict_declared_at is not None:
+        raise Conflict(_("You already declared a conflict."))
+    assignment.conflict_declared_at = utcnow()
+    assignment.conflict_reason = reason[:500]
+    db.session.flush()
+    audit.record("review.conflict_declared", assignment.application,
+                 after={"reviewer_id": assignment.reviewer_id, "reason": assignment.conflict_reason})
+    return assignment
+
+
+def recheck_conflicts_after_membership(user: User, organisation_id: int) -> list[ReviewAssignment]:
+    """Run the conflict rules again after `user` became a member of an organisation (an accepted invitation).
+
+    Two kinds of pending assignment (no review yet, no conflict yet, application undecided) can turn
+    conflicted: the new member's own (they now belong to the applicant, say), and other reviewers' on the
+    organisation's applications (the new member is now a founder who may share a former employer with
+    them). Each conflicted one is withdrawn with its reason (audited), the program's managers are mailed
+    in their language and so is the reviewer. There is no in-app notification centre: the application page
+    shows the withdrawal to managers and to the reviewer. Returns the withdrawn assignments.
+    """
+    pending = (select(ReviewAssignment).join(Application, Application.id == ReviewAssignment.application_id)
+               .outerjoin(ApplicationReview, ApplicationReview.assignment_id == ReviewAssignment.id)
+               .where(ApplicationReview.id.is_(None), ReviewAssignment.conflict_declared_at.is_(None),
+                      Application.status.in_(ApplicationStatus.PENDING)))
+    candidates = list(db.session.scalars(pending.where(ReviewAssignment.reviewer_id == user.id)))
+    candidates += [a for a in db.session.scalars(
+        pending.join(Project, Project.id == Application.project_id)
+        .where(Project.organisation_id == organisation_id, ReviewAssignment.reviewer_id != user.id))]
+    withdrawn = []
+    for assignment in sorted(candidates, key=lambda a: a.id):
+        reasons = conflict_reasons(assignment.application, assignment.reviewer)
+        if reasons:
+            withdraw_for_conflict(assignment, reasons)
+            withdrawn.append(assignment)
+    return withdrawn
+
+
+MEMBER_JOINED_HOOKS.append(recheck_conflicts_after_membership)
+
+
+def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> ReviewAssignment:
+    """Take a reviewer off an application because a conflict of interest appeared; managers are told."""
+    now = utcnow()
+    assignment.conflict_declared_at = now
+    assignment.withdrawn_at = now
+    assignment.conflict_reason = " ".join(reasons)[:500]
+    db.session.flush()
+    application, program, reviewer = assignment.application, assignment.application.program, assignment.reviewer
+    audit.record("review.withdrawn_for_conflict", application,
+                 after={"reviewer_id": reviewer.id, "reason": assignment.conflict_reason}, actor_id=None)
+    managers = [m for m in organisation_members(program.organisation_id) if m.id != reviewer.id]
+    in_program = {}
+    for manager in managers:
+        in_program[manager.id] = program.id in reviewer_program_ids(manager)
+    for manager in managers:
+        _mail_one(manager, lambda manager=manager: (
+            _("Reviewer withdrawn from %(title)s", title=application_title(
+                application, blind=is_blind_for(manager, application, in_program[manager.id]))),
+            _("%(name)s can no longer review application #%(id)s to %(program)s because of a conflict of "
+              "interest:\n%(reason)s\n\nAssign another reviewer if the application needs one.",
+              name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)))
+    _mail_one(reviewer, lambda: (
+        _("You were withdrawn from application #%(id)s", id=application.id),
+        _("A conflict of interest appeared, so you can no longer review application #%(id)s to %(program)s:\n"
+          "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)))
+    return assignment
+
+
+def assignment_of(application: Application, user: User | None) -> ReviewAssignment | None:
+    if not _authenticated(user):
+        return None
+    return db.session.scalar(select(ReviewAssignment).where(ReviewAssignment.application_id == application.id,
+                                                            ReviewAssignment.reviewer_id == user.id))
+
+
+def weighted_score(criteria: list[ProgramCriterion], scores: dict[str, int]) -> float:
+    total = sum(c.weight for c in criteria)
+    return sum(c.weight * scores[c.name] for c in criteria) / total if total else 0.0
+
+
+def submit_review(assignment: ReviewAssignment, scores: dict, recommendation: str, comment: str = "") -> ApplicationReview:
+    """Store the review of an assigned reviewer. The conflict rules run again now (a membership accepted
+    since the assignment counts): a conflicted reviewer gets 409 `conflict_of_interest` and nothing is stored."""
+    application = assignment.application
+    _require_pending(application)
+    if assignment.review is not None:
+        raise Conflict(_("You already reviewed this application."))
+    if assignment.withdrawn_at is not None:
+        raise ConflictOfInterest(_("You were withdrawn from this application because of a conflict of interest: "
+                                   "%(reason)s", reason=assignment.conflict_reason), {"reviewer": [_("withdrawn")]})
+    if assignment.conflict_declared_at is not None:
+        raise ConflictOfInterest(_("You declared a conflict of interest on this application."),
+                                 {"reviewer": [_("conflict declared")]})
+    reasons = conflict_reasons(application, assignment.reviewer)
+    if reasons:
+        raise ConflictOfInterest(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
+                                 {"reviewer": reasons})
+    if recommendation not in Recommendation.ALL:
+        raise ValidationFailed.field("recommendation", _("Choose yes, maybe or no."))
+    criteria = application.program.criteria
+    if not isinstance(scores, dict):
+        raise ValidationFailed.field("scores", _("Give a score per criterion."))
+    names = {c.name for c in criteria}
+    unknown = set(scores) - names
+    if unknown:
+        raise ValidationFailed.field("scores", _("Unknown criterion: %(names)s", names=", ".join(sorted(unknown))))
+    clean: dict[str, int] = {}
+    for criterion in criteria:
+        value = scores.get(criterion.name)
+        try:
+            number = int(value) if value is not None and str(value).strip().lstrip("-").isdigit() else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not 0 <= number <= 5:
+            raise ValidationFailed.field(f"scores.{criterion.name}", _("A whole number from 0 to 5."))
+        clean[criterion.name] = number
+    review = ApplicationReview(assignment_id=assignment.id, scores=clean, recommendation=recommendation,
+                    weighted_score=round(weighted_score(criteria, clean), 4), comment=(comment or "").strip())
+    db.session.add(review)
+    db.session.flush()
+    audit.record("review.submitted", application, after={"reviewer_id": assignment.reviewer_id,
+                                                         "weighted_score": review.weighted_score,
+                                                         "recommendation": recommendation})
+    return review
+
+
+@dataclass
+class RankingRow:
+    application: Application
+    reviews: int = 0
+    average: float | None = None  # mean of the reviews' weighted scores, 0-5
+    normalised: float | None = None  # mean of per-reviewer z-scores
+    recommendations: dict[str, int] = field(default_factory=lambda: {r: 0 for r in Recommendation.ALL})
+    rank: int | None = None
+
+
+def ranking(program: Program) -> list[RankingRow]:
+    """Applications ranked by the mean of per-reviewer z-scores of their weighted scores.
+
+    A harsh reviewer's 2.0 and a lenient reviewer's 4.5 may say the same thing; standardising each
+    reviewer's scores (mean 0, standard deviation 1 over everything they reviewed in this program)
+    makes both count equally. A reviewer with one review or identical scores contributes 0.
+    """
+    rows = {a.id: RankingRow(a) for a in applications_of_program(program)}
+    reviews = db.session.execute(
+        select(ApplicationReview.weighted_score, ApplicationReview.recommendation, ReviewAssignment.reviewer_id,
+               ReviewAssignment.application_id)
+        .join(ReviewAssignment, ReviewAssignment.id == ApplicationReview.assignment_id)
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(Application.program_id == program.id)).all()
+    by_reviewer: dict[int, list[float]] = {}
+    for score, _rec, reviewer_id, _app in reviews:
+        by_reviewer.setdefault(reviewer_id, []).append(score)
+    stats = {}
+    for reviewer_id, values in by_reviewer.items():
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        stats[reviewer_id] = (mean, std)
+    raw: dict[int, list[float]] = {}
+    zs: dict[int, list[float]] = {}
+    for score, rec, reviewer_id, application_id in reviews:
+        mean, std = stats[reviewer_id]
+        raw.setdefault(application_id, []).append(score)
+        zs.setdefault(application_id, []).append((score - mean) / std if std > 1e-9 else 0.0)
+        rows[application_id].recommendations[rec] += 1
+    for application_id, row in rows.items():
+        if application_id in raw:
+            row.reviews = len(raw[application_id])
+            row.average = round(sum(raw[application_id]) / row.reviews, 3)
+            row.normalised = round(sum(zs[application_id]) / row.reviews, 3)
+    ordered = sorted(rows.values(), key=lambda r: (r.normalised is None, -(r.normalised or 0), -(r.average or 0),
+                                                   r.application.id))
+    for index, row in enumerate(r for r in ordered if r.normalised is not None):
+        row.rank = index + 1
+    return ordered
+
+
+def decide(application: Application, decision: str, feedback: str, by: User | None = None) -> Application:
+    """Accept or reject an application; the feedback is shown (and mailed) to the founders."""
+    _require_pending(application)
+    if decision not in (ApplicationStatus.ACCEPTED, ApplicationStatus.REJECTED):
+        raise ValidationFailed.field("decision", _("Choose accepted or rejected."))
+    feedback = (feedback or "").strip()
+    if not feedback:
+        raise ValidationFailed.field("feedback", _("Write feedback for the founders."))
+    program, project = application.program, application.project
+    if decision == ApplicationStatus.ACCEPTED:
+        if accepted_count(program) >= program.capacity:
+            raise Conflict(ngettext("The program is full (%(num)s place).", "The program is full (%(num)s places).",
+                                    program.capacity), {"decision": ["full"]})
+        if project.status not in (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING, ProjectStatus.ACCEPTED,
+                                  ProjectStatus.INCUBATING):
+            raise Conflict(_("A project in status %(status)s cannot be accepted.", status=project.status),
+                           {"status": [project.status]})
+    application.status = decision
+    application.feedback = feedback
+    application.decided_at = utcnow()
+    application.decided_by_id = by.id if _authenticated(by) else None
+    db.session.flush()
+    audit.record(f"application.{decision}", application, after={"program_id": program.id,
+                                                               "project_id": project.id})
+    if project.status == ProjectStatus.SUBMITTED:
+        transition_project(project, ProjectStatus.SCREENING, actor=by,
+                           note=_("Screening by %(program)s", program=program.title))
+    if decision == ApplicationStatus.ACCEPTED:
+        if project.status == ProjectStatus.SCREENING:
+            transition_project(project, ProjectStatus.ACCEPTED, actor=by,
+                               note=_("Accepted into %(program)s: %(feedback)s", program=program.title,
+                                      feedback=feedback))
+        else:
+            add_timeline_note(project, "accepted", _("Accepted into %(program)s", program=program.title), by)
+        if program.mode == IncubationMode.OPEN_SOURCE and program.credit_amount:
+            credit = ResourceCredit(organisation_id=project.organisation_id, application_id=application.id,
+                                    amount=program.credit_amount, currency=program.credit_currency)
+            db.session.add(credit)
+            db.session.flush()
+            audit.record("resource_credit.granted", credit, after={"amount": credit.amount,
+                                                                  "currency": credit.currency,
+                                                                  "organisation_id": credit.organisation_id})
+        _mail_all(founders_of(project), lambda: (
+            _("%(title)s was accepted into %(program)s", title=project.title, program=program.title),
+            _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)))
+        return application
+    still_pending = db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.project_id == project.id, Application.id != application.id,
+        Application.status.in_(ApplicationStatus.PENDING + (ApplicationStatus.ACCEPTED,))))
+    if project.status == ProjectStatus.SCREENING and not still_pending:
+        transition_project(project, ProjectStatus.REJECTED, actor=by,
+                           note=_("%(program)s: %(feedback)s", program=program.title, feedback=feedback))
+    else:
+        add_timeline_note(project, "rejected", _("Not accepted into %(program)s", program=program.title), by)
+        _mail_all(founders_of(project), lambda: (
+            _("Your project %(title)s was not accepted", title=project.title),
+            _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
+              title=project.title, reason=feedback)))
+    return application
+
+
+def resource_credits_of(organisation_id: int) -> list[ResourceCredit]:
+    return list(db.session.scalars(select(ResourceCredit).where(ResourceCredit.organisation_id == organisation_id)))
+
+
+def reviews_assigned_to(user: User) -> list[ReviewAssignment]:
+    """The user's assignments; a list shows each one blind or not with `is_blind_for(user, a.application, True)`
+    (the user reviews in each of these programs)."""
+    return list(db.session.scalars(
+        select(ReviewAssignment).join(Application).where(ReviewAssignment.reviewer_id == user.id)
+        .options(selectinload(ReviewAssignment.application).selectinload(Application.program),
+                 selectinload(ReviewAssignment.application).selectinload(Application.project),
+                 selectinload(ReviewAssignment.review))
+        .order_by(Application.created_at.desc())))
