@@ -1,0 +1,40 @@
+"""Reviews of completed bookings and resource ratings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal.auth.models import User
+from portal.errors import Conflict, ValidationFailed
+from portal.extensions import db
+from resources.models import Booking, BookingStatus, Review
+
+# ---- reviews -----------------------------------------------------------------------------------
+
+def add_review(booking: Booking, user: User, rating: Any, comment: str) -> Review:
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        raise ValidationFailed.field("rating", _("Rate from 1 to 5.")) from None
+    if not 1 <= rating <= 5:
+        raise ValidationFailed.field("rating", _("Rate from 1 to 5."))
+    if booking.user_id != user.id:
+        raise ValidationFailed.field("booking", _("Only the booker can review a booking."))
+    if booking.status != BookingStatus.COMPLETED:
+        raise Conflict(_("Only completed bookings can be reviewed."), {"status": [booking.status]})
+    if db.session.scalar(select(Review.id).where(Review.booking_id == booking.id)):
+        raise Conflict(_("You already reviewed this booking."), {"booking": [_("already reviewed")]})
+    review = Review(booking_id=booking.id, resource_id=booking.resource_id, user_id=user.id, rating=rating,
+                    comment=(comment or "").strip()[:2000])
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
+def rating_of(resource_id: int) -> dict[str, Any]:
+    average, count = db.session.execute(select(func.avg(Review.rating), func.count(Review.id))
+                                        .where(Review.resource_id == resource_id)).one()
+    return {"average": round(float(average), 2) if average is not None else None, "count": count}
