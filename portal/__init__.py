@@ -134,7 +134,7 @@ def configure_engine(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api
+    from portal import api, openapi  # openapi: the /api/v1/openapi.json route (on api.bp) and /api/docs
     from portal.admin import api as admin_api
     from portal.admin import views as admin_views
     from portal.auth import api as auth_api
@@ -147,7 +147,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.organisations import views as organisations_views
 
     for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, admin_views.bp, api.bp, auth_api.bp,
-                      organisations_api.bp, admin_api.bp):
+                      organisations_api.bp, admin_api.bp, openapi.docs_bp):
         app.register_blueprint(blueprint)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)

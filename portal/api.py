@@ -1,8 +1,8 @@
-"""The base of the public JSON API v1: blueprints, bearer auth, input parsing, pagination, OpenAPI.
+"""The base of the public JSON API v1: blueprints, bearer auth, input parsing, pagination.
 
 Every domain package creates its API blueprint with `api_blueprint(name)` and documents each route
-with `@doc(...)`; `/api/v1/openapi.json` is generated from the URL map, and a test fails when a
-route has no documentation.
+with `@doc(...)`; portal.openapi generates `/api/v1/openapi.json` from the URL map, and a test fails
+when a route has no documentation.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
-from wtforms import fields as wtf
 
 from portal.errors import Unauthorized, ValidationFailed
 from portal.extensions import csrf, db, login_manager
@@ -189,101 +188,3 @@ def iso(moment) -> str | None:
 
 def money(amount: int, currency: str) -> dict:
     return {"amount": amount, "currency": currency}
-
-
-# ---- OpenAPI ---------------------------------------------------------------------------------
-
-_FIELD_TYPES = {
-    wtf.IntegerField: {"type": "integer"},
-    wtf.BooleanField: {"type": "boolean"},
-    wtf.DecimalField: {"type": "number"},
-    wtf.FloatField: {"type": "number"},
-    wtf.EmailField: {"type": "string", "format": "email"},
-    wtf.DateTimeField: {"type": "string", "format": "date-time"},
-    wtf.DateField: {"type": "string", "format": "date"},
-    wtf.SelectMultipleField: {"type": "array", "items": {"type": "string"}},
-    wtf.FieldList: {"type": "array"},
-}
-
-
-def form_schema(form_class: type) -> dict:
-    form = form_class(formdata=None, meta={"csrf": False})
-    properties, required = {}, []
-    for field in form:
-        schema = {"type": "string"}
-        for field_type, mapped in _FIELD_TYPES.items():
-            if isinstance(field, field_type):
-                schema = dict(mapped)
-                break
-        choices = getattr(field, "choices", None)
-        if choices and not isinstance(field, wtf.SelectMultipleField):
-            schema["enum"] = [c[0] if isinstance(c, tuple) else c for c in choices]
-        if field.description:
-            schema["description"] = str(field.description)
-        properties[field.name] = schema
-        if field.flags.required:
-            required.append(field.name)
-    schema = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def openapi_document() -> dict:
-    paths: dict[str, dict] = {}
-    error_ref = {"$ref": "#/components/responses/Error"}
-    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.rule.startswith(API_PREFIX):
-            continue
-        view = current_app.view_functions[rule.endpoint]
-        meta = getattr(view, "api_doc", None)
-        path = rule.rule[len(API_PREFIX):]
-        for converter_arg in rule.arguments:
-            path = path.replace(f"<int:{converter_arg}>", f"{{{converter_arg}}}").replace(
-                f"<{converter_arg}>", f"{{{converter_arg}}}")
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operation: dict[str, Any] = {"operationId": f"{rule.endpoint}.{method.lower()}"}
-            if meta is None:
-                operation["summary"] = ""
-                operation["x-undocumented"] = True
-            else:
-                operation["summary"] = meta["summary"]
-                if meta["form"] is not None and method in WRITE_METHODS:
-                    operation["requestBody"] = {"required": True, "content": {
-                        "application/json": {"schema": form_schema(meta["form"])}}}
-                if not meta["auth"]:
-                    operation["security"] = []
-                responses = {str(code): {"description": text} for code, text in meta["responses"].items()}
-                responses.setdefault("200" if method != "POST" else "201", {"description": "Success"})
-                responses["default"] = error_ref
-                operation["responses"] = responses
-                operation["parameters"] = [
-                    {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": text} for name, text in meta["query"].items()]
-            operation["parameters"] = [
-                {"name": arg, "in": "path", "required": True, "schema": {"type": "string"}}
-                for arg in sorted(rule.arguments)] + operation.get("parameters", [])
-            paths.setdefault(path, {})[method.lower()] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Haichuang Portal API", "version": "1.0.0"},
-        "servers": [{"url": API_PREFIX}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
-            },
-            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                               "fields": {"type": "object"}}}}}}}}},
-        },
-        "security": [{"bearer": []}, {"cookie": []}],
-    }
-
-
-@bp.get("/openapi.json")
-@doc("This document: every route of the API", auth=False)
-def openapi():
-    return jsonify(openapi_document())

@@ -54,6 +54,7 @@ GET    /api/v1/organisations/<organisation_id>/resource-statement      login den
 GET    /api/v1/organisations/<organisation_id>/resource-statement.csv  login deny deny deny ok deny deny deny ok
 GET    /api/v1/organisations/<organisation_id>/resource-utilisation    login deny deny deny ok deny deny deny ok
 GET    /api/v1/openapi.json                                    public
+GET    /api/docs                                               public
 # ---- accounts and organisations (HTML) -----------------------------------------------------------------------------
 GET    /                                                       public
 GET    /healthz                                                public
