@@ -16,7 +16,6 @@ from wtforms import (
     BooleanField,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -26,6 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from funding.models import FinancingStatus, FundingModel
 from incubation.forms import AwareDateTimeField, CommaListField, MoneyForm
 from portal.errors import ValidationFailed
+from portal.forms import IntegerField
 
 FUNDING_MODEL_CHOICES = [(FundingModel.ALL_OR_NOTHING, _l("All or nothing")),
                          (FundingModel.KEEP_IT_ALL, _l("Keep it all"))]

@@ -13,6 +13,7 @@ Like Stripe, it answers a repeated idempotency key with the PaymentIntent it cre
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -400,9 +401,13 @@ def construct_event(payload: bytes, signature: str | None) -> dict:
     if not signature:
         raise ValueError("missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=300)
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8", "replace"), signature, secret, tolerance=300)
     except stripe.SignatureVerificationError as error:
         raise ValueError(f"bad signature: {error.user_message or error}") from None
+    try:
+        event = json.loads(payload)
     except ValueError as error:  # not JSON
         raise ValueError(f"bad payload: {error}") from None
-    return event.to_dict() if hasattr(event, "to_dict") else dict(event)
+    if not isinstance(event, dict):  # signed, but a JSON array or scalar is no event
+        raise ValueError("bad payload: an event is a JSON object")
+    return event

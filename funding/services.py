@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from babel.numbers import is_currency
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
@@ -95,7 +96,7 @@ MAX_CAMPAIGN_DAYS = 60
 
 def _check_currency(currency: str) -> str:
     currency = (currency or "").strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not currency.isalpha() or not is_currency(currency):
         raise ValidationFailed.field("currency", _("Use a three-letter ISO 4217 currency code."))
     return currency
 

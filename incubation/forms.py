@@ -13,7 +13,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -31,6 +30,7 @@ from incubation.models import (
     SupportStatus,
 )
 from portal.errors import ValidationFailed
+from portal.forms import IntegerField
 
 STAGE_CHOICES = [
     (ProjectStage.IDEA, _l("Idea")),
@@ -172,6 +172,8 @@ class AwareDateTimeField(StringField):
 
 class CommaListField(StringField):
     """A list: from JSON a list of strings, from a page a comma-separated text."""
+
+    accepts_list = True  # portal.api's strict JSON types: a list of texts, or one comma-separated text
 
     def process_formdata(self, valuelist):
         items = []

@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
 
     configure_logging(app)
+    register_input_guard(app)
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -73,6 +74,13 @@ def configure_logging(app: Flask) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     app.logger.addFilter(redactor)
+
+
+def register_input_guard(app: Flask) -> None:
+    """Bounded `<int:>` ids before any route exists; input no field can store refused before any view."""
+    from portal import inputs
+
+    inputs.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

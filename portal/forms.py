@@ -1,8 +1,22 @@
-"""Helpers shared by the HTML views' forms."""
+"""Helpers shared by the forms of every domain (HTML pages, and the JSON API through `portal.api.parse`)."""
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField as _WTFormsIntegerField
 
 from portal.errors import PortalError
+from portal.inputs import INT_MAX
+
+
+class IntegerField(_WTFormsIntegerField):
+    """A whole number that fits the database's integer columns: a larger one is this field's error
+    (400 naming it), never a database error. Every form uses this one."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not -INT_MAX - 1 <= self.data <= INT_MAX:
+            self.data = None
+            raise ValueError(str(_l("Out of range: at most %(max)d.", max=INT_MAX)))
 
 
 def attach_errors(form, error: PortalError) -> None:

@@ -443,7 +443,9 @@ def _ics_response(text: str):
 def resource_calendar_feed(resource_id: int):
     resource = db.session.get(Resource, resource_id)
     token = request.args.get("token") or ""
-    if resource is None or not resource.calendar_token or not hmac.compare_digest(resource.calendar_token, token):
+    # Compared as bytes: compare_digest refuses non-ASCII text (a crafted `?token=é` was a 500).
+    if resource is None or not resource.calendar_token or not hmac.compare_digest(
+            resource.calendar_token.encode(), token.encode()):
         abort(404)
     return _ics_response(bookings.ical(bookings.feed_bookings(resource_id=resource.id), resource.name, True))
 

@@ -13,7 +13,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -30,6 +29,7 @@ from wtforms.validators import (
 )
 
 from portal.errors import ValidationFailed
+from portal.forms import IntegerField
 from resources.models import Audience, PriceUnit, Resource, ResourceKind
 from resources.services import DEFAULT_TIMEZONE, MAX_AMOUNT, is_valid_timezone
 

@@ -4,7 +4,7 @@ from flask import jsonify
 from flask_login import current_user
 
 from portal.admin.forms import VerificationForm
-from portal.api import api_blueprint, doc, parse, require_login
+from portal.api import api_blueprint, doc, json_body, json_bool, parse, require_login
 from portal.organisations.api import organisation_json
 from portal.organisations.models import Organisation
 from portal.organisations.services import set_verification
@@ -19,6 +19,8 @@ bp = api_blueprint("admin_api", __name__)
 def organisation_verification(organisation_id: int):
     require_login()
     organisation = load(Organisation, organisation_id, Permission.ADMIN)
-    form = parse(VerificationForm)
-    set_verification(organisation, form.is_verified, current_user, form.note.data or "")
+    body = json_body()
+    verified = json_bool(body, "verified")  # a JSON boolean here; the HTML form sends "true"/"false"
+    form = parse(VerificationForm, body | {"verified": "true" if verified else "false"})
+    set_verification(organisation, verified, current_user, form.note.data or "")
     return jsonify(organisation_json(organisation))

@@ -6,9 +6,10 @@ import math
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
+from wtforms import DateField, FloatField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from portal.forms import IntegerField
 from portal.search.documents import CAMPAIGN, MENTOR, PROJECT, RESOURCE
 from portal.search.interfaces import SearchQuery
 from portal.search.text import MAX_QUERY_LENGTH
