@@ -99,8 +99,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    # Cookies carry the key of a server-side login (portal.auth.sessions), which logout revokes.
-    login_manager.user_loader(sessions.load_user)
+    # Cookies carry the key of a server-side login (portal.auth.sessions), which logout revokes. On the
+    # API an `Authorization: Bearer <token>` header decides who is calling, even next to a cookie.
+    from portal.api import bearer_header, load_user_from_bearer_token
+
+    @login_manager.user_loader
+    def load_session_user(key: str):
+        return None if bearer_header(request) else sessions.load_user(key)
+
+    login_manager.request_loader(load_user_from_bearer_token)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import fields as wtf
 
 from portal.errors import Unauthorized, ValidationFailed
-from portal.extensions import csrf, db, login_manager
+from portal.extensions import csrf, db
 
 API_PREFIX = "/api/v1"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -47,22 +47,38 @@ def doc(summary: str, *, form: type | None = None, auth: bool = True, responses:
     return decorate
 
 
+def bearer_header(req) -> str:
+    """The Authorization header of an API request ("" elsewhere): when present it, not a cookie,
+    says who is calling."""
+    return req.headers.get("Authorization", "") if req.path.startswith("/api/") else ""
+
+
+def load_user_from_bearer_token(req) -> object | None:
+    """flask-login's request loader: `Authorization: Bearer <token>` on the API. A header that names no
+    live token is a 401, never an anonymous request."""
+    header = bearer_header(req)
+    if not header or g.get("bearer_refused"):
+        return None  # (refused once: the error response itself is rendered for an anonymous caller)
+    from portal.auth.services import user_for_token
+
+    scheme, _, raw = header.partition(" ")
+    user = user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        g.bearer_refused = True
+        raise Unauthorized("Invalid or revoked API token")
+    g.api_token_auth = True
+    return user
+
+
 def authenticate_api_request() -> None:
-    """Bearer tokens for integrations; the session cookie (with CSRF on writes) for the browser."""
+    """Bearer tokens for integrations; the session cookie (with CSRF on writes) for the browser.
+
+    flask-login resolves who is calling (the session first, then `load_user_from_bearer_token`); a write
+    that rests on the session cookie needs the CSRF token, one that rests on a bearer token does not."""
     if not request.path.startswith("/api/"):
         return
-    header = request.headers.get("Authorization", "")
-    if header:
-        from portal.auth.services import user_for_token
-
-        scheme, _, raw = header.partition(" ")
-        user = user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            raise Unauthorized("Invalid or revoked API token")
-        login_manager._update_request_context_with_user(user)
-        g.api_token_auth = True
-        return
-    if (request.method in WRITE_METHODS and current_user.is_authenticated
+    authenticated = current_user.is_authenticated  # runs the loaders once, here
+    if (authenticated and not g.get("api_token_auth") and request.method in WRITE_METHODS
             and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
 
