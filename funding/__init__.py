@@ -8,7 +8,7 @@ SETTLEMENT_EVERY_SECONDS = 15 * 60
 
 def init_app(app: Flask) -> None:
     # Imported here, not at package import, so that portal and the domain packages load in any order.
-    from funding import api, dashboard, demo, models, policies, views  # noqa: F401
+    from funding import api, dashboard, demo, models, policies, search, views  # noqa: F401
     from funding.cli import funding_cli
     from portal.jobs import register_periodic
     from portal.templating import nav_item

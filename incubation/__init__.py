@@ -1,4 +1,4 @@
-"""Domain package: incubation. `init_app` registers its blueprints, policies, panels and demo data."""
+"""Domain package: incubation. `init_app` registers its blueprints, policies, panels, search documents and demo data."""
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     # Imported here, not at package import, so that portal and the domain packages load in any order.
-    from incubation import api, dashboard, demo, models, policies, views  # noqa: F401
+    from incubation import api, dashboard, demo, incubatees, models, policies, search, views  # noqa: F401
     from portal.templating import nav_item
 
     app.register_blueprint(views.bp)

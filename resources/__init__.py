@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from portal.jobs import register_periodic
     from portal.templating import nav_item
-    from resources import api, dashboard, demo, models, policies, tasks, views  # noqa: F401  (registers)
+    from resources import api, dashboard, demo, models, policies, search, tasks, views  # noqa: F401  (registers)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

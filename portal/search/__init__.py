@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from portal import jobs
-    from portal.search import api, cli, models, sync, views  # noqa: F401  (models and listeners register)
+    from portal.search import api, cli, documents, models, sync, views  # noqa: F401  (models and listeners register)
     from portal.templating import nav_item
 
+    documents.register_core_sources()  # the domains registered their types in their own init_app
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.search_cli)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.permissions import Permission, can
-from portal.search import documents
+from portal.search import documents, registry
 from portal.search.interfaces import (
     PRICE_BUCKETS,
     Hit,
@@ -86,7 +84,7 @@ def _visible(hits: list[Hit], user) -> dict[tuple[str, int], object]:
     for hit in hits:
         by_type.setdefault(hit.type, []).append(hit.id)
     for doc_type, ids in by_type.items():
-        if doc_type not in documents.DOC_TYPES:
+        if doc_type not in registry.doc_types():
             continue
         model = documents.model_for(doc_type)
         for obj in db.session.scalars(select(model).where(model.id.in_(ids))):
@@ -103,39 +101,32 @@ AVAILABILITY_BATCH = 250
 AVAILABILITY_LIMIT = 500
 
 
-def _free_in_window(resource, first: date, last: date) -> bool:
-    """Whether the resource has a bookable stretch (its minimum booking) on those local dates."""
-    from resources.availability import free_intervals
-
-    zone = ZoneInfo(resource.timezone or "UTC")
-    start = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-    return any((b - a).total_seconds() >= resource.min_minutes * 60 for a, b in free_intervals(resource, start, end))
+def _available_type() -> registry.DocumentType | None:
+    """The document type with an availability check (resources: their booking calendars)."""
+    return next((t for t in registry.document_types() if t.available is not None), None)
 
 
-def _search_free(query: SearchQuery) -> Result:
+def _search_free(query: SearchQuery, available: registry.DocumentType) -> Result:
     """Resources free in a date window: the backend's matches, best first, kept when the booking
     calendar has room. Every match is checked up to AVAILABILITY_LIMIT: then the total and facets are
     exact; beyond it they count the checked matches only and `approximate` is set."""
     from collections import Counter
 
-    from resources.models import Resource
-
+    model = available.model
     backend = get_backend()
     kept: list[Hit] = []
     checked = matching = 0
     number = 1
     size = min(AVAILABILITY_BATCH, AVAILABILITY_LIMIT)
     while checked < AVAILABILITY_LIMIT:
-        candidates = backend.search(replace(query, types=(documents.RESOURCE,), page=number, per_page=size))
+        candidates = backend.search(replace(query, types=(available.name,), page=number, per_page=size))
         matching = candidates.total
         hits = candidates.hits[:AVAILABILITY_LIMIT - checked]
         if not hits:
             break
-        resources = {r.id: r for r in db.session.scalars(select(Resource).where(
-            Resource.id.in_([h.id for h in hits])))}
-        kept += [h for h in hits if h.id in resources and _free_in_window(resources[h.id], query.free_from,
-                                                                          query.free_to)]
+        objects = {o.id: o for o in db.session.scalars(select(model).where(model.id.in_([h.id for h in hits])))}
+        kept += [h for h in hits if h.id in objects and available.available(objects[h.id], query.free_from,
+                                                                            query.free_to)]
         checked += len(hits)
         if len(candidates.hits) < size or checked >= matching:
             break
@@ -147,23 +138,20 @@ def _search_free(query: SearchQuery) -> Result:
             if hit.price_min is not None and (low is None or hit.price_min >= low) and (
                     high is None or hit.price_min < high):
                 prices[bucket_label(low, high)] += 1
-    facets = {"type": {documents.RESOURCE: len(kept)} if kept else {}, "city": dict(cities.most_common()),
+    facets = {"type": {available.name: len(kept)} if kept else {}, "city": dict(cities.most_common()),
               "industry": {}, "language": {}, "price": dict(prices.most_common())}
     return Result(len(kept), kept[query.offset:query.offset + query.per_page], facets,
                   approximate=matching > checked)
 
 
 def availability_supported() -> bool:
-    try:
-        from resources.availability import free_intervals  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _available_type() is not None
 
 
 def search(query: SearchQuery, user) -> Page:
-    if query.free_from is not None and availability_supported():
-        result = _search_free(query)
+    available = _available_type() if query.free_from is not None else None
+    if available is not None:
+        result = _search_free(query, available)
     else:
         result = get_backend().search(query)
     visible = _visible(result.hits, user)
@@ -194,7 +182,7 @@ def status() -> dict[str, dict[str, int]]:
     pending = db.session.scalar(select(func.count(SearchOutbox.id)).where(SearchOutbox.applied_at.is_(None))) or 0
     failing = db.session.scalar(select(func.count(SearchOutbox.id)).where(
         SearchOutbox.applied_at.is_(None), SearchOutbox.attempts > 0)) or 0
-    return {"types": {t: {"rows": sources[t], "indexed": indexed.get(t, 0)} for t in documents.DOC_TYPES},
+    return {"types": {t: {"rows": sources[t], "indexed": indexed.get(t, 0)} for t in registry.doc_types()},
             "outbox": {"pending": pending, "failing": failing}}
 
 

@@ -5,7 +5,7 @@ still visible, and new rows already have their ids) inserts one `search_outbox` 
 object on the flush's own connection, and queues `portal.search.tasks.apply_outbox` once per
 transaction. A rollback takes the rows and the job with it; a commit hands the job to the job
 system, which applies the rows to the backend. Other packages need no change: the listener reads
-the models named in documents.SOURCES.
+the models registered with registry.register_source.
 
 ORM-enabled bulk UPDATE/DELETE statements (`update(Model).where(Model.id == x)`) bypass the flush;
 `do_orm_execute` catches those whose WHERE names the primary key.
@@ -23,21 +23,12 @@ from sqlalchemy.sql.visitors import iterate
 
 from portal import jobs
 from portal.db import utcnow
+from portal.search.registry import source_for
 
 log = logging.getLogger(__name__)
 
 APPLY_JOB = "portal.search.tasks.apply_outbox"
-_SOURCES: dict[type, object] | None = None
 DISABLED = "portal.search.disabled"  # session.info flag for bulk loads that reindex afterwards
-
-
-def _sources() -> dict[type, object]:
-    global _SOURCES
-    if _SOURCES is None:
-        from portal.search.documents import sources
-
-        _SOURCES = {source.model: source for source in sources()}
-    return _SOURCES
 
 
 def _changed(obj, watch) -> bool:
@@ -69,11 +60,10 @@ def record(session: Session, keys: set[tuple[str, int]]) -> None:
 def _after_flush(session: Session, _context) -> None:
     if session.info.get(DISABLED):
         return
-    sources = _sources()
     keys: set[tuple[str, int]] = set()
     for collection, is_dirty in ((session.new, False), (session.dirty, True), (session.deleted, False)):
         for obj in collection:
-            source = sources.get(type(obj))
+            source = source_for(type(obj))
             if source is None or (is_dirty and not _changed(obj, source.watch)):
                 continue
             if source.watch is not None and not is_dirty and obj in session.new:
@@ -108,7 +98,7 @@ def _bulk_statement(state) -> None:
     if not (state.is_update or state.is_delete) or state.session.info.get(DISABLED):
         return
     mapper = state.bind_mapper
-    source = _sources().get(mapper.class_) if mapper is not None else None
+    source = source_for(mapper.class_) if mapper is not None else None
     if source is None:
         return
     ids = _bulk_ids(state.statement, mapper.class_)

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, literal_column, select, text, update
 
 from portal.db import utcnow
 from portal.extensions import db
-from portal.search import documents
+from portal.search import documents, registry
 from portal.search.interfaces import SearchUnavailable
 from portal.search.models import SearchOutbox
 
@@ -43,17 +43,13 @@ def _pending(limit: int) -> list[SearchOutbox]:
     return list(db.session.scalars(stmt))
 
 
-ADVISORY_LOCK_CLASS = {documents.MENTOR: 7301, documents.RESOURCE: 7302, documents.PROJECT: 7303,
-                       documents.CAMPAIGN: 7304}
-
-
 def lock_documents(keys: set[tuple[str, int]]) -> None:
     """PostgreSQL: hold an advisory lock per document until commit (see the module docstring), then
     forget loaded objects so the documents are built from what is committed now."""
     if db.session.get_bind().dialect.name != "postgresql" or not keys:
         return
     for doc_type, object_id in sorted(keys):
-        db.session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_CLASS[doc_type], object_id)))
+        db.session.execute(select(func.pg_advisory_xact_lock(registry.document_type(doc_type).lock_class, object_id)))
     db.session.expire_all()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -13,28 +14,20 @@ from resources.models import Audience, Booking, PriceUnit, Resource
 
 # ---- prices ------------------------------------------------------------------------------------
 
+IncubateeCheck = Callable[[Organisation, Resource], bool]
+_INCUBATEE_CHECKS: list[IncubateeCheck] = []
+
+
+def incubatee_check(check: IncubateeCheck) -> IncubateeCheck:
+    """Register a rule naming incubated startups (the incubation package registers its programs' rule)."""
+    if check not in _INCUBATEE_CHECKS:
+        _INCUBATEE_CHECKS.append(check)
+    return check
+
+
 def is_incubatee(organisation: Organisation, resource: Resource) -> bool:
-    """An incubated startup: it has a project accepted into or being incubated by a program, or an
-    accepted application to a program of the company that owns the resource."""
-    try:
-        from incubation.models import Project
-    except ImportError:  # pragma: no cover - the incubation package is part of the portal
-        return False
-    incubating = db.session.scalar(select(func.count()).select_from(Project).where(
-        Project.organisation_id == organisation.id, Project.status.in_(("accepted", "incubating"))))
-    if incubating:
-        return True
-    try:
-        from incubation.models import Application, Program
-    except ImportError:  # pragma: no cover
-        return False
-    linked = db.session.scalar(select(func.count()).select_from(Application)
-                               .join(Project, Application.project_id == Project.id)
-                               .join(Program, Application.program_id == Program.id)
-                               .where(Project.organisation_id == organisation.id,
-                                      Program.organisation_id == resource.organisation_id,
-                                      Application.status == "accepted"))
-    return bool(linked)
+    """An incubated startup, by any registered rule (none registered: nobody is)."""
+    return any(check(organisation, resource) for check in _INCUBATEE_CHECKS)
 
 
 def audience_for(organisation: Organisation | None, resource: Resource) -> str:
