@@ -28,10 +28,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from funding import ledger
+from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import REFUND_KEY_PATTERN, AttemptStatus, PaymentAttempt, Pledge, PledgeStatus
 from funding.payments import ProviderUnavailable, RefundResult, get_provider
 from funding.services import _check_amount
-from funding.settlement import _lock_pledge, _next_number, _serial_on_sqlite
 from portal import audit
 from portal.db import commit, rollback, utcnow
 from portal.errors import Conflict, PortalError, ValidationFailed
@@ -67,7 +67,7 @@ def _call(attempt: PaymentAttempt, pledge: Pledge) -> dict:
 
 def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[int, dict]:
     """Phase 1. Raises (writing nothing) when the refund is not allowed; otherwise commits a pending attempt."""
-    pledge = _lock_pledge(pledge_id)
+    pledge = lock_pledge(pledge_id)
     if pledge.status not in REFUNDABLE or not pledge.payment_ref:
         raise Conflict(_("Only a collected pledge can be refunded."), {"status": [pledge.status]})
     refundable = pledge.amount + pledge.shipping_fee - pledge.refunded_amount
@@ -86,7 +86,7 @@ def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[i
     if amount <= 0 or amount > refundable:
         raise ValidationFailed.field("amount", _("At most %(amount)s can be refunded.",
                                                  amount=_money(max(refundable, 0), pledge)))
-    number = _next_number(pledge)
+    number = next_attempt_number(pledge)
     attempt = PaymentAttempt(pledge_id=pledge.id, number=number,
                              idempotency_key=refund_key(pledge.id, number, pledge.refunded_amount),
                              amount=amount, currency=pledge.campaign.currency, status=AttemptStatus.PENDING)
@@ -111,7 +111,7 @@ def refund_pledge(pledge_id: int, amount: int | None = None, *, by_team: bool = 
 
     The caller checked the permission: platform admins, or the campaign's team (`by_team`, recorded in the
     audit trail next to the acting user)."""
-    with _serial_on_sqlite():
+    with serial_on_sqlite():
         try:
             attempt_id, call = _claim(pledge_id, amount, by_team)
         except BaseException:
@@ -136,10 +136,10 @@ def refund_pledge(pledge_id: int, amount: int | None = None, *, by_team: bool = 
 
 def _record(attempt_id: int, result: RefundResult | None, error: str | None = None) -> Pledge:
     """Phase 3. Idempotent. Commits."""
-    with _serial_on_sqlite():
+    with serial_on_sqlite():
         try:
             pledge_id = db.session.scalar(select(PaymentAttempt.pledge_id).where(PaymentAttempt.id == attempt_id))
-            pledge = _lock_pledge(pledge_id)
+            pledge = lock_pledge(pledge_id)
             attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
             if attempt.status == AttemptStatus.PENDING:
                 attempt.finished_at = utcnow()
@@ -187,7 +187,7 @@ def resolve_pending(started_before: datetime | None = None) -> int:
     pledge_ids = list(db.session.scalars(stmt.order_by(PaymentAttempt.id)))
     resolved = 0
     for pledge_id in pledge_ids:
-        with _serial_on_sqlite():
+        with serial_on_sqlite():
             attempt = pending_refund(pledge_id)
             pledge = db.session.get(Pledge, pledge_id)
             if attempt is None or not pledge.payment_ref:

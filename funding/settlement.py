@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from funding import ledger
+from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import (
     AttemptStatus,
     Campaign,
@@ -86,24 +87,6 @@ class RateLimiter:
         delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-
-
-_SQLITE_WRITER = threading.RLock()
-
-
-class _serial_on_sqlite:
-    """SQLite has one writer and refuses to upgrade a reader under contention ("database is locked"), so
-    the short database phases of concurrent settlement threads take turns there; the provider calls,
-    the slow part, still overlap. PostgreSQL relies on its row locks instead."""
-
-    def __enter__(self):
-        self.locked = db.engine.dialect.name == "sqlite"
-        if self.locked:
-            _SQLITE_WRITER.acquire()
-
-    def __exit__(self, *exc):
-        if self.locked:
-            _SQLITE_WRITER.release()
 
 
 # ---- closing a campaign ----------------------------------------------------------------------
@@ -172,13 +155,8 @@ def _localised(pledge: Pledge, build: Callable[[], tuple[str, str]]) -> None:
 
 # ---- charging one pledge ---------------------------------------------------------------------
 
-def _lock_pledge(pledge_id: int) -> Pledge:
-    return db.session.scalars(select(Pledge).where(Pledge.id == pledge_id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
-
-
 def _claim(pledge_id: int, *, final: bool = False) -> tuple[int, dict] | None:
-    with _serial_on_sqlite():
+    with serial_on_sqlite():
         try:
             return _claim_unlocked(pledge_id, final=final)
         except BaseException:
@@ -188,7 +166,7 @@ def _claim(pledge_id: int, *, final: bool = False) -> tuple[int, dict] | None:
 
 def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] | None:
     """Phase 1: write (or find) the pending attempt and commit it. None when there is nothing to charge."""
-    pledge = _lock_pledge(pledge_id)
+    pledge = lock_pledge(pledge_id)
     campaign = pledge.campaign
     chargeable = pledge.status == PledgeStatus.ACTIVE or (final and pledge.status in (
         PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION))
@@ -201,7 +179,7 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
     if attempt is None:
         if not pledge.payment_method_ref:
             # No card was ever saved: nothing to send; treat like a decline so the backer is asked for one.
-            number = _next_number(pledge)
+            number = next_attempt_number(pledge)
             attempt = PaymentAttempt(pledge_id=pledge.id, number=number,
                                      idempotency_key=f"pledge-{pledge.id}-attempt-{number}",
                                      amount=pledge.amount + pledge.shipping_fee, currency=campaign.currency,
@@ -212,7 +190,7 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
                                                   error_message="No card was saved."), final=final)
             commit()
             return None
-        number = _next_number(pledge)
+        number = next_attempt_number(pledge)
         attempt = PaymentAttempt(pledge_id=pledge.id, number=number,
                                  idempotency_key=f"pledge-{pledge.id}-attempt-{number}",
                                  amount=pledge.amount + pledge.shipping_fee, currency=campaign.currency,
@@ -229,11 +207,6 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
     attempt_id = attempt.id
     commit()
     return attempt_id, call
-
-
-def _next_number(pledge: Pledge) -> int:
-    return (db.session.scalar(select(func.max(PaymentAttempt.number)).where(PaymentAttempt.pledge_id == pledge.id))
-            or 0) + 1
 
 
 def charge_pledge(pledge_id: int, *, final: bool = False, limiter: RateLimiter | None = None) -> str:
@@ -259,7 +232,7 @@ def charge_pledge(pledge_id: int, *, final: bool = False, limiter: RateLimiter |
 
 def record_result(attempt_id: int, result: ChargeResult) -> str:
     """Phase 3 (also used by on-session authentication). Idempotent. Commits."""
-    with _serial_on_sqlite():
+    with serial_on_sqlite():
         try:
             return _record_result_unlocked(attempt_id, result)
         except BaseException:
@@ -269,7 +242,7 @@ def record_result(attempt_id: int, result: ChargeResult) -> str:
 
 def _record_result_unlocked(attempt_id: int, result: ChargeResult) -> str:
     pledge_id = db.session.scalar(select(PaymentAttempt.pledge_id).where(PaymentAttempt.id == attempt_id))
-    pledge = _lock_pledge(pledge_id)
+    pledge = lock_pledge(pledge_id)
     attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
     _record(attempt, pledge, result, final=pledge.final_retry_done)
     status = pledge.status
@@ -359,7 +332,7 @@ def drop(pledge: Pledge, reason: str) -> None:
 
 def follow_up(pledge_id: int, now: datetime, limiter: RateLimiter | None = None) -> str:
     """Every 48 h a reminder; after 7 days one final off-session retry, then dropped."""
-    with _serial_on_sqlite():
+    with serial_on_sqlite():
         try:
             outcome = _follow_up_unlocked(pledge_id, now)
         except BaseException:
@@ -371,7 +344,7 @@ def follow_up(pledge_id: int, now: datetime, limiter: RateLimiter | None = None)
 
 
 def _follow_up_unlocked(pledge_id: int, now: datetime) -> str:
-    pledge = _lock_pledge(pledge_id)
+    pledge = lock_pledge(pledge_id)
     if pledge.status not in (PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION) or pledge.errored_at is None:
         status = pledge.status
         rollback()
@@ -393,7 +366,7 @@ def _follow_up_unlocked(pledge_id: int, now: datetime) -> str:
 
 def retry_now(pledge_id: int) -> str:
     """The backer saved a new card: charge again at once (a new attempt with a new key)."""
-    pledge = _lock_pledge(pledge_id)
+    pledge = lock_pledge(pledge_id)
     if pledge.status not in (PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
         status = pledge.status
         rollback()

@@ -51,8 +51,7 @@ def commit() -> None:
     """Commit the unit of work, then hand jobs queued during it to the job system."""
     from portal import jobs
 
-    db.session.commit()
-    jobs.dispatch_committed()
+    jobs.commit_and_dispatch()
 
 
 def rollback() -> None:

@@ -79,6 +79,14 @@ def discard_pending() -> None:
     db.session.info.pop(PENDING, None)
 
 
+def commit_and_dispatch() -> None:
+    """Commit the unit of work, then hand jobs queued during it to the job system (what
+    `portal.db.commit` does: the job runners use it here so that portal.db and portal.jobs do not
+    import each other)."""
+    db.session.commit()
+    dispatch_committed()
+
+
 def dispatch_committed() -> None:
     """Hand over the jobs whose transaction has committed."""
     while True:
@@ -93,11 +101,9 @@ def dispatch_committed() -> None:
 
 
 def run_inline(job: Job) -> None:
-    from portal.db import commit
-
     try:
         resolve(job.path)(*job.args, **job.kwargs)
-        commit()
+        commit_and_dispatch()
     except Exception:  # a failed background job must never fail the request that queued it
         db.session.rollback()
         discard_pending()
@@ -106,13 +112,11 @@ def run_inline(job: Job) -> None:
 
 def execute(path: str, args: tuple, kwargs: dict) -> None:
     """Entry point for RQ workers; runs inside the app context the worker command pushed."""
-    from portal.db import commit
-
     # A forked work-horse must not reuse the parent's database sockets.
     db.engine.dispose(close=False)
     try:
         resolve(path)(*args, **kwargs)
-        commit()
+        commit_and_dispatch()
     except Exception:
         db.session.rollback()
         raise
@@ -134,12 +138,10 @@ def get_queue():
 
 def run_periodic_once() -> list[str]:
     """Run every periodic job now (inline). For cron-style deployments without Redis."""
-    from portal.db import commit
-
     ran = []
     for name, periodic in sorted(PERIODIC.items()):
         resolve(periodic.path)()
-        commit()
+        commit_and_dispatch()
         ran.append(name)
     return ran
 

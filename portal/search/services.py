@@ -1,51 +1,26 @@
-"""The search service: picks the backend, checks every hit against the caller's permissions."""
+"""The search service: runs the query on the backend (backend.py), checks every hit against the
+caller's permissions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.permissions import Permission, can
 from portal.search import documents, registry
+from portal.search.backend import get_backend
 from portal.search.interfaces import (
     PRICE_BUCKETS,
     Hit,
     Result,
-    SearchBackend,
     SearchQuery,
     SearchUnavailable,
     bucket_label,
 )
 from portal.search.text import snippet
-
-EXTENSION = "portal.search.backend"
-
-
-def get_backend() -> SearchBackend:
-    """Elasticsearch when ELASTICSEARCH_URL is set, the built-in database search otherwise."""
-    backends = current_app.extensions.setdefault(EXTENSION, {})
-    url = current_app.config.get("ELASTICSEARCH_URL")
-    dialect = db.session.get_bind().dialect.name
-    key = (url, current_app.config.get("SEARCH_INDEX", "portal-search"), dialect)
-    backend = backends.get(key)
-    if backend is None:
-        if url:
-            from portal.search.elastic import ElasticsearchBackend
-
-            backend = ElasticsearchBackend(
-                url, alias=key[1], analyzer=current_app.config.get("SEARCH_ANALYZER", "cjk"),
-                node_class=current_app.config.get("ELASTICSEARCH_NODE_CLASS"),
-                timeout=float(current_app.config.get("ELASTICSEARCH_TIMEOUT", 5)))
-        else:
-            from portal.search.builtin import BuiltinBackend
-
-            backend = BuiltinBackend(dialect)
-        backends[key] = backend
-    return backend
 
 
 @dataclass

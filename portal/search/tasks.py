@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, literal_column, select, text, update
 from portal.db import utcnow
 from portal.extensions import db
 from portal.search import documents, registry
+from portal.search.backend import get_backend
 from portal.search.interfaces import SearchUnavailable
 from portal.search.models import SearchOutbox
 
@@ -67,8 +68,6 @@ def apply_keys(keys: set[tuple[str, int]], version: int = 0) -> tuple[int, int]:
     """Rebuild `keys` from the database and send them to the backend. Returns (upserts, deletes).
 
     `version` orders Elasticsearch writes (see the module docstring); 0 means "read it now"."""
-    from portal.search.services import get_backend
-
     lock_documents(keys)
     version = current_version(version)
     upserts, deletes = [], []
