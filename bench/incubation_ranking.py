@@ -123,7 +123,7 @@ def measure(size: int, base: str | None) -> tuple:
             _token, raw = create_api_token(manager, "bench")
             program_id = program.id
             commit()
-            loads = sorted(services._active_load(program).values())
+            loads = sorted(services.active_load(program).values())
 
         with app.app_context():
             program = db.session.get(type(program), program_id)

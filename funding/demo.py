@@ -140,7 +140,7 @@ def seed_settled_campaign(context: DemoContext, progress) -> None:
                                  payment_method_ref=attempt.payment_method_ref,
                                  idempotency_key=attempt.idempotency_key,
                                  metadata={"pledge_id": str(pledge.id), "attempt_id": str(attempt.id)})
-        settlement._record(attempt, pledge, result, final=False)
+        settlement.record_charge(attempt, pledge, result, final=False)
     collected = [p for p in pledges if p.payment_ref]
     refund = provider.refund(payment_ref=collected[0].payment_ref, amount=500_00,
                              idempotency_key=f"pledge-{collected[0].id}-refund-after-0")

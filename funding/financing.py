@@ -15,18 +15,18 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from funding.models import FinancingApplication, FinancingReview, FinancingStatus
-from funding.services import _check_amount, _check_currency
+from funding.services import check_amount, check_currency
 from incubation.models import Project, Recommendation
 from incubation.services import member_organisation_ids, weighted_score
 from portal import audit
 from portal.auth.models import Role, User, UserRole
-from portal.auth.services import external_url
 from portal.db import utcnow
 from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
 from portal.mail import mail_each
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import require_verified, role_in, verified_company_ids
+from portal.urls import external_url
 
 # (name, weight): what a financing reviewer scores, 0-5 each.
 FINANCING_CRITERIA: tuple[tuple[str, int], ...] = (("team", 2), ("market", 2), ("terms", 1))
@@ -73,7 +73,7 @@ def _founders(project: Project) -> list[User]:
 
 def apply_for_financing(project: Project, applicant: User, *, amount: int, currency: str, use_of_funds: str,
                         terms: str, organisation: Organisation | None = None) -> FinancingApplication:
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     fields = {k: [_("This field is required.")] for k, v in (("use_of_funds", use_of_funds), ("terms", terms))
               if not (v or "").strip()}
     if fields:
@@ -85,7 +85,7 @@ def apply_for_financing(project: Project, applicant: User, *, amount: int, curre
             raise ValidationFailed.field("organisation_id", _("A project cannot ask its own organisation."))
         require_verified(organisation)
     application = FinancingApplication(project_id=project.id, applicant_id=applicant.id, amount=amount,
-                                       currency=_check_currency(currency), use_of_funds=use_of_funds.strip(),
+                                       currency=check_currency(currency), use_of_funds=use_of_funds.strip(),
                                        terms=terms.strip(), status=FinancingStatus.SUBMITTED,
                                        organisation_id=organisation.id if organisation is not None else None)
     db.session.add(application)

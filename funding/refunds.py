@@ -31,7 +31,7 @@ from funding import ledger
 from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import REFUND_KEY_PATTERN, AttemptStatus, PaymentAttempt, Pledge, PledgeStatus
 from funding.payments import ProviderUnavailable, RefundResult, get_provider
-from funding.services import _check_amount
+from funding.services import check_amount
 from portal import audit
 from portal.db import commit, rollback, utcnow
 from portal.errors import Conflict, PortalError, ValidationFailed
@@ -71,7 +71,7 @@ def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[i
     if pledge.status not in REFUNDABLE or not pledge.payment_ref:
         raise Conflict(_("Only a collected pledge can be refunded."), {"status": [pledge.status]})
     refundable = pledge.amount + pledge.shipping_fee - pledge.refunded_amount
-    amount = refundable if amount is None else _check_amount(amount)
+    amount = refundable if amount is None else check_amount(amount)
     in_flight = pending_refund(pledge.id)
     if in_flight is not None:
         # An earlier request crashed or lost the provider: asking again for the same amount re-sends that
@@ -101,7 +101,7 @@ def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[i
 
 
 def _money(amount: int, pledge: Pledge) -> str:
-    from portal.templating import format_money
+    from portal.money import format_money
 
     return format_money(amount, pledge.campaign.currency)
 

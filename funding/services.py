@@ -94,7 +94,7 @@ def campaigns_of_projects(project_ids: Iterable[int]) -> list[Campaign]:
 MIN_CAMPAIGN_DAYS = 1
 MAX_CAMPAIGN_DAYS = 60
 
-def _check_currency(currency: str) -> str:
+def check_currency(currency: str) -> str:
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha() or not is_currency(currency):
         raise ValidationFailed.field("currency", _("Use a three-letter ISO 4217 currency code."))
@@ -146,7 +146,7 @@ def create_campaign(project: Project, *, title: str, goal_amount: int, currency:
     if deadline > utcnow() + timedelta(days=MAX_CAMPAIGN_DAYS):
         raise ValidationFailed.field("deadline", _("A campaign runs %(days)d days at most.", days=MAX_CAMPAIGN_DAYS))
     campaign = Campaign(project_id=project.id, title=title, story=story or "", goal_amount=goal_amount,
-                        currency=_check_currency(currency), deadline=deadline, funding_model=funding_model,
+                        currency=check_currency(currency), deadline=deadline, funding_model=funding_model,
                         status=CampaignStatus.DRAFT)
     db.session.add(campaign)
     db.session.flush()
@@ -247,7 +247,7 @@ def set_pledge_status(pledge: Pledge, status: str, action: str, **details) -> No
                  after={"status": status, "amount": pledge.amount, "currency": pledge.campaign.currency, **details})
 
 
-def _check_amount(amount, field: str = "amount", allow_zero: bool = False) -> int:
+def check_amount(amount, field: str = "amount", allow_zero: bool = False) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValidationFailed.field(field, _("Give a whole number of minor units (no fractions)."))
     if amount < 0 or (amount == 0 and not allow_zero):
@@ -355,7 +355,7 @@ def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward |
     `payment_method`: a Stripe test card number in the sandbox, a PaymentMethod id with Stripe.
     `require_card=False` (rule tests only) records a pledge without a card; settlement then asks for one.
     """
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     if require_card and not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
     _check_not_own(campaign, backer)
@@ -386,7 +386,7 @@ def update_pledge(pledge: Pledge, *, amount: int, reward: Reward | None, shippin
     """The backer changes reward or amount until the deadline."""
     campaign = pledge.campaign
     _check_not_own(campaign, pledge.backer)
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     _check_currency_matches(campaign, currency)
     if pledge.status != PledgeStatus.ACTIVE:
         raise Conflict(_("Only an active pledge can be changed."), {"status": [pledge.status]})
@@ -434,7 +434,7 @@ def card_setup_failed(pledge: Pledge, setup_intent: str | None, error: str = "")
     """The provider could not save the pledge's card (setup_intent.setup_failed): forget that card and ask the
     backer, in their language, for another one. False when the pledge no longer needs a card."""
     from funding.notify import mail_user
-    from portal.auth.services import external_url
+    from portal.urls import external_url
 
     if pledge.status not in CARD_NEEDED:
         return False
@@ -507,7 +507,7 @@ def refundable_pledges(campaign: Campaign) -> list[Pledge]:
 # ---- stretch goals, updates, comments --------------------------------------------------------
 
 def add_stretch_goal(campaign: Campaign, *, amount: int, title: str, description: str = "") -> StretchGoal:
-    amount = _check_amount(amount)
+    amount = check_amount(amount)
     if amount <= campaign.goal_amount:
         raise ValidationFailed.field("amount", _("A stretch goal lies above the goal."))
     if not (title or "").strip():
@@ -601,7 +601,7 @@ def add_match_fund(campaign: Campaign, organisation, cap: int) -> MatchFund:
     require_verified(organisation)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE):
         raise Conflict(_("Matchfunding is set before the campaign ends."))
-    fund = MatchFund(campaign_id=campaign.id, organisation_id=organisation.id, cap=_check_amount(cap, "cap"))
+    fund = MatchFund(campaign_id=campaign.id, organisation_id=organisation.id, cap=check_amount(cap, "cap"))
     db.session.add(fund)
     db.session.flush()
     audit.record("campaign.match_fund_added", campaign, after={"organisation_id": organisation.id, "cap": cap,

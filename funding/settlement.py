@@ -45,9 +45,9 @@ from funding.notify import mail_user
 from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
 from funding.services import set_pledge_status
 from portal import audit
-from portal.auth.services import external_url
 from portal.db import commit, rollback, utcnow
 from portal.extensions import db
+from portal.urls import external_url
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def close_campaign(campaign_id: int, *, force: bool = False, now: datetime | Non
 
 
 def _money(amount: int, campaign: Campaign) -> str:
-    from portal.templating import format_money
+    from portal.money import format_money
 
     return format_money(amount, campaign.currency)
 
@@ -186,8 +186,8 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
                                      status=AttemptStatus.PENDING, payment_method_ref=None)
             db.session.add(attempt)
             db.session.flush()
-            _record(attempt, pledge, ChargeResult(ChargeStatus.FAILED, error_code="no_payment_method",
-                                                  error_message="No card was saved."), final=final)
+            record_charge(attempt, pledge, ChargeResult(ChargeStatus.FAILED, error_code="no_payment_method",
+                                                        error_message="No card was saved."), final=final)
             commit()
             return None
         number = next_attempt_number(pledge)
@@ -244,13 +244,15 @@ def _record_result_unlocked(attempt_id: int, result: ChargeResult) -> str:
     pledge_id = db.session.scalar(select(PaymentAttempt.pledge_id).where(PaymentAttempt.id == attempt_id))
     pledge = lock_pledge(pledge_id)
     attempt = db.session.get(PaymentAttempt, attempt_id, populate_existing=True)
-    _record(attempt, pledge, result, final=pledge.final_retry_done)
+    record_charge(attempt, pledge, result, final=pledge.final_retry_done)
     status = pledge.status
     commit()
     return status
 
 
-def _record(attempt: PaymentAttempt, pledge: Pledge, result: ChargeResult, *, final: bool) -> None:
+def record_charge(attempt: PaymentAttempt, pledge: Pledge, result: ChargeResult, *, final: bool) -> None:
+    """Apply the provider's answer to a charge attempt and its (locked) pledge: ledger, status, mail.
+    Idempotent: an attempt already recorded is left alone. Never commits."""
     if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.REQUIRES_ACTION):
         return  # already recorded
     if result.status == ChargeStatus.PROCESSING:

@@ -353,7 +353,7 @@ def pledge_team_refund(campaign_id: int, pledge_id: int):
 
 
 def _reward_choices(campaign: Campaign, claimed: dict[int, int]) -> list[tuple[str, str]]:
-    from portal.templating import format_money
+    from portal.money import format_money
 
     choices = [("", str(_("No reward, I just want to support the project")))]
     for reward in campaign.rewards:

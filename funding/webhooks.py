@@ -95,7 +95,7 @@ def _attempt_for(obj: dict) -> PaymentAttempt | None:
 
 def payment_intent_event(obj: dict) -> str:
     """succeeded / payment_failed / requires_action: re-fetch the PaymentIntent and record what it says."""
-    from funding.settlement import _record
+    from funding.settlement import record_charge
 
     attempt = _attempt_for(obj)
     if attempt is None:
@@ -107,7 +107,7 @@ def payment_intent_event(obj: dict) -> str:
     except (ProviderUnavailable, KeyError):
         result = _result_from_payload(obj)
     pledge = db.session.scalars(select(Pledge).where(Pledge.id == attempt.pledge_id).with_for_update()).one()
-    _record(attempt, pledge, result, final=pledge.final_retry_done)
+    record_charge(attempt, pledge, result, final=pledge.final_retry_done)
     return f"pledge {pledge.id} {pledge.status}"
 
 

@@ -41,7 +41,7 @@ def auto_assign_job(program_id: int, per_application: int, pool_ids: list[int] |
                                                             "reviewers_per_application": per_application},
                  actor_id=by_id)
     if by is not None:
-        services._mail_one(by, lambda: (
+        services.mail_one(by, lambda: (
             _("Reviewers assigned for %(program)s", program=program.title),
             ngettext("The automatic assignment made %(num)s new assignment.",
                      "The automatic assignment made %(num)s new assignments.", len(created))

@@ -226,7 +226,7 @@ def raise_form_errors(form) -> None:
 
 # ---- output ----------------------------------------------------------------------------------
 
-def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
+def int_arg(name: str, default: int, low: int, high: int | None) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -241,7 +241,7 @@ def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
 
 
 def page_args() -> tuple[int, int]:
-    return _int_arg("page", 1, 1, None), _int_arg("per_page", 20, 1, 100)
+    return int_arg("page", 1, 1, None), int_arg("per_page", 20, 1, 100)
 
 
 def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
 from portal.i18n import current_locale_code, html_lang
+from portal.money import format_money
 
 
 @dataclass
@@ -68,13 +67,6 @@ def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50,
     if any(item.endpoint == endpoint for item in NAV):
         return
     NAV.append(NavItem(label, endpoint, roles, order, group))
-
-
-def format_money(amount: int | None, currency: str = "CNY") -> str:
-    if amount is None:
-        return ""
-    value = Decimal(amount) / (Decimal(10) ** get_currency_precision(currency))
-    return format_currency(value, currency, locale=str(get_locale() or "en"))
 
 
 def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:

@@ -17,9 +17,9 @@ from portal.errors import PortalError, ValidationFailed
 from portal.exports import csv_download
 from portal.extensions import db
 from portal.forms import attach_errors
+from portal.money import format_money
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load, require
-from portal.templating import format_money
 from resources import availability, bookings, reports, services
 from resources.forms import (
     AUDIENCE_LABELS,

@@ -17,7 +17,7 @@ from incubation.models import (
     Project,
     ProjectDocument,
 )
-from incubation.services.people import _authenticated, _client_ip
+from incubation.services.people import authenticated, client_ip
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
@@ -91,7 +91,7 @@ def _sha256(text: str) -> str:
 
 
 def has_accepted_nda(project: Project, user: User | None) -> bool:
-    if not _authenticated(user) or not project.nda_version:
+    if not authenticated(user) or not project.nda_version:
         return False
     return db.session.scalar(select(NdaAcceptance.id).where(
         NdaAcceptance.project_id == project.id, NdaAcceptance.user_id == user.id,
@@ -111,7 +111,7 @@ def accept_nda(project: Project, user: User, version: int | None = None) -> NdaA
     if existing is not None:
         return existing
     acceptance = NdaAcceptance(project_id=project.id, user_id=user.id, version=project.nda_version,
-                               text_sha256=_sha256(project.nda_text), ip=_client_ip())
+                               text_sha256=_sha256(project.nda_text), ip=client_ip())
     db.session.add(acceptance)
     db.session.flush()
     audit.record("project.nda_accepted", project, after={"version": acceptance.version}, actor_id=user.id)
@@ -128,7 +128,7 @@ def document_access(document: ProjectDocument, user: User | None) -> str:
     """What stands between `user` and the file (the project itself is already visible to them)."""
     if document.confidentiality == Confidentiality.PUBLIC:
         return DocumentAccess.OK
-    if not _authenticated(user):
+    if not authenticated(user):
         return DocumentAccess.LOGIN
     if user.is_admin or role_in(user, document.project.organisation_id) is not None:
         return DocumentAccess.OK
@@ -141,9 +141,9 @@ def log_document_view(document: ProjectDocument, user: User | None) -> DocumentV
     """Every view of a gated (non-public) document is logged for the founders."""
     if document.confidentiality == Confidentiality.PUBLIC:
         return None
-    view = DocumentView(document_id=document.id, user_id=user.id if _authenticated(user) else None,
+    view = DocumentView(document_id=document.id, user_id=user.id if authenticated(user) else None,
                         nda_version=document.project.nda_version if document.confidentiality == Confidentiality.NDA
-                        else None, ip=_client_ip())
+                        else None, ip=client_ip())
     db.session.add(view)
     db.session.flush()
     return view

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from incubation.models import OPEN_STATUSES, Idea, IdeaComment, IdeaVote, Project, ProjectStatus
-from incubation.services.people import _mail_all
+from incubation.services.people import mail_all
 from incubation.services.projects import add_timeline_note
 from portal import audit
 from portal.auth.models import User
@@ -88,7 +88,7 @@ def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
                                      .where(IdeaVote.idea_id == idea.id)))
     if idea.author is not None:
         voters.append(idea.author)
-    _mail_all([v for v in voters if v.id != user.id], lambda: (
+    mail_all([v for v in voters if v.id != user.id], lambda: (
         _("An idea you backed is being built"),
         _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
           idea=idea.title)))

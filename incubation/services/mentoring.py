@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from incubation.models import MentorProfile, MentorSlot, Project
-from incubation.services.people import _mail_one
+from incubation.services.people import mail_one
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
@@ -127,7 +127,7 @@ def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | No
         raise Conflict(_("This slot is in the past."), {"slot": [_("past")]})
     db.session.refresh(slot)
     audit.record("mentor_slot.booked", slot, after={"booked_by_id": user.id}, actor_id=user.id)
-    _mail_one(slot.mentor_profile.user, lambda: (
+    mail_one(slot.mentor_profile.user, lambda: (
         _("Office hour booked: %(topic)s", topic=slot.topic),
         _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic)))
     return slot
@@ -164,7 +164,7 @@ def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
     db.session.refresh(slot)
     audit.record("mentor_slot.booking_cancelled", slot, before={"booked_by_id": user.id}, actor_id=user.id)
     mentor = slot.mentor_profile.user
-    _mail_one(mentor, lambda: (
+    mail_one(mentor, lambda: (
         _("Office hour cancelled: %(topic)s", topic=topic),
         _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s). The slot is free again.",
           name=user.name, when=_slot_time(slot, mentor), topic=topic)))
@@ -183,7 +183,7 @@ def cancel_slot(slot: MentorSlot, mentor: User, reason: str = "") -> None:
                                                         "starts_at": slot.starts_at.isoformat()},
                  after={"reason": reason} if reason else None, actor_id=mentor.id)
     if booker is not None:
-        _mail_one(booker, lambda: (
+        mail_one(booker, lambda: (
             _("Office hour cancelled by %(name)s", name=mentor.name),
             _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s).", name=mentor.name,
               when=_slot_time(slot, booker), topic=topic)

@@ -16,7 +16,8 @@ from portal.organisations.models import Membership
 
 # ---- people around a project -----------------------------------------------------------------
 
-def _authenticated(user: User | None) -> bool:
+def authenticated(user: User | None) -> bool:
+    """A signed-in user (not None, not the anonymous user)."""
     return user is not None and getattr(user, "is_authenticated", False)
 
 
@@ -30,21 +31,22 @@ def founders_of(project: Project) -> list[User]:
     return organisation_members(project.organisation_id)
 
 
-def _mail_one(user: User, build: Callable[[], tuple[str, str]]) -> None:
+def mail_one(user: User, build: Callable[[], tuple[str, str]]) -> None:
     """Mail `user` in their own language: `build()` returns (subject, body) and runs under their locale."""
     with force_locale(user.locale or "en"):
         subject, body = build()
         send_mail(user.email, str(subject), str(body))
 
 
-def _mail_all(users: Iterable[User], build: Callable[[], tuple[str, str]]) -> None:
+def mail_all(users: Iterable[User], build: Callable[[], tuple[str, str]]) -> None:
     """One mail per recipient, each built in that recipient's language."""
     seen = set()
     for user in users:
         if user.email not in seen:
             seen.add(user.email)
-            _mail_one(user, build)
+            mail_one(user, build)
 
 
-def _client_ip() -> str | None:
+def client_ip() -> str | None:
+    """The caller's address for audit rows (None outside a request)."""
     return request.remote_addr if has_request_context() else None

@@ -24,7 +24,7 @@ from incubation.models import (
     ReviewAssignment,
 )
 from incubation.services.documents import former_employers
-from incubation.services.people import _authenticated, founders_of, organisation_members
+from incubation.services.people import authenticated, founders_of, organisation_members
 from incubation.services.projects import add_timeline_note, member_organisation_ids
 from portal import audit
 from portal.auth.models import User
@@ -195,7 +195,7 @@ def update_program(program: Program, by: User | None = None, *, title: str, desc
                         "closes_at": program.closes_at.isoformat(), "capacity": program.capacity,
                         "criteria": [[c.name, c.weight] for c in program.criteria],
                         "questions": len(program.questions)},
-                 actor_id=by.id if _authenticated(by) else None)
+                 actor_id=by.id if authenticated(by) else None)
     return program
 
 

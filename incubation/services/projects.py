@@ -16,7 +16,7 @@ from incubation.models import (
     ProjectStage,
     ProjectStatus,
 )
-from incubation.services.people import _authenticated, _mail_all, founders_of
+from incubation.services.people import authenticated, founders_of, mail_all
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
@@ -128,19 +128,19 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
     before = project.status
     project.status = to
     project.updated_at = utcnow()
-    actor_id = actor.id if _authenticated(actor) else None
+    actor_id = actor.id if authenticated(actor) else None
     db.session.add(ProjectEvent(project_id=project.id, actor_id=actor_id, from_status=before, to_status=to,
                                 kind="status", note=note))
     db.session.flush()
     audit.record(f"project.{to}", project, before={"status": before},
                  after={"status": to, "note": note} if note else {"status": to}, actor_id=actor_id)
     if to == ProjectStatus.REJECTED:
-        _mail_all(founders_of(project), lambda: (
+        mail_all(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("We are sorry: %(title)s was not accepted.\n\nThe reason:\n%(reason)s",
               title=project.title, reason=note)))
     elif to == ProjectStatus.NEEDS_INFO:
-        _mail_all(founders_of(project), lambda: (
+        mail_all(founders_of(project), lambda: (
             _("More information needed for %(title)s", title=project.title),
             _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
               "Update the project and submit it again.", title=project.title, note=note)))
@@ -148,7 +148,7 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
 
 
 def add_timeline_note(project: Project, kind: str, note: str, actor: User | None = None) -> ProjectEvent:
-    event = ProjectEvent(project_id=project.id, actor_id=actor.id if _authenticated(actor) else None,
+    event = ProjectEvent(project_id=project.id, actor_id=actor.id if authenticated(actor) else None,
                          kind=kind, note=note)
     db.session.add(event)
     db.session.flush()

@@ -26,7 +26,7 @@ from incubation.models import (
     ReviewAssignment,
 )
 from incubation.services.documents import former_employers
-from incubation.services.people import _authenticated, _mail_all, _mail_one, founders_of, organisation_members
+from incubation.services.people import authenticated, founders_of, mail_all, mail_one, organisation_members
 from incubation.services.programs import accepted_count, applications_of_program
 from incubation.services.projects import add_timeline_note, transition_project
 from portal import audit
@@ -76,7 +76,7 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
         raise Conflict(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
                        {"user_id": reasons})
     assignment = ReviewAssignment(application_id=application.id, reviewer_id=reviewer.id,
-                                  assigned_by_id=by.id if _authenticated(by) else None)
+                                  assigned_by_id=by.id if authenticated(by) else None)
     db.session.add(assignment)
     application.status = ApplicationStatus.UNDER_REVIEW
     db.session.flush()
@@ -85,7 +85,7 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
         transition_project(project, ProjectStatus.SCREENING, actor=by,
                            note=_("Screening by %(program)s", program=application.program.title))
     audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
-    _mail_one(reviewer, lambda: (
+    mail_one(reviewer, lambda: (
         _("Please review %(title)s", title=application_title(application, blind=is_blind_for(reviewer, application))),
         _("You were asked to review an application to %(program)s.", program=application.program.title)))
     return assignment
@@ -101,7 +101,7 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
 
 def reviewer_program_ids(user: User | None) -> set[int]:
     """Programs in which `user` holds a review assignment (one query)."""
-    if not _authenticated(user):
+    if not authenticated(user):
         return set()
     return set(db.session.scalars(select(Application.program_id).join(
         ReviewAssignment, ReviewAssignment.application_id == Application.id)
@@ -118,7 +118,7 @@ def is_blind_for(user: User | None, application: Application, reviews_in_program
     program = application.program
     if not program.blind_review or application.status not in ApplicationStatus.PENDING:
         return False
-    if not _authenticated(user):
+    if not authenticated(user):
         return True
     if role_in(user, application.project.organisation_id) is not None:
         return False  # the applicant's own people
@@ -138,7 +138,7 @@ def reviewer_pool(program: Program) -> list[User]:
     return organisation_members(program.organisation_id)
 
 
-def _active_load(program: Program) -> dict[int, int]:
+def active_load(program: Program) -> dict[int, int]:
     rows = db.session.execute(
         select(ReviewAssignment.reviewer_id, func.count())
         .join(Application, Application.id == ReviewAssignment.application_id)
@@ -156,7 +156,7 @@ def auto_assign(program: Program, per_application: int, pool: list[User] | None 
     pool = pool if pool is not None else reviewer_pool(program)
     if not pool:
         raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
-    load = _active_load(program)
+    load = active_load(program)
     created = []
     for application in applications_of_program(program, with_assignments=True):
         if application.status not in ApplicationStatus.PENDING:
@@ -243,11 +243,11 @@ def request_auto_assign(program: Program, per_application: int, pool: list[User]
         raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
     audit.record(AUTO_ASSIGN_QUEUED, program, after={"reviewers_per_application": per_application,
                                                      "pool": [u.id for u in pool] if pool is not None else None},
-                 actor_id=by.id if _authenticated(by) else None)
+                 actor_id=by.id if authenticated(by) else None)
     from portal import jobs
 
     jobs.enqueue("incubation.tasks.auto_assign_job", program.id, per_application,
-                 [u.id for u in pool] if pool is not None else None, by.id if _authenticated(by) else None)
+                 [u.id for u in pool] if pool is not None else None, by.id if authenticated(by) else None)
     return None
 
 
@@ -312,13 +312,13 @@ def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> R
     for manager in managers:
         in_program[manager.id] = program.id in reviewer_program_ids(manager)
     for manager in managers:
-        _mail_one(manager, lambda manager=manager: (
+        mail_one(manager, lambda manager=manager: (
             _("Reviewer withdrawn from %(title)s", title=application_title(
                 application, blind=is_blind_for(manager, application, in_program[manager.id]))),
             _("%(name)s can no longer review application #%(id)s to %(program)s because of a conflict of "
               "interest:\n%(reason)s\n\nAssign another reviewer if the application needs one.",
               name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)))
-    _mail_one(reviewer, lambda: (
+    mail_one(reviewer, lambda: (
         _("You were withdrawn from application #%(id)s", id=application.id),
         _("A conflict of interest appeared, so you can no longer review application #%(id)s to %(program)s:\n"
           "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)))
@@ -326,7 +326,7 @@ def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> R
 
 
 def assignment_of(application: Application, user: User | None) -> ReviewAssignment | None:
-    if not _authenticated(user):
+    if not authenticated(user):
         return None
     return db.session.scalar(select(ReviewAssignment).where(ReviewAssignment.application_id == application.id,
                                                             ReviewAssignment.reviewer_id == user.id))
@@ -454,7 +454,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
     application.status = decision
     application.feedback = feedback
     application.decided_at = utcnow()
-    application.decided_by_id = by.id if _authenticated(by) else None
+    application.decided_by_id = by.id if authenticated(by) else None
     db.session.flush()
     audit.record(f"application.{decision}", application, after={"program_id": program.id,
                                                                "project_id": project.id})
@@ -476,7 +476,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
             audit.record("resource_credit.granted", credit, after={"amount": credit.amount,
                                                                   "currency": credit.currency,
                                                                   "organisation_id": credit.organisation_id})
-        _mail_all(founders_of(project), lambda: (
+        mail_all(founders_of(project), lambda: (
             _("%(title)s was accepted into %(program)s", title=project.title, program=program.title),
             _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)))
         return application
@@ -488,7 +488,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
                            note=_("%(program)s: %(feedback)s", program=program.title, feedback=feedback))
     else:
         add_timeline_note(project, "rejected", _("Not accepted into %(program)s", program=program.title), by)
-        _mail_all(founders_of(project), lambda: (
+        mail_all(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
               title=project.title, reason=feedback)))

@@ -20,7 +20,7 @@ from incubation.models import (
     SupportRequest,
     SupportStatus,
 )
-from incubation.services.people import _mail_all, founders_of, organisation_members
+from incubation.services.people import founders_of, mail_all, organisation_members
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
@@ -184,7 +184,7 @@ def open_support_request(project: Project, user: User, *, stage: str, title: str
     db.session.flush()
     audit.record("support_request.opened", support, after={"company_id": company_id, "stage": stage},
                  actor_id=user.id)
-    _mail_all(organisation_members(company_id), lambda: (
+    mail_all(organisation_members(company_id), lambda: (
         _("Support request from %(title)s", title=project.title),
         _("%(project)s asks for help (%(stage)s): %(title)s\n\n%(body)s", project=project.title,
           stage=stage, title=support.title, body=support.body)))
@@ -216,7 +216,7 @@ def update_support_request(support: SupportRequest, user: User, status: str, res
     audit.record("support_request.status", support, before={"status": before}, after={"status": status},
                  actor_id=user.id)
     if status == SupportStatus.CLOSED:
-        _mail_all(founders_of(support.project), lambda: (
+        mail_all(founders_of(support.project), lambda: (
             _("Support request closed: %(title)s", title=support.title), resolution))
     return support
 

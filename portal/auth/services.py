@@ -11,7 +11,7 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,6 +24,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_mail
+from portal.urls import external_url
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs as much time as a hit.
@@ -55,15 +56,6 @@ def check_password_policy(password: str, email: str) -> None:
 
 def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for mails, also outside requests (CLI commands, background jobs)."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["PUBLIC_BASE_URL"] + path
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:

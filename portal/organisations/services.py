@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.auth.models import User
-from portal.auth.services import external_url, get_user_by_email, normalise_email
+from portal.auth.services import get_user_by_email, normalise_email
 from portal.db import utcnow
 from portal.errors import Conflict, OrganisationUnverified, ValidationFailed
 from portal.extensions import db
@@ -29,6 +29,7 @@ from portal.organisations.models import (
     Organisation,
     OrganisationKind,
 )
+from portal.urls import external_url
 
 MEMBER_ROLE_LABELS = {MemberRole.OWNER: _l("owner"), MemberRole.MEMBER: _l("member")}
 INVITATION_STATUS_LABELS = {

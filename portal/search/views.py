@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from portal.api import _int_arg
+from portal.api import int_arg
 from portal.errors import ValidationFailed
+from portal.money import format_money
 from portal.search import services
 from portal.search.forms import LANGUAGE_LABELS, SORT_LABELS, TYPE_LABELS, SearchForm
 from portal.search.interfaces import SearchUnavailable, parse_bucket
-from portal.templating import format_money
 
 bp = Blueprint("search", __name__, template_folder="templates", static_folder="static",
                static_url_path="/search/static")
@@ -27,7 +27,7 @@ def index():
     status = 200
     if form.validate():
         try:
-            number = _int_arg("page", 1, 1, MAX_PAGE)
+            number = int_arg("page", 1, 1, MAX_PAGE)
         except ValidationFailed as error:
             form.q.errors = list(form.q.errors) + error.fields.get("page", [])
             number, status = 1, 400

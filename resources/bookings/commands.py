@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.auth.models import User
-from portal.auth.services import external_url
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Membership
 from portal.permissions import can
+from portal.urls import external_url
 from resources.bookings.locking import _insert, _is_overlap, serialised
 from resources.bookings.mail import _mail_booker, _mail_staff
 from resources.bookings.pricing import _release_credit, audience_for, quote, take_credit

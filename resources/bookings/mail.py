@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.auth.models import User
-from portal.auth.services import external_url
 from portal.extensions import db
 from portal.mail import send_mail
 from portal.organisations.models import Membership
+from portal.urls import external_url
 from resources.models import Booking, BookingStatus, Resource
 
 # ---- mail ----------------------------------------------------------------------------------------

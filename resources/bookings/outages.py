@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.auth.models import User
-from portal.auth.services import external_url
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.urls import external_url
 from resources import availability
 from resources.bookings.locking import serialised
 from resources.bookings.mail import _mail_staff, mail_user
