@@ -38,13 +38,35 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 _NUMERIC_ARG = re.compile(r"(^|_)(id|page|per_page)$")
 
 
+def digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..`limit` (leading zeros allowed)."""
+    text = str(limit)
+    if len(text) == 1:
+        return f"0*[0-{text}]"
+    options = [rf"\d{{1,{len(text) - 1}}}"]
+    for position, digit in enumerate(text):
+        if digit != "0":  # same prefix, a smaller digit here, any digits after
+            low = "1" if position == 0 else "0"
+            if int(digit) - 1 >= int(low):
+                rest = len(text) - position - 1
+                options.append(f"{text[:position]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(text)
+    return "0*(?:" + "|".join(options) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
     """`<int:x>` in every route: ids past the column's range are simply not found (404), never a
-    database error."""
+    database error.
+
+    The bound is in the pattern, not only in `to_python`: werkzeug checks a rule's method before its
+    converters, so a value refused only by `to_python` on the GET rule of a path that also has a
+    POST rule would be answered 405 instead of 404."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 (werkzeug's signature)
         kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
+        if not self.signed and self.fixed_digits == 0 and self.max is not None:
+            self.regex = digits_at_most(self.max)
 
 
 def text_problem(value: str) -> str | None:

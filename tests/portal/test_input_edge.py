@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from incubation.models import Idea
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
-from portal.inputs import INT_MAX, json_depth
+from portal.inputs import INT_MAX, digits_at_most, json_depth
 from tests.funding.factories import CampaignFactory
 from tests.incubation.factories import ProjectFactory
 
@@ -34,6 +35,27 @@ def fields(response) -> set[str]:
 ])
 def test_an_id_past_the_column_is_not_found(client, path):
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_id_past_the_column_is_not_found_on_a_path_with_two_methods(client, method):
+    """GET and POST /programs/<id>/applications are two rules: werkzeug checks the method before the
+    converter, so an id refused only after matching answered 405 "use POST" instead of 404."""
+    for program_id in (TOO_BIG, 3718996646, 99999999999):
+        response = client.open(f"/api/v1/programs/{program_id}/applications", method=method, json={})
+        assert response.status_code == 404, (program_id, response.status_code)
+    assert client.get(f"/api/v1/programs/{INT_MAX}/applications").status_code == 401  # in range: it routes
+
+
+def test_the_id_pattern_accepts_exactly_zero_to_the_bound():
+    pattern = re.compile(digits_at_most(INT_MAX))
+    for number in (0, 7, 999_999_999, 1_000_000_000, 2_147_483_639, 2_147_483_646, INT_MAX):
+        assert pattern.fullmatch(str(number)) and pattern.fullmatch(f"00{number}"), number
+    for number in (INT_MAX + 1, 2_147_483_650, 2_147_483_700, 2_148_000_000, 3_000_000_000, 10**10):
+        assert not pattern.fullmatch(str(number)), number
+    for limit in (0, 5, 10, 99, 100, 105, 2024):
+        pattern = re.compile(digits_at_most(limit))
+        assert [n for n in range(3000) if pattern.fullmatch(str(n))] == list(range(limit + 1)), limit
 
 
 def test_query_ids_past_the_column_are_refused_naming_the_field(client):
