@@ -302,7 +302,8 @@ def pledge_cancel(pledge_id: int):
 
 
 @bp.post("/pledges/<int:pledge_id>/payment-method")
-@doc("Save another card on your pledge; an errored pledge is charged again at once", form=CardForm)
+@doc("Save another card on your pledge; an errored pledge is charged again at once", form=CardForm,
+     responses={409: "The pledge is past the point where its card can change"})
 def pledge_card(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.EDIT)

@@ -419,7 +419,8 @@ def former_employment_create():
 
 
 @bp.post("/former-employments/<int:record_id>/verify")
-@doc("Verify a former-employee record (staff of that company)", responses={200: "Verified"})
+@doc("Verify a former-employee record (staff of that company)",
+     responses={200: "Verified", 409: "Verified already"})
 def former_employment_verify(record_id: int):
     require_login()
     record = load(FormerEmployment, record_id, Permission.MANAGE)
@@ -646,7 +647,8 @@ def application_review(application_id: int):
 
 
 @bp.post("/applications/<int:application_id>/conflict")
-@doc("Declare a conflict of interest on an application assigned to you", form=ConflictForm)
+@doc("Declare a conflict of interest on an application assigned to you", form=ConflictForm,
+     responses={409: "Reviewed already, or a conflict declared already"})
 def application_conflict(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.VIEW)

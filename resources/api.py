@@ -388,7 +388,8 @@ def booking_reject(booking_id: int):
 
 
 @bp.post("/bookings/<int:booking_id>/complete")
-@doc("Mark a confirmed booking completed after its end (staff)", responses={200: "Completed"})
+@doc("Mark a confirmed booking completed after its end (staff)",
+     responses={200: "Completed", 409: "Not confirmed, or not ended yet"})
 @bookings.serialised_write
 def booking_complete(booking_id: int):
     require_login()
@@ -397,7 +398,8 @@ def booking_complete(booking_id: int):
 
 
 @bp.post("/bookings/<int:booking_id>/no-show")
-@doc("Mark a confirmed booking as a no-show after its start (staff)", responses={200: "Marked"})
+@doc("Mark a confirmed booking as a no-show after its start (staff)",
+     responses={200: "Marked", 409: "Not confirmed, or not started yet"})
 @bookings.serialised_write
 def booking_no_show(booking_id: int):
     require_login()

@@ -148,3 +148,16 @@ def test_docs_page_is_public_and_uses_only_local_files(client):
 def test_the_footer_links_the_docs_page(client):
     html = client.get("/").get_data(as_text=True)
     assert 'href="/api/docs"' in html and 'href="/api/v1/openapi.json"' in html
+
+
+@pytest.mark.parametrize("method, path", [
+    ("post", "/applications/{application_id}/conflict"),  # reviewed already / declared already
+    ("post", "/bookings/{booking_id}/complete"),  # not confirmed / not ended
+    ("post", "/bookings/{booking_id}/no-show"),  # not confirmed / not started
+    ("post", "/former-employments/{record_id}/verify"),  # verified already
+    ("post", "/pledges/{pledge_id}/payment-method"),  # the card can no longer change
+])
+def test_operations_whose_service_raises_conflict_document_409(document, method, path):
+    """Found by schemathesis' status_code_conformance: the service raises Conflict, the view does not."""
+    response = document["paths"][path][method]["responses"]["409"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": ERROR_REF}
