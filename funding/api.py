@@ -209,7 +209,8 @@ def campaign_cancel(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/match-funds")
-@doc("An anchor company matches pledges 1:1 up to a cap (owners of that company, or admins)", form=MatchFundForm)
+@doc("An anchor company matches pledges 1:1 up to a cap (owners of that company, or admins)", form=MatchFundForm,
+     responses={409: "The company is not verified (`organisation_unverified`), or the campaign has ended"})
 def match_fund_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.VIEW)

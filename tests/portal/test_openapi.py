@@ -153,6 +153,7 @@ def test_the_footer_links_the_docs_page(client):
 @pytest.mark.parametrize("method, path", [
     ("post", "/applications/{application_id}/conflict"),  # reviewed already / declared already
     ("post", "/bookings/{booking_id}/complete"),  # not confirmed / not ended
+    ("post", "/campaigns/{campaign_id}/match-funds"),  # organisation_unverified / campaign ended
     ("post", "/bookings/{booking_id}/no-show"),  # not confirmed / not started
     ("post", "/former-employments/{record_id}/verify"),  # verified already
     ("post", "/pledges/{pledge_id}/payment-method"),  # the card can no longer change
