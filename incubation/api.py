@@ -631,7 +631,7 @@ def _my_assignment(application: Application) -> ReviewAssignment:
 
 
 @bp.post("/applications/<int:application_id>/reviews")
-@doc("ApplicationReview an application: scores {criterion: 0-5}, recommendation yes|maybe|no (assigned reviewers)",
+@doc("Review an application: scores {criterion: 0-5}, recommendation yes|maybe|no (assigned reviewers)",
      form=ReviewForm, responses={201: "Stored", 403: "Not assigned",
                                           409: "Reviewed already, or `conflict_of_interest` (declared, withdrawn, or "
                                                "a conflict found at submit time; nothing is stored)"})
