@@ -13,12 +13,10 @@ from incubation.forms import (
     ApplicationForm,
     AutoAssignForm,
     BookingForm,
-    CommentForm,
     ConflictForm,
     DecisionForm,
     DocumentForm,
     FormerEmploymentForm,
-    IdeaForm,
     KpiForm,
     MentorProfileForm,
     MilestoneForm,
@@ -56,6 +54,7 @@ from incubation.models import (
     SupportRequest,
 )
 from incubation.policies import transition_permission
+from incubation.schemas import CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
 from portal.api import (
     api_blueprint,
     doc,
@@ -66,6 +65,7 @@ from portal.api import (
     paginate,
     paginate_list,
     parse,
+    read_body,
     require_login,
 )
 from portal.auth.models import Role, User
@@ -918,28 +918,27 @@ def idea_json(idea: Idea, votes: int | None = None, with_comments: bool = False)
 
 
 @bp.get("/ideas")
-@doc("Ideas, most voted first", auth=False)
+@doc("Ideas, most voted first", auth=False, response=IdeaOut)
 def idea_list():
     return jsonify(paginate_list(services.ideas_with_votes(), lambda row: idea_json(row[0], row[1])))
 
 
 @bp.get("/ideas/<int:idea_id>")
-@doc("One idea with its comments and the projects that build it", auth=False)
+@doc("One idea with its comments and the projects that build it", auth=False, response=IdeaOut)
 def idea_get(idea_id: int):
     return jsonify(idea_json(load(Idea, idea_id, Permission.VIEW), with_comments=True))
 
 
 @bp.post("/ideas")
-@doc("Post a product idea or need", form=IdeaForm)
+@doc("Post a product idea or need", body=NewIdea, response=IdeaOut)
 def idea_create():
     require_login()
-    form = parse(IdeaForm)
-    idea = services.create_idea(current_user, form.title.data, form.description.data)
+    idea = services.create_idea(current_user, read_body(NewIdea))
     return jsonify(idea_json(idea)), 201
 
 
 @bp.post("/ideas/<int:idea_id>/votes")
-@doc("Vote for an idea, once per user", responses={201: "Counted", 409: "Voted already"})
+@doc("Vote for an idea, once per user", responses={201: "Counted", 409: "Voted already"}, response=VoteOut)
 def idea_vote(idea_id: int):
     require_login()
     idea = load(Idea, idea_id, Permission.VIEW)
@@ -948,12 +947,11 @@ def idea_vote(idea_id: int):
 
 
 @bp.post("/ideas/<int:idea_id>/comments")
-@doc("Comment on an idea", form=CommentForm)
+@doc("Comment on an idea", body=NewComment, response=CommentOut)
 def idea_comment(idea_id: int):
     require_login()
     idea = load(Idea, idea_id, Permission.VIEW)
-    form = parse(CommentForm)
-    comment = services.comment_on_idea(idea, current_user, form.body.data)
+    comment = services.comment_on_idea(idea, current_user, read_body(NewComment))
     return jsonify({"id": comment.id, "body": comment.body, "at": iso(comment.created_at)}), 201
 
 

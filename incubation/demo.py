@@ -11,6 +11,7 @@ from incubation.models import (
     ProjectStatus,
     SupportStatus,
 )
+from incubation.schemas import NewComment, NewIdea
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
 
@@ -206,20 +207,22 @@ def seed_incubation(context: DemoContext, progress) -> None:
     services.leave_session_feedback(past, users["founder"], 5, "非常实用！Very practical advice.")
 
     ideas = [
-        services.create_idea(users["backer"], "能自动清洗的空调滤网 Self-cleaning AC filter",
-                             "每月拆洗滤网太麻烦了。Taking the filter out every month is a pain."),
-        services.create_idea(users["founder2"], "Balcony herb garden with a water tank",
-                             "Automatic watering for two weeks of holidays. 出差两周也能自动浇水。"),
-        services.create_idea(users["founder"], "宠物毛发感应扫地机 Robot vacuum that detects pet hair",
-                             "检测到掉毛高峰时自动加扫。Extra runs when shedding peaks."),
+        services.create_idea(users["backer"], NewIdea(title="能自动清洗的空调滤网 Self-cleaning AC filter",
+                             description="每月拆洗滤网太麻烦了。Taking the filter out every month is a pain.")),
+        services.create_idea(users["founder2"], NewIdea(title="Balcony herb garden with a water tank",
+                             description="Automatic watering for two weeks of holidays. 出差两周也能自动浇水。")),
+        services.create_idea(users["founder"], NewIdea(title="宠物毛发感应扫地机 Robot vacuum that detects pet hair",
+                             description="检测到掉毛高峰时自动加扫。Extra runs when shedding peaks.")),
     ]
     for idea, voters in zip(ideas, (("founder", "founder2", "mentor2", "backer"), ("backer", "mentor"),
                                     ("backer",)), strict=True):
         for key in voters:
             services.vote_for_idea(idea, users[key])
-    services.comment_on_idea(ideas[0], users["mentor"], "滤网自清洁可以借鉴扫地机的尘盒设计。Borrow the robot vacuum's "
-                                                       "dust-box design for the self-cleaning part.")
-    services.comment_on_idea(ideas[1], users["founder2"], "We could reuse the composter's pump. 可以复用堆肥机的水泵。")
+    services.comment_on_idea(ideas[0], users["mentor"], NewComment(body="滤网自清洁可以借鉴扫地机的尘盒设计。Borrow the "
+                                                                       "robot vacuum's dust-box design for the "
+                                                                       "self-cleaning part."))
+    services.comment_on_idea(ideas[1], users["founder2"],
+                             NewComment(body="We could reuse the composter's pump. 可以复用堆肥机的水泵。"))
     services.adopt_idea(ideas[0], filters, users["founder"])
 
     context.extra.setdefault("projects", {}).update({"aircare": ventilator, "greenbrew": composter})

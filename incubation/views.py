@@ -69,6 +69,7 @@ from incubation.models import (
     SupportRequest,
 )
 from incubation.policies import transition_permission
+from incubation.schemas import NewComment, NewIdea
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User, UserRole
 from portal.db import rollback, utcnow
@@ -78,6 +79,7 @@ from portal.forms import attach_errors
 from portal.organisations.models import Organisation, OrganisationKind
 from portal.organisations.services import organisations_of
 from portal.permissions import Permission, can, load, require_role
+from portal.schemas import from_form
 from portal.uploads import send_stored
 
 bp = Blueprint("incubation", __name__, template_folder="templates")
@@ -266,7 +268,7 @@ def idea_index():
             abort(401)
         if form.validate_on_submit():
             try:
-                services.create_idea(current_user, form.title.data, form.description.data)
+                services.create_idea(current_user, from_form(NewIdea, form))
             except PortalError as error:
                 attach_errors(form, error)
             else:
@@ -952,7 +954,8 @@ def idea_comment(idea_id: int):
     idea = load(Idea, idea_id, Permission.VIEW)
     form = CommentForm()
     if form.validate_on_submit():
-        _run(lambda: services.comment_on_idea(idea, current_user, form.body.data), _("Comment posted."))
+        _run(lambda: services.comment_on_idea(idea, current_user, from_form(NewComment, form)),
+             _("Comment posted."))
     else:
         _form_failed(form)
     return redirect(url_for("incubation.idea_detail", idea_id=idea.id))

@@ -8,11 +8,13 @@ when a route has no documentation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
 from flask_babel import gettext
 from flask_login import current_user
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 from wtforms import fields as wtf
@@ -23,6 +25,8 @@ from portal.extensions import csrf, db
 API_PREFIX = "/api/v1"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _API_BLUEPRINTS: list[Blueprint] = []
+C = TypeVar("C", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:
@@ -35,13 +39,21 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
 bp = api_blueprint("api", __name__)
 
 
-def doc(summary: str, *, form: type | None = None, auth: bool = True, responses: dict[int, str] | None = None,
-        query: dict[str, str] | None = None) -> Callable:
-    """Describe an API view for the OpenAPI document."""
+def doc(summary: str, *, body: type | None = None, query: type | dict[str, str] | None = None,
+        response: type | dict[int, type] | None = None, form: type | None = None, auth: bool = True,
+        responses: dict[int, str] | None = None) -> Callable:
+    """Describe an API view for the OpenAPI document.
+
+    `body` is the command (portal.schemas.Command) the view parses its JSON body into, `query` the
+    model of its query string (or, for a few free-form filters, a dict name -> description), `response`
+    the model of what it answers on success (per status when a dict; wrapped in a page for paginated
+    views). `form` stays for multipart uploads, described by their WTForms form."""
 
     def decorate(view: Callable) -> Callable:
-        view.api_doc = {"summary": summary, "form": form, "auth": auth, "responses": responses or {},
-                        "query": query or {}}
+        query_model = query if isinstance(query, type) else None
+        view.api_doc = {"summary": summary, "body": body, "form": form, "auth": auth,
+                        "responses": responses or {}, "query": {} if query_model or query is None else query,
+                        "query_model": query_model, "response": response}
         return view
 
     return decorate
@@ -120,6 +132,34 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object", {"_body": ["expected a JSON object"]})
     return data
+
+
+def read_body(model: type[C]) -> C:
+    """The JSON body of this request as `model` (a portal.schemas.Command), or a 400 naming each bad
+    field. Parsed once, strictly: a list, a boolean or a number never becomes text; dates are ISO 8601."""
+    from portal.schemas import validation_failed
+
+    json_body()  # the media type and "an object" checks, with their own messages
+    raw = request.get_data(cache=True) or b"{}"
+    try:
+        return model.model_validate_json(raw)
+    except PydanticValidationError as exc:
+        raise validation_failed(exc) from None
+
+
+def read_query(model: type[Q]) -> Q:
+    """This request's query string as `model` (a portal.schemas.Query), or a 400 naming the parameter.
+    An empty parameter (`?industry=`) counts as absent."""
+    from portal.schemas import validate
+
+    data: dict[str, Any] = {}
+    for name in request.args:
+        values = [v for v in request.args.getlist(name) if v != ""]
+        if values:
+            field = model.model_fields.get(name)
+            many = field is not None and getattr(field.annotation, "__origin__", None) in (list, tuple)
+            data[name] = values if many else values[-1]
+    return validate(model, data)
 
 
 def json_bool(body: dict, name: str, default: bool | None = None) -> bool:

@@ -201,8 +201,10 @@ def view_facts(view: Callable) -> ViewFacts:
             facts.paginates = True
         elif name == "load":
             facts.loads = True
-        elif name in ("json_body", "parse", "raise_form_errors"):
+        elif name in ("json_body", "parse", "raise_form_errors", "read_body"):
             facts.reads_body = True
+        elif name == "read_query":
+            facts.reads_args = True
         elif name in ("abort", "error_response") and node.args and isinstance(node.args[0], ast.Constant):
             status = node.args[0].value
             facts.forbids |= status == 403
@@ -364,7 +366,44 @@ def _error_response(status: int, description: str | None = None) -> dict:
     return {"description": description or default_text, "content": {"application/json": content}}
 
 
-def _success_content(kind: str, path: str) -> dict | None:
+# ---- schemas from the pydantic models (portal.schemas) ------------------------------------------------
+
+class ModelRefs:
+    """The components of every model the views name, and the `$ref` of each (validation for bodies and
+    query strings, serialization for responses)."""
+
+    def __init__(self, views: list[Callable]) -> None:
+        from pydantic.json_schema import models_json_schema
+
+        wanted: set[tuple[type, str]] = set()
+        for view in views:
+            meta = getattr(view, "api_doc", None) or {}
+            if meta.get("body") is not None:
+                wanted.add((meta["body"], "validation"))
+            if meta.get("query_model") is not None:
+                wanted.add((meta["query_model"], "validation"))
+            response = meta.get("response")
+            for model in (response.values() if isinstance(response, dict) else [response]):
+                if model is not None:
+                    wanted.add((model, "serialization"))
+        pairs = sorted(wanted, key=lambda pair: (pair[0].__module__, pair[0].__qualname__, pair[1]))
+        self.refs: dict[tuple[type, str], dict] = {}
+        self.components: dict[str, dict] = {}
+        if pairs:
+            refs, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
+            self.refs = dict(refs)
+            self.components = top.get("$defs", {})
+
+    def ref(self, model: type, mode: str) -> dict:
+        return dict(self.refs[(model, mode)])
+
+    def properties(self, model: type) -> tuple[dict[str, dict], set[str]]:
+        """The fields of a query model as (name -> schema, required names)."""
+        schema = self.components.get(self.ref(model, "validation")["$ref"].rsplit("/", 1)[-1], {})
+        return schema.get("properties", {}), set(schema.get("required", []))
+
+
+def _success_content(kind: str, path: str, item: dict | None = None) -> dict | None:
     if kind == "empty":
         return None
     if kind == "file":
@@ -373,12 +412,19 @@ def _success_content(kind: str, path: str) -> dict | None:
         if path.endswith(".csv"):
             return {"text/csv": {"schema": {"type": "string"}}}
         return {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}
-    schema = {"page": {"$ref": "#/components/schemas/Page"}, "items": {"$ref": "#/components/schemas/ItemList"}}.get(
-        kind, {"type": "object"})
+    if item is not None and kind in ("page", "items"):
+        base = {"page": "#/components/schemas/Page", "items": "#/components/schemas/ItemList"}[kind]
+        schema = {"allOf": [{"$ref": base}], "properties": {"items": {"type": "array", "items": item}}}
+    elif item is not None:
+        schema = item
+    else:
+        schema = {"page": {"$ref": "#/components/schemas/Page"},
+                  "items": {"$ref": "#/components/schemas/ItemList"}}.get(kind, {"type": "object"})
     return {"application/json": {"schema": schema}}
 
 
-def _success_responses(method: str, path: str, facts: ViewFacts, documented: dict[int, str]) -> dict[str, dict]:
+def _success_responses(method: str, path: str, facts: ViewFacts, documented: dict[int, str],
+                       response_models: dict[int, dict] | None = None) -> dict[str, dict]:
     returns = dict(facts.returns)
     for status in documented:
         if 200 <= status < 300 and status not in returns:
@@ -389,7 +435,8 @@ def _success_responses(method: str, path: str, facts: ViewFacts, documented: dic
     responses = {}
     for status, kind in sorted(returns.items()):
         response: dict[str, Any] = {"description": documented.get(status) or SUCCESS_TEXT.get(status, "Success")}
-        content = _success_content("empty" if status == 204 else kind, path)
+        item = (response_models or {}).get(status)
+        content = _success_content("empty" if status == 204 else kind, path, item)
         if content:
             response["content"] = content
         responses[str(status)] = response
@@ -425,13 +472,14 @@ def _error_statuses(method: str, meta: dict, facts: ViewFacts, path_parameters: 
     return statuses
 
 
-def _operation(rule, method: str, path: str, path_parameters: list[dict], view: Callable) -> dict:
+def _operation(rule, method: str, path: str, path_parameters: list[dict], view: Callable, models: ModelRefs) -> dict:
     meta = getattr(view, "api_doc", None)
     operation: dict[str, Any] = {"operationId": f"{rule.endpoint}.{method.lower()}",
                                  "tags": [path.strip("/").split("/")[0] or "api"]}
     if meta is None:
         operation["x-undocumented"] = True
         meta = {"summary": "", "form": None, "auth": True, "responses": {}, "query": {}}
+    meta = {"body": None, "query_model": None, "response": None, **meta}
     operation["summary"] = meta["summary"]
     facts = view_facts(view)
 
@@ -440,14 +488,29 @@ def _operation(rule, method: str, path: str, path_parameters: list[dict], view: 
     if facts.paginates:
         query.setdefault("page", "page number")
         query.setdefault("per_page", "items per page (max 100)")
+    model_fields: dict[str, dict] = {}
+    required: set[str] = set()
+    if meta["query_model"] is not None:
+        model_fields, required = models.properties(meta["query_model"])
+    for name, schema in model_fields.items():
+        schema = dict(schema)
+        text = schema.pop("description", None) or query.pop(name, None) or schema.get("title", name)
+        schema.pop("title", None)
+        parameters.append({"name": name, "in": "query", "required": name in required, "schema": schema,
+                           "description": text})
     for name, text in query.items():
+        if name in model_fields:
+            continue
         schema = dict(PAGE_PARAMETERS.get(name, {"type": "string"}))
         parameters.append({"name": name, "in": "query", "required": False, "schema": schema, "description": text})
     operation["parameters"] = parameters
 
     form = meta["form"]
-    has_body = method in WRITE_METHODS and (form is not None or facts.reads_body)
-    if form is not None and method in WRITE_METHODS:
+    has_body = method in WRITE_METHODS and (form is not None or meta["body"] is not None or facts.reads_body)
+    if meta["body"] is not None and method in WRITE_METHODS:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": models.ref(meta["body"], "validation")}}}
+    elif form is not None and method in WRITE_METHODS:
         media = "multipart/form-data" if _has_file_field(form) else "application/json"
         operation["requestBody"] = {"required": True, "content": {media: {"schema": form_schema(form)}}}
     elif has_body:  # the view reads a JSON body without a form: its fields are not described yet
@@ -456,7 +519,13 @@ def _operation(rule, method: str, path: str, path_parameters: list[dict], view: 
     if not meta["auth"]:
         operation["security"] = []  # public (a login or a token may still show more)
 
-    responses = _success_responses(method, path, facts, {s: t for s, t in meta["responses"].items() if s < 300})
+    response = meta["response"]
+    if response is not None and not isinstance(response, dict):
+        response = {status: response for status in (facts.returns or {200: "json"})
+                    if 200 <= status < 300 and status != 204}
+    response_models = {status: models.ref(model, "serialization") for status, model in (response or {}).items()}
+    responses = _success_responses(method, path, facts, {s: t for s, t in meta["responses"].items() if s < 300},
+                                   response_models)
     statuses = _error_statuses(method, meta, facts, path_parameters, has_body, _rate_limited(view))
     for status, text in sorted(statuses.items()):
         responses[str(status)] = _error_response(status, text)
@@ -466,13 +535,15 @@ def _operation(rule, method: str, path: str, path_parameters: list[dict], view: 
 
 def openapi_document() -> dict:
     paths: dict[str, dict] = {}
-    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.rule.startswith(API_PREFIX + "/"):
-            continue
+    rules = [rule for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule)
+             if rule.rule.startswith(API_PREFIX + "/")]
+    models = ModelRefs([current_app.view_functions[rule.endpoint] for rule in rules])
+    for rule in rules:
         view = current_app.view_functions[rule.endpoint]
         path, path_parameters = openapi_path(rule.rule[len(API_PREFIX):])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, path, path_parameters, view)
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, path, path_parameters, view,
+                                                                    models)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Haichuang Portal API", "version": "1.0.0",
@@ -482,7 +553,8 @@ def openapi_document() -> dict:
         "servers": [{"url": API_PREFIX}],
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA, "Page": PAGE_SCHEMA, "ItemList": ITEMS_SCHEMA},
+            "schemas": {**models.components, "Error": ERROR_SCHEMA, "Page": PAGE_SCHEMA,
+                        "ItemList": ITEMS_SCHEMA},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "A personal API token from POST /auth/tokens"},

@@ -6,20 +6,18 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from incubation.models import OPEN_STATUSES, Idea, IdeaComment, IdeaVote, Project, ProjectStatus
+from incubation.schemas import NewComment, NewIdea
 from incubation.services.people import mail_all
 from incubation.services.projects import add_timeline_note
 from portal import audit
 from portal.auth.models import User
-from portal.errors import Conflict, ValidationFailed
+from portal.errors import Conflict
 from portal.extensions import db
 
 # ---- ideas -----------------------------------------------------------------------------------
 
-def create_idea(author: User, title: str, description: str = "") -> Idea:
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    idea = Idea(author_id=author.id, title=title, description=description or "")
+def create_idea(author: User, command: NewIdea) -> Idea:
+    idea = Idea(author_id=author.id, title=command.title, description=command.description)
     db.session.add(idea)
     db.session.flush()
     return idea
@@ -53,13 +51,8 @@ def voted_idea_ids(user: User | None) -> set[int]:
 
 # ---- co-creation -----------------------------------------------------------------------------
 
-def comment_on_idea(idea: Idea, user: User, body: str) -> IdeaComment:
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed.field("body", _("This field is required."))
-    if len(body) > 2000:
-        raise ValidationFailed.field("body", _("At most 2000 characters."))
-    comment = IdeaComment(idea_id=idea.id, author_id=user.id, body=body)
+def comment_on_idea(idea: Idea, user: User, command: NewComment) -> IdeaComment:
+    comment = IdeaComment(idea_id=idea.id, author_id=user.id, body=command.body)
     db.session.add(comment)
     db.session.flush()
     return comment

@@ -91,12 +91,26 @@ def test_lists_are_described_as_pages(document):
     page_ref = {"$ref": "#/components/schemas/Page"}
     for path in ("/projects", "/organisations", "/me/invitations", "/ideas", "/campaigns/{campaign_id}/ledger"):
         operation = document["paths"][path]["get"]
-        assert operation["responses"]["200"]["content"]["application/json"]["schema"] == page_ref, path
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == page_ref or schema["allOf"] == [page_ref], path
         query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
         assert query["per_page"]["type"] == "integer" and query["per_page"]["maximum"] == 100, path
         assert "400" in operation["responses"], path
     page = document["components"]["schemas"]["Page"]
     assert set(page["required"]) == {"items", "page", "per_page", "total"}
+    ideas = document["paths"]["/ideas"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ideas["properties"]["items"]["items"] == {"$ref": "#/components/schemas/IdeaOut"}
+
+
+def test_request_bodies_come_from_the_commands(document):
+    """The body of POST /ideas is the NewIdea command: its bounds are the ones the API enforces."""
+    body = document["paths"]["/ideas"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/NewIdea"}
+    idea = document["components"]["schemas"]["NewIdea"]
+    assert idea["required"] == ["title"]
+    assert idea["properties"]["title"]["maxLength"] == 160 and idea["properties"]["title"]["minLength"] == 1
+    created = document["paths"]["/ideas"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/IdeaOut"}
 
 
 def test_rate_limited_endpoints_list_429(document):
