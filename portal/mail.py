@@ -25,17 +25,31 @@ def send_mail(to: str, subject: str, body: str) -> None:
     jobs.enqueue("portal.mail.deliver", to, str(subject), str(body))
 
 
-def mail_each(people: Iterable, build: Callable[[], tuple[str, str]]) -> None:
-    """One mail per person (anything with `email` and `locale`), each built by `build()` -> (subject, body)
-    under that person's own language; an address appears once."""
+Build = Callable[[], tuple[str, str]]
+
+
+def send_to_user(user, build: Build) -> None:
+    """The one way a service mails a person: `build()` -> (subject, body) runs under the recipient's own
+    language (`user.locale`), so every translated word of the mail is in their language; the mail leaves
+    after the commit. `user` is anything with `email` and `locale` (a User, or an invited address)."""
+    if user is None or not getattr(user, "email", None):
+        return
+    with force_locale(getattr(user, "locale", None) or "en"):
+        subject, body = build()
+        send_mail(user.email, str(subject), str(body))
+
+
+def send_to_users(people: Iterable, build: Build) -> None:
+    """`send_to_user` for each person; an address gets one mail even when listed twice."""
     seen: set[str] = set()
     for person in people:
-        if person.email in seen:
+        if person is None or person.email in seen:
             continue
         seen.add(person.email)
-        with force_locale(getattr(person, "locale", None) or "en"):
-            subject, body = build()
-            send_mail(person.email, str(subject), str(body))
+        send_to_user(person, build)
+
+
+mail_each = send_to_users  # the earlier name
 
 
 def deliver(to: str, subject: str, body: str) -> None:
