@@ -70,7 +70,7 @@ def project_get(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     body = project_json(project)
     if can(current_user, Permission.EDIT, project):
-        from resources.api import credit_balance_json
+        from resources.api.reports import credit_balance_json
         from resources.bookings import credit_balances
 
         body["resource_credits"] = [credit_balance_json(b) for b in credit_balances(project.organisation_id)]

@@ -1,0 +1,246 @@
+"""HTML pages of funding: campaigns."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from funding import ledger, services, settlement
+from funding.forms import (
+    CampaignForm,
+    CommentForm,
+    MediaForm,
+    RefundForm,
+    RewardForm,
+    StretchGoalForm,
+    UpdateForm,
+    parse_date,
+    to_minor,
+)
+from funding.models import (
+    Campaign,
+    CampaignComment,
+    CampaignStatus,
+    FundingModel,
+    Pledge,
+)
+from funding.views.common import (
+    LEDGER_LABELS,
+    bp,
+)
+from incubation.models import Project
+from portal.auth.forms import EmptyForm
+from portal.errors import PortalError, ValidationFailed
+from portal.exports import csv_download
+from portal.extensions import db
+from portal.forms import attach_errors
+from portal.permissions import Permission, can, load
+from portal.uploads import IMAGES, send_stored, store_upload
+
+# ---- campaigns -------------------------------------------------------------------------------
+
+@bp.get("/campaigns/")
+def campaign_index():
+    campaigns = db.session.scalars(services.live_campaigns_stmt()).all()
+    return render_template("funding/campaign_index.html", campaigns=campaigns,
+                           totals=services.totals_for(c.id for c in campaigns))
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def campaign_detail(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.VIEW)
+    pledged, backers = campaign.totals()
+    team = can(current_user, Permission.MANAGE, campaign)
+    mine = []
+    if current_user.is_authenticated:
+        mine = list(db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
+                                                            Pledge.backer_id == current_user.id)
+                                       .order_by(Pledge.id.desc())))
+    return render_template("funding/campaign_detail.html", campaign=campaign, pledged=pledged, backers=backers,
+                           claimed=services.claimed_per_reward(campaign), team=team, my_pledges=mine,
+                           stretch_goals=services.stretch_goals(campaign),
+                           updates=services.updates_for(campaign, current_user, team),
+                           comments=services.comments_for(campaign), comment_form=CommentForm(),
+                           action_form=EmptyForm(), match_funds=services.match_funds(campaign),
+                           own_campaign=services.own_campaign_reason(campaign, current_user),
+                           is_admin=current_user.is_authenticated and current_user.is_admin,
+                           settlement_state=settlement.settlement_state(campaign) if team else None)
+
+
+@bp.get("/campaigns/<int:campaign_id>/media")
+def campaign_media(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.VIEW)
+    if campaign.media_id is None:
+        return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id))
+    from portal.uploads import StoredFile
+
+    return send_stored(db.session.get(StoredFile, campaign.media_id), as_attachment=False)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@login_required
+def campaign_new():
+    form = CampaignForm()
+    from incubation.services import member_organisation_ids
+
+    projects = db.session.scalars(select(Project).where(Project.organisation_id.in_(
+        member_organisation_ids(current_user) or [0])).order_by(Project.title)).all()
+    if request.method == "GET" and request.args.get("project_id", "").isdigit():
+        form.project_id.data = int(request.args["project_id"])
+    eligible = {p.id for p in projects if services.crowdfunding_gate_failure(p) is None}
+    status = 200
+    if request.method == "POST" and request.form.get("project_id"):
+        load(Project, request.form["project_id"], Permission.EDIT)  # someone else's project: 403 before anything
+    if form.validate_on_submit():
+        try:
+            project = load(Project, form.project_id.data, Permission.EDIT)
+            currency = (form.goal.form.currency.data or "CNY").upper()
+            campaign = services.create_campaign(
+                project, title=form.title.data, goal_amount=form.goal.form.amount.data or 0, currency=currency,
+                deadline=form.deadline.data, funding_model=form.funding_model.data or FundingModel.ALL_OR_NOTHING,
+                story=form.story.data or "")
+        except PortalError as error:
+            db.session.rollback()
+            attach_errors(form, error)
+            status = error.status
+        else:
+            flash(_("Draft campaign created. Add reward tiers, then submit it for approval."), "success")
+            return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("funding/campaign_form.html", form=form, projects=projects, eligible=eligible), status
+
+
+@bp.route("/campaigns/<int:campaign_id>/manage", methods=["GET", "POST"])
+@login_required
+def campaign_manage(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    reward_form, stretch_form, update_form, media_form = (RewardForm(prefix="reward"), StretchGoalForm(prefix="goal"),
+                                                          UpdateForm(prefix="update"), MediaForm(prefix="media"))
+    action = request.form.get("action")
+    try:
+        if action == "reward" and reward_form.validate_on_submit():
+            delivery = parse_date(reward_form.estimated_delivery.data)
+            fees = _parse_fees(request.form.get("shipping_fees", ""), campaign.currency)
+            services.add_reward(campaign, title=reward_form.title.data, amount=reward_form.amount.data,
+                                quantity=reward_form.quantity.data, description=reward_form.description.data or "",
+                                estimated_delivery=delivery, shipping_fees=fees, variants=reward_form.variants.data)
+            flash(_("Reward added."), "success")
+        elif action == "goal" and stretch_form.validate_on_submit():
+            services.add_stretch_goal(campaign, amount=stretch_form.amount.data, title=stretch_form.title.data,
+                                      description=stretch_form.description.data or "")
+            flash(_("Stretch goal added."), "success")
+        elif action == "update" and update_form.validate_on_submit():
+            services.post_update(campaign, current_user, title=update_form.title.data, body=update_form.body.data,
+                                 backers_only=update_form.backers_only.data)
+            flash(_("Update posted."), "success")
+        elif action == "media" and media_form.validate_on_submit():
+            stored = store_upload(media_form.file.data, field="file", kinds=IMAGES, max_bytes=5 * 1024 * 1024,
+                                  uploaded_by_id=current_user.id)
+            services.set_media(campaign, stored.id)
+            flash(_("Image saved."), "success")
+        elif action in ("submit", "cancel", "fulfil") and EmptyForm().validate_on_submit():
+            {"submit": services.submit_campaign, "cancel": services.cancel_campaign,
+             "fulfil": services.mark_fulfilled}[action](campaign)
+            flash(_("Saved."), "success")
+        else:
+            action = None
+    except PortalError as error:
+        db.session.rollback()
+        attach_errors({"reward": reward_form, "goal": stretch_form, "update": update_form,
+                       "media": media_form}.get(action, reward_form), error)
+        return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
+                               stretch_form=stretch_form, update_form=update_form, media_form=media_form,
+                               action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm()), 400
+    if action:
+        return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
+    return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
+                           stretch_form=stretch_form, update_form=update_form, media_form=media_form,
+                           action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm())
+
+
+def _parse_fees(text: str, currency: str) -> dict[str, int]:
+    """'CN=0, ASIA=50.00' (major units) -> {"CN": 0, "ASIA": 5000}."""
+    fees = {}
+    for part in (text or "").replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        region, _sep, amount = part.partition("=")
+        if not _sep:
+            raise ValidationFailed.field("shipping_fees", _("Write shipping fees like CN=0, WORLD=120.00."))
+        fees[region.strip()] = to_minor(amount, currency, "shipping_fees") or 0
+    return fees
+
+
+@bp.post("/campaigns/<int:campaign_id>/approve")
+@login_required
+def campaign_approve(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.ADMIN)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.approve_campaign(campaign)
+        except PortalError as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("The campaign is live."), "success")
+    return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/settle")
+@login_required
+def campaign_settle(campaign_id: int):
+    """Admins: close the campaign now and charge its pledges, as a background job (the same code as the CLI)."""
+    campaign = load(Campaign, campaign_id, Permission.ADMIN)
+    if EmptyForm().validate_on_submit():
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUCCESSFUL) or campaign.settled_at:
+            flash(_("This campaign has nothing to settle."), "info")
+        elif settlement.request_settlement(campaign):
+            flash(_("Settlement started. This page shows when it is done."), "info")
+        else:
+            flash(_("Settlement of this campaign is already running."), "info")
+    return redirect(url_for("funding.campaign_detail", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/comments")
+@login_required
+def comment_create(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.VIEW)
+    form = CommentForm()
+    if form.validate_on_submit():
+        parent = db.session.get(CampaignComment, form.parent_id.data) if form.parent_id.data else None
+        try:
+            services.post_comment(campaign, current_user, form.body.data, is_question=form.is_question.data,
+                                  parent=parent)
+        except PortalError as error:
+            flash(error.message, "danger")
+    return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id) + "#comments")
+
+
+@bp.get("/campaigns/<int:campaign_id>/ledger")
+def campaign_ledger(campaign_id: int):
+    """The public transparency page: gross, dropped, refunded, fees and net, with a chart and every entry."""
+    campaign = load(Campaign, campaign_id, Permission.VIEW)
+    figures = ledger.totals(campaign)
+    labels = {k: str(v) for k, v in LEDGER_LABELS.items()}
+    return render_template("funding/ledger.html", campaign=campaign, figures=figures,
+                           entries=ledger.entries(campaign), uses_charts=True,
+                           chart=ledger.chart_config(campaign, figures, labels),
+                           team=can(current_user, Permission.MANAGE, campaign))
+
+
+@bp.get("/campaigns/<int:campaign_id>/backers.csv")
+@login_required
+def backers_csv(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    return csv_download(ledger.backers_csv(campaign), f"campaign-{campaign.id}-backers.csv")
+
+
+@bp.get("/campaigns/<int:campaign_id>/ledger.csv")
+@login_required
+def ledger_csv(campaign_id: int):
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    return csv_download(ledger.ledger_csv(campaign), f"campaign-{campaign.id}-ledger.csv")

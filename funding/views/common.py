@@ -1,0 +1,75 @@
+"""The funding blueprint (HTML) and what its page modules share."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app
+from flask_babel import lazy_gettext as _l
+
+from funding.models import (
+    CampaignStatus,
+    FundingModel,
+    PledgeStatus,
+)
+from funding.payments import get_provider
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("funding", "funding", template_folder="templates", static_folder="static",
+               static_url_path="/funding/static")
+
+FUNDING_MODEL_LABELS = {
+    FundingModel.ALL_OR_NOTHING: _l("All or nothing"),
+    FundingModel.KEEP_IT_ALL: _l("Keep it all"),
+}
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.DRAFT: _l("Draft"),
+    CampaignStatus.SUBMITTED: _l("Awaiting approval"),
+    CampaignStatus.LIVE: _l("Live"),
+    CampaignStatus.SUCCESSFUL: _l("Successful"),
+    CampaignStatus.FAILED: _l("Not funded"),
+    CampaignStatus.FULFILLED: _l("Fulfilled"),
+    CampaignStatus.CANCELLED: _l("Cancelled"),
+}
+PLEDGE_STATUS_LABELS = {
+    PledgeStatus.ACTIVE: _l("Active"),
+    PledgeStatus.CANCELLED: _l("Cancelled"),
+    PledgeStatus.COLLECTED: _l("Collected"),
+    PledgeStatus.ERRORED: _l("Payment failed"),
+    PledgeStatus.NEEDS_AUTHENTICATION: _l("Authentication required"),
+    PledgeStatus.DROPPED: _l("Dropped"),
+    PledgeStatus.RELEASED: _l("Released"),
+    PledgeStatus.REFUNDED: _l("Refunded"),
+    PledgeStatus.DISPUTED: _l("Disputed"),
+}
+LEDGER_LABELS = {
+    "pledged": _l("Pledged (gross)"), "collected": _l("Collected"), "dropped": _l("Dropped"),
+    "refunded": _l("Refunded"), "fees": _l("Fees"), "net": _l("Net"),
+}
+STRIPE_JS = "https://js.stripe.com/v3/"
+
+
+def progress_percent(pledged: int, goal: int) -> int:
+    """Whole percent of the goal reached, for the progress bar (integer arithmetic, no floats)."""
+    return (pledged * 100) // goal if goal > 0 else 0
+
+
+# Template globals rather than a context processor: imported macros see globals, not the context.
+TEMPLATE_GLOBALS = {"funding_labels": {"funding_model": FUNDING_MODEL_LABELS, "status": CAMPAIGN_STATUS_LABELS,
+                                       "pledge": PLEDGE_STATUS_LABELS},
+                    "progress_percent": progress_percent}
+
+
+def stripe_mode() -> bool:
+    return get_provider().name == "stripe"
+
+
+def with_stripe_csp(response):
+    """Pages that mount Stripe's Payment Element may load Stripe.js (the one external asset, keys only)."""
+    response = current_app.make_response(response)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
+        "connect-src 'self' https://api.stripe.com; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+    return response

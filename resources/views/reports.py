@@ -1,0 +1,57 @@
+"""HTML pages of resources: reports."""
+
+from datetime import timedelta
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from portal.db import utcnow
+from portal.exports import csv_download
+from portal.organisations.models import Organisation
+from portal.permissions import load
+from resources import reports
+from resources.policies import VIEW_STATEMENTS, VIEW_UTILISATION
+from resources.views.common import bp
+
+# ---- reports -------------------------------------------------------------------------------------------
+
+@bp.get("/idle")
+def idle():
+    return render_template("resources/idle.html", rows=reports.idle_capacity())
+
+
+@bp.get("/statements/<int:organisation_id>")
+@login_required
+def statement(organisation_id: int):
+    organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
+    month = reports.month_arg(request.args.get("month"))
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    return render_template("resources/statement.html", statement=reports.monthly_statement(organisation, month),
+                           previous=previous.strftime("%Y-%m"), following=following.strftime("%Y-%m"),
+                           month_arg=month.strftime("%Y-%m"))
+
+
+@bp.get("/statements/<int:organisation_id>.csv")
+@login_required
+def statement_csv(organisation_id: int):
+    organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
+    month = reports.month_arg(request.args.get("month"))
+    return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
+                        f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
+
+
+@bp.get("/utilisation/<int:organisation_id>")
+@login_required
+def utilisation(organisation_id: int):
+    organisation = load(Organisation, organisation_id, VIEW_UTILISATION)
+    try:
+        days = max(1, min(366, int(request.args.get("days") or 30)))
+    except ValueError:
+        days = 30
+    now = utcnow()
+    rows = reports.utilisation(organisation, now - timedelta(days=days), now + timedelta(days=days))
+    chart = reports.utilisation_chart(rows, _("Booked hours"), _("Idle hours"))
+    return render_template("resources/utilisation.html", organisation=organisation, rows=rows, chart=chart,
+                           days=days, uses_charts=True)
