@@ -11,7 +11,7 @@ from incubation.models import (
     ProjectStatus,
     SupportStatus,
 )
-from incubation.schemas import NewComment, NewIdea
+from incubation.schemas.ideas import NewComment, NewIdea
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
 

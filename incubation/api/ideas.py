@@ -7,7 +7,7 @@ from incubation import services
 from incubation.api.common import bp, project_json
 from incubation.forms import AdoptForm
 from incubation.models import Idea, Project
-from incubation.schemas import CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
+from incubation.schemas.ideas import CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
 from portal.api import doc, iso, paginate_list, parse, read_body, require_login
 from portal.permissions import Permission, load
 

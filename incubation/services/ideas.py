@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from incubation.models import OPEN_STATUSES, Idea, IdeaComment, IdeaVote, Project, ProjectStatus
-from incubation.schemas import NewComment, NewIdea
+from incubation.schemas.ideas import NewComment, NewIdea
 from incubation.services.people import mail_all
 from incubation.services.projects import add_timeline_note
 from portal import audit

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from incubation import services
 from incubation.forms import AdoptPageForm, CommentForm, IdeaForm
 from incubation.models import OPEN_STATUSES, Idea, Project
-from incubation.schemas import NewComment, NewIdea
+from incubation.schemas.ideas import NewComment, NewIdea
 from incubation.views.common import back_to_project, bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError

@@ -1,6 +1,4 @@
-"""The typed commands of incubation (API bodies, query strings, HTML forms) and what its API answers.
-
-See portal/schemas.py for the shared field types and how commands are built at the edge."""
+"""Ideas: posting, commenting, adopting; what the ideas API answers."""
 
 from __future__ import annotations
 
@@ -8,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from portal.schemas import Command, Id, Out, Query, line, text
+from portal.schemas import Command, Id, Out, line, text
 
 # ---- ideas -----------------------------------------------------------------------------------------
 
@@ -24,9 +22,6 @@ class NewComment(Command):
 class Adoption(Command):
     project_id: Id = Field(description="a project of your startup that will build the idea")
 
-
-class IdeaQuery(Query):
-    pass
 
 
 class ProjectRef(Out):
