@@ -1,7 +1,7 @@
 """Schemathesis over the whole JSON API, in-process, on the demo data: no input answers with a 5xx,
 and every answer is one the OpenAPI document describes (status code, content type, body schema).
 
-One test per caller (anonymous, a founder, the platform admin) runs every operation of
+One test per caller (anonymous, a founder, a verified company's staff, the platform admin) runs every operation of
 `/api/v1/openapi.json` with cases schemathesis derives from the document, valid and invalid ones.
 Bounded for CI: a few examples per operation, derandomized so a failure reproduces on the next run,
 every request inside the test's transaction so nothing outlives it. A failure lists each operation
@@ -27,6 +27,7 @@ from portal.demo import DEMO_PASSWORD, seed_demo
 CALLERS = {
     "anonymous": None,
     "founder": "founder@demo.haichuang.test",
+    "company": "lab-manager@demo.haichuang.test",  # staff of a verified anchor company
     "admin": "admin@demo.haichuang.test",
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
