@@ -8,6 +8,7 @@ from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
 from portal.extensions import db
 from resources import services
+from resources.schemas import NewResource
 
 WEEKDAYS = [{"weekday": d, "start": "09:00", "end": "18:00"} for d in range(5)]
 SATURDAY_MORNING = [{"weekday": 5, "start": "09:00", "end": "13:00"}]
@@ -148,9 +149,10 @@ def seed_resources(context: DemoContext, progress) -> None:
         ("midea", "midea_staff", "佛山 Foshan", MIDEA_ADDRESS, MIDEA_TERMS, MIDEA_RESOURCES),
     ):
         for item in items:
-            data = {"city": city, "address": address, "timezone": "Asia/Shanghai", "terms_text": terms, **item}
-            created.append(services.create_resource(context.organisations[org_key], data,
-                                                    context.users[staff_key]))
+            organisation = context.organisations[org_key]
+            cmd = NewResource.model_validate({"organisation_id": organisation.id, "city": city, "address": address,
+                                              "timezone": "Asia/Shanghai", "terms_text": terms, **item})
+            created.append(services.create_resource(organisation, cmd, context.users[staff_key]))
     context.extra["resources"] = {resource.name: resource for resource in created}
 
 

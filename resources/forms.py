@@ -1,11 +1,9 @@
-"""One form for the HTML page and the JSON API (`portal.api.parse` flattens nested JSON lists)."""
+"""The WTForms of the HTML pages (labels, widgets, CSRF); a submitted form becomes the command of
+resources.schemas through `portal.schemas.from_form`, which the API builds from its JSON body."""
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,10 +26,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.errors import ValidationFailed
 from portal.forms import IntegerField
-from resources.models import Audience, PriceUnit, Resource, ResourceKind
-from resources.services import DEFAULT_TIMEZONE, MAX_AMOUNT, is_valid_timezone
+from resources.models import Audience, PriceUnit, ResourceKind
+from resources.schemas import DEFAULT_TIMEZONE, MAX_AMOUNT, is_valid_timezone
 
 KIND_LABELS = {
     ResourceKind.LAB: _l("Lab"),
@@ -137,13 +134,6 @@ class ResourceForm(FlaskForm):
                 specs[name.strip()] = value.strip()
         return specs
 
-    def resource_data(self) -> dict:
-        """The input of `services.create_resource`."""
-        data = {k: v for k, v in self.data.items() if k not in ("csrf_token", "specifications_text")}
-        data["specifications"] = self.specifications()
-        data["prices"] = [dict(p) for p in self.prices.data]
-        data["opening_hours"] = [dict(h) for h in self.opening_hours.data]
-        return data
 
 
 class BookingForm(FlaskForm):
@@ -229,50 +219,14 @@ class DeclineTrainingForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
-# ---- input conversions shared by the HTML views and the API --------------------------------
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
 
-def clean_exception(form) -> tuple[date, time | None, time | None]:
-    errors: dict[str, list[str]] = {}
-    try:
-        day = date.fromisoformat(form.date.data.strip())
-    except ValueError:
-        errors["date"] = [_("Use YYYY-MM-DD.")]
-        day = None
-    clocks = []
-    for name in ("start", "end"):
-        raw = (getattr(form, name).data or "").strip()
-        try:
-            clocks.append(time.fromisoformat(raw) if raw else None)
-        except ValueError:
-            errors[name] = [_("Use HH:MM.")]
-            clocks.append(None)
-    if errors:
-        raise ValidationFailed("Some fields are not valid", errors)
-    return day, clocks[0], clocks[1]
 
-def clean_blackout(form, resource: Resource) -> tuple[datetime, datetime]:
-    from resources import bookings
+class FinishForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[("completed", _l("Completed")), ("no_show", _l("No-show"))],
+                         validators=[InputRequired()])
 
-    errors: dict = {}
-    zone = ZoneInfo(resource.timezone)
-    start = bookings.parse_moment(form.start.data, "start", zone, errors)
-    end = bookings.parse_moment(form.end.data, "end", zone, errors)
-    if errors:
-        raise ValidationFailed(_("Some fields are not valid."), errors)
-    return start, end
 
-def clean_qualification(form, resource: Resource):
-    from portal.auth.services import get_user_by_email
-    from resources import availability
-
-    user = get_user_by_email(form.email.data or "")
-    if user is None:
-        raise ValidationFailed.field("email", _("No account with this email."))
-    expires_at = None
-    if form.expires_on.data:
-        try:
-            day = date.fromisoformat(form.expires_on.data.strip())
-        except ValueError:
-            raise ValidationFailed.field("expires_on", _("Use YYYY-MM-DD.")) from None
-        expires_at = availability.local_to_utc(day + timedelta(days=1), time(0), ZoneInfo(resource.timezone))
-    return user, expires_at
+class CalendarFeedForm(FlaskForm):
+    rotate = BooleanField(_l("New address (the old one stops working)"))

@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.db import utcnow
-from portal.errors import ValidationFailed
 from portal.exports import csv_safe
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
@@ -52,21 +50,9 @@ def month_bounds(month: date, zone: str = STATEMENT_ZONE) -> tuple[datetime, dat
     return (availability.local_to_utc(first, time(0), tz), availability.local_to_utc(following, time(0), tz))
 
 
-def parse_month(raw: str | None) -> date | None:
-    if not raw:
-        return utcnow().astimezone(ZoneInfo(STATEMENT_ZONE)).date().replace(day=1)
-    try:
-        return datetime.strptime(raw, "%Y-%m").date()
-    except ValueError:
-        return None
-
-
-def month_arg(raw: str | None) -> date:
-    """The statement month asked for (default: this month), or 400 naming `month`."""
-    month = parse_month(raw)
-    if month is None:
-        raise ValidationFailed.field("month", _("Use YYYY-MM."))
-    return month
+def this_month() -> date:
+    """The first day of the current month in China time (the default statement month)."""
+    return utcnow().astimezone(ZoneInfo(STATEMENT_ZONE)).date().replace(day=1)
 
 
 def monthly_statement(organisation: Organisation, month: date) -> Statement:

@@ -1,22 +1,34 @@
 """JSON API of resources: bookings."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from flask import abort, jsonify, request
-from flask_babel import gettext as _
+from flask import abort, jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.api import doc, iso, json_body, money, paginate, parse, require_login
+from portal.api import doc, iso, money, paginate, read_body, read_query, require_login
 from portal.db import utcnow
-from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.permissions import Permission, load
 from resources import availability, bookings
-from resources.api.common import bp, int_filter, window_arg
-from resources.forms import BookingForm, DecisionForm, ReviewForm, WaitlistForm
+from resources.api.common import bp, window
 from resources.models import Booking, BookingStatus, Resource, Review, WaitlistEntry
 from resources.policies import CANCEL_BOOKING, REVIEW_BOOKING
+from resources.schemas import (
+    AvailabilityOut,
+    BookingFilter,
+    BookingOut,
+    Cancellation,
+    Decision,
+    HistoryEventOut,
+    NewBooking,
+    NewReview,
+    PreviewOut,
+    PublicReviewOut,
+    ReviewOut,
+    WaitlistOut,
+    Window,
+)
 
 # ---- availability and bookings ---------------------------------------------------------------------
 
@@ -45,25 +57,15 @@ def booking_json(booking: Booking) -> dict:
     }
 
 
-
-def window_from_args(max_days: int = bookings.MAX_WINDOW_DAYS) -> tuple[datetime, datetime]:
-    now = utcnow().replace(second=0, microsecond=0)
-    start = window_arg("from", now)
-    end = window_arg("to", start + timedelta(days=7))
-    if end <= start:
-        raise ValidationFailed.field("to", _("The end must be after the start."))
-    if end - start > timedelta(days=max_days):
-        raise ValidationFailed.field("to", _("At most %(n)d days at a time.", n=max_days))
-    return start, end
-
-
 @bp.get("/resources/<int:resource_id>/availability")
 @doc("Free intervals of a resource (opening hours, exceptions, blackouts, bookings and buffers applied); "
-     "a booking may start and end anywhere inside one slot", auth=False,
-     query={"from": "ISO 8601 start (default now)", "to": "ISO 8601 end (default from + 7 days, at most 62 days)"})
+     "a booking may start and end anywhere inside one slot. `from` defaults to now, `to` to from + 7 days "
+     "(at most 62 days)", auth=False, query=Window, response=AvailabilityOut)
 def resource_availability(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
-    start, end = window_from_args()
+    args = read_query(Window)
+    start, end = window(args.start, args.end, default_start=utcnow().replace(second=0, microsecond=0),
+                        default_end=lambda start: start + timedelta(days=7), max_days=bookings.MAX_WINDOW_DAYS)
     slots = availability.free_intervals(resource, start, end)
     return jsonify({"resource_id": resource.id, "timezone": resource.timezone, "from": iso(start), "to": iso(end),
                     "slots": [{"start": iso(a), "end": iso(b)} for a, b in slots]})
@@ -73,16 +75,14 @@ def resource_availability(resource_id: int):
 @doc("Book a resource. 201 {id, status: confirmed|pending, price}; repeat_weeks > 1 books a weekly series "
      "(all or nothing unless skip_conflicts). Broken rules -> 400 naming them (start, end, duration, "
      "opening_hours, advance_days, blackout, qualification, accept_terms_version, organisation_id, quota); "
-     "overlap with a booking (buffers included) -> 409.", form=BookingForm,
+     "overlap with a booking (buffers included) -> 409.", body=NewBooking, response=BookingOut,
      responses={201: "Booked", 400: "A rule of the resource is broken (named in error.fields)",
                 409: "The time overlaps another booking"})
 @bookings.serialised_write
 def booking_create(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.VIEW)
-    body = json_body()
-    parse(BookingForm, body)
-    created = bookings.create_booking(resource, current_user, body)
+    created = bookings.create_booking(resource, current_user, read_body(NewBooking))
     first = booking_json(created[0])
     if len(created) > 1:
         first["bookings"] = [booking_json(b) for b in created]
@@ -91,13 +91,12 @@ def booking_create(resource_id: int):
 
 @bp.post("/resources/<int:resource_id>/bookings/preview")
 @doc("Preview a (weekly) booking: each occurrence with the rules it breaks, the bookings it clashes "
-     "with, its price, the open-source credits it would draw and the amount due; nothing is written", form=BookingForm, responses={200: "The occurrences"})
+     "with, its price, the open-source credits it would draw and the amount due; nothing is written",
+     body=NewBooking, response=PreviewOut, responses={200: "The occurrences"})
 def booking_preview(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.VIEW)
-    body = json_body()
-    parse(BookingForm, body)
-    rows = bookings.preview(resource, current_user, body)
+    rows = bookings.preview(resource, current_user, read_body(NewBooking))
     return jsonify({"occurrences": [{"start": iso(r["start"]), "end": iso(r["end"]), "ok": r["ok"],
                                      "problems": r["problems"], "conflicts": r["conflicts"],
                                      "price": money(r["price"], r["currency"]), "price_unit": r["price_unit"],
@@ -107,20 +106,18 @@ def booking_preview(resource_id: int):
 
 @bp.post("/resources/<int:resource_id>/waitlist")
 @doc("Join the waitlist for a taken slot; promoted to a booking automatically when it frees",
-     form=WaitlistForm, responses={201: "Waiting", 409: "The slot is free: book it"})
+     body=NewBooking, response=WaitlistOut, responses={201: "Waiting", 409: "The slot is free: book it"})
 @bookings.serialised_write
 def waitlist_join(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.VIEW)
-    body = json_body()
-    parse(WaitlistForm, body)
-    entry = bookings.join_waitlist(resource, current_user, body)
+    entry = bookings.join_waitlist(resource, current_user, read_body(NewBooking))
     return jsonify({"id": entry.id, "status": entry.status, "start": iso(entry.start_at),
                     "end": iso(entry.end_at)}), 201
 
 
 @bp.get("/waitlist")
-@doc("My waiting waitlist entries")
+@doc("My waiting waitlist entries", response=WaitlistOut)
 def waitlist_mine():
     require_login()
     return jsonify({"items": [{"id": e.id, "resource_id": e.resource_id, "start": iso(e.start_at),
@@ -129,7 +126,8 @@ def waitlist_mine():
 
 
 @bp.delete("/waitlist/<int:entry_id>")
-@doc("Withdraw from the waitlist (the person waiting)", responses={200: "Withdrawn", 409: "No longer waiting"})
+@doc("Withdraw from the waitlist (the person waiting)", response=WaitlistOut,
+     responses={200: "Withdrawn", 409: "No longer waiting"})
 def waitlist_withdraw(entry_id: int):
     require_login()
     entry = db.session.get(WaitlistEntry, entry_id)
@@ -141,32 +139,28 @@ def waitlist_withdraw(entry_id: int):
 
 @bp.get("/bookings")
 @doc("Bookings: mine=1 the caller's own; otherwise also those of the caller's companies' resources",
-     query={"mine": "1: only my bookings", "status": "filter by status", "resource_id": "filter by resource",
-            "page": "page number", "per_page": "items per page, at most 100"})
+     query=BookingFilter, response=BookingOut)
 def booking_list():
     require_login()
-    stmt = bookings.visible_bookings_stmt(current_user, request.args.get("mine") in ("1", "true"))
-    status = request.args.get("status")
-    if status:
-        if status not in BookingStatus.ALL:
-            raise ValidationFailed.field("status", _("Choose one of: %(choices)s.",
-                                                    choices=", ".join(BookingStatus.ALL)))
-        stmt = stmt.where(Booking.status == status)
-    resource_filter = int_filter("resource_id")
-    if resource_filter is not None:
-        stmt = stmt.where(Booking.resource_id == resource_filter)
+    args = read_query(BookingFilter)
+    stmt = bookings.visible_bookings_stmt(current_user, args.mine)
+    if args.status is not None:
+        stmt = stmt.where(Booking.status == args.status)
+    if args.resource_id is not None:
+        stmt = stmt.where(Booking.resource_id == args.resource_id)
     return jsonify(paginate(stmt, booking_json))
 
 
 @bp.get("/bookings/<int:booking_id>")
-@doc("One booking (the booker or staff of the owning company)")
+@doc("One booking (the booker or staff of the owning company)", response=BookingOut)
 def booking_get(booking_id: int):
     require_login()
     return jsonify(booking_json(load(Booking, booking_id, Permission.VIEW)))
 
 
 @bp.get("/bookings/<int:booking_id>/history")
-@doc("A booking's history from the audit log, oldest first (the booker or staff of the owning company)")
+@doc("A booking's history from the audit log, oldest first (the booker or staff of the owning company)",
+     response=HistoryEventOut)
 def booking_history(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, Permission.VIEW)
@@ -178,7 +172,7 @@ def booking_history(booking_id: int):
 
 @bp.get("/approvals")
 @doc("The approval queue: pending requests for the resources of the caller's companies, each with the "
-     "requests that approving it would reject")
+     "requests that approving it would reject", response=BookingOut)
 def approval_queue():
     require_login()
     items = []
@@ -191,27 +185,25 @@ def approval_queue():
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @doc("Cancel a booking (the booker: free until the resource's free-cancellation limit, then the "
-     "late-cancel fee; staff: no fee). Frees the slot for the waitlist.",
+     "late-cancel fee; staff: no fee). Frees the slot for the waitlist.", body=Cancellation, response=BookingOut,
      responses={200: "Cancelled", 409: "Not cancellable in its status or already started"})
 @bookings.serialised_write
 def booking_cancel(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, CANCEL_BOOKING)
-    body = json_body()
-    booking = bookings.cancel_booking(booking, current_user, str(body.get("reason") or "")[:500])
+    booking = bookings.cancel_booking(booking, current_user, read_body(Cancellation))
     return jsonify(booking_json(booking))
 
 
 @bp.post("/bookings/<int:booking_id>/approve")
 @doc("Approve a pending request (staff). If it clashes with other pending requests, 409 names them unless "
-     "reject_clashing is true, which rejects them.", form=DecisionForm,
+     "reject_clashing is true, which rejects them.", body=Decision, response=BookingOut,
      responses={200: "Confirmed; `rejected` lists the requests rejected with it", 409: "Clashes"})
 @bookings.serialised_write
 def booking_approve(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, Permission.EDIT)
-    form = parse(DecisionForm)
-    rejected = bookings.approve_booking(booking, current_user, bool(form.reject_clashing.data))
+    rejected = bookings.approve_booking(booking, current_user, read_body(Decision))
     booking = db.session.get(Booking, booking_id)
     data = booking_json(booking)
     data["rejected"] = [b.id for b in rejected]
@@ -219,17 +211,17 @@ def booking_approve(booking_id: int):
 
 
 @bp.post("/bookings/<int:booking_id>/reject")
-@doc("Reject a pending request (staff)", form=DecisionForm, responses={200: "Rejected", 409: "Not pending"})
+@doc("Reject a pending request (staff)", body=Decision, response=BookingOut,
+     responses={200: "Rejected", 409: "Not pending"})
 @bookings.serialised_write
 def booking_reject(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, Permission.EDIT)
-    form = parse(DecisionForm)
-    return jsonify(booking_json(bookings.reject_booking(booking, current_user, form.reason.data or "")))
+    return jsonify(booking_json(bookings.reject_booking(booking, current_user, read_body(Decision))))
 
 
 @bp.post("/bookings/<int:booking_id>/complete")
-@doc("Mark a confirmed booking completed after its end (staff)",
+@doc("Mark a confirmed booking completed after its end (staff)", response=BookingOut,
      responses={200: "Completed", 409: "Not confirmed, or not ended yet"})
 @bookings.serialised_write
 def booking_complete(booking_id: int):
@@ -239,7 +231,7 @@ def booking_complete(booking_id: int):
 
 
 @bp.post("/bookings/<int:booking_id>/no-show")
-@doc("Mark a confirmed booking as a no-show after its start (staff)",
+@doc("Mark a confirmed booking as a no-show after its start (staff)", response=BookingOut,
      responses={200: "Marked", 409: "Not confirmed, or not started yet"})
 @bookings.serialised_write
 def booking_no_show(booking_id: int):
@@ -249,19 +241,20 @@ def booking_no_show(booking_id: int):
 
 
 @bp.post("/bookings/<int:booking_id>/review")
-@doc("Rate a completed booking, 1-5 with a comment (the booker, once)", form=ReviewForm,
+@doc("Rate a completed booking, 1-5 with a comment (the booker, once)", body=NewReview, response=ReviewOut,
      responses={201: "Reviewed", 409: "Not completed or already reviewed"})
 def booking_review(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, REVIEW_BOOKING)
-    form = parse(ReviewForm)
-    review = bookings.add_review(booking, current_user, form.rating.data, form.comment.data or "")
+    cmd = read_body(NewReview)
+    review = bookings.add_review(booking, current_user, cmd.rating, cmd.comment)
     return jsonify({"id": review.id, "rating": review.rating, "comment": review.comment,
                     "resource_rating": bookings.rating_of(booking.resource_id)}), 201
 
 
 @bp.get("/resources/<int:resource_id>/reviews")
-@doc("Public reviews of a resource with the average rating", auth=False)
+@doc("Public reviews of a resource with the average rating (`rating` next to the page)", auth=False,
+     response=PublicReviewOut)
 def resource_reviews(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
     stmt = select(Review).where(Review.resource_id == resource.id).order_by(Review.id.desc())

@@ -1,10 +1,10 @@
-"""The resources API blueprint and the serializers and argument readers its modules share."""
+"""The resources API blueprint and the serializers and windows its modules share."""
 
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from flask import request, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from portal.errors import ValidationFailed
 from portal.permissions import Permission, can
 from resources import bookings
 from resources.models import Resource
+from resources.schemas import in_utc
 
 bp = api_blueprint("resources_api", __name__)
 
@@ -53,22 +54,15 @@ def resource_json(resource: Resource) -> dict:
     return data
 
 
-def int_filter(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed.field(name, _("Must be a whole number.")) from None
-
-
-def window_arg(name: str, default: datetime) -> datetime:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    errors: dict = {}
-    moment = bookings.parse_moment(raw, name, ZoneInfo("UTC"), errors)
-    if moment is None:
-        raise ValidationFailed("Some fields are not valid", errors)
-    return moment
+def window(start: datetime | None, end: datetime | None, *, default_start: datetime,
+           default_end: Callable[[datetime], datetime], max_days: int,
+           message: str | None = None) -> tuple[datetime, datetime]:
+    """The window [start, end) a query asks for (`from`, `to`; without an offset in UTC), with defaults; 400
+    naming `to` when it ends before it starts or is longer than `max_days`."""
+    start = in_utc(start, UTC) or default_start
+    end = in_utc(end, UTC) or default_end(start)
+    if end <= start:
+        raise ValidationFailed.field("to", message or _("The end must be after the start."))
+    if end - start > timedelta(days=max_days):
+        raise ValidationFailed.field("to", message or _("At most %(n)d days at a time.", n=max_days))
+    return start, end

@@ -2,26 +2,34 @@
 
 from datetime import date, timedelta
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import doc, iso, money, parse, require_login
+from portal.api import doc, iso, money, read_body, read_query, require_login
 from portal.db import utcnow
-from portal.errors import ValidationFailed
 from portal.exports import csv_download
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, load
 from resources import bookings, reports, services
-from resources.api.common import bp, resource_json, window_arg
-from resources.forms import TermsForm
+from resources.api.common import bp, resource_json, window
 from resources.models import Resource
 from resources.policies import VIEW_STATEMENTS, VIEW_UTILISATION
+from resources.schemas import (
+    IdleOut,
+    MonthQuery,
+    ResourceOut,
+    StatementOut,
+    Terms,
+    UtilisationOut,
+    UtilisationWindow,
+)
 
 # ---- reports ------------------------------------------------------------------------------------------
 
 @bp.get("/resources/idle-capacity")
-@doc("Public: open windows in the next 14 days across all anchor companies' resources", auth=False)
+@doc("Public: open windows in the next 14 days across all anchor companies' resources", auth=False,
+     response=IdleOut)
 def idle_capacity():
     rows = reports.idle_capacity()
     return jsonify({"items": [{
@@ -34,10 +42,10 @@ def idle_capacity():
 @bp.get("/organisations/<int:organisation_id>/resource-statement")
 @doc("Monthly statement of a startup's resource charges (members of the startup): each charge with its price, "
      "the open-source credits it drew and the amount due; totals due; the current credit balances",
-     query={"month": "YYYY-MM (default: this month, China time)"})
+     query=MonthQuery, response=StatementOut)
 def statement(organisation_id: int):
     require_login()
-    organisation, month = statement_scope(organisation_id)
+    organisation, month = statement_scope(organisation_id, read_query(MonthQuery))
     result = reports.monthly_statement(organisation, month)
     return jsonify({"organisation_id": organisation.id, "month": month.strftime("%Y-%m"),
                     "lines": [{"booking_id": line.booking.id, "resource": line.booking.resource.name,
@@ -61,31 +69,30 @@ def credit_balance_json(balance: bookings.CreditBalance) -> dict:
 
 @bp.get("/organisations/<int:organisation_id>/resource-statement.csv")
 @doc("The monthly statement as CSV (members of the startup): one row per charge, amounts in minor units",
-     query={"month": "YYYY-MM (default: this month, China time)"}, responses={200: "text/csv"})
+     query=MonthQuery, responses={200: "text/csv"})
 def statement_csv(organisation_id: int):
     require_login()
-    organisation, month = statement_scope(organisation_id)
+    organisation, month = statement_scope(organisation_id, read_query(MonthQuery))
     return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
                         f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 
 
-def statement_scope(organisation_id: int) -> tuple[Organisation, date]:
-    """The organisation (the caller must belong to it) and the month asked for, or 403/400."""
+def statement_scope(organisation_id: int, args: MonthQuery) -> tuple[Organisation, date]:
+    """The organisation (the caller must belong to it) and the month asked for (default: this month)."""
     organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
-    return organisation, reports.month_arg(request.args.get("month"))
+    return organisation, args.month or reports.this_month()
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-utilisation")
 @doc("Utilisation per resource of a company: booked hours / open hours and idle hours (company staff)",
-     query={"from": "ISO 8601 (default 30 days ago)", "to": "ISO 8601 (default now)"})
+     query=UtilisationWindow, response=UtilisationOut)
 def utilisation(organisation_id: int):
     require_login()
     organisation = load(Organisation, organisation_id, VIEW_UTILISATION)
+    args = read_query(UtilisationWindow)
     now = utcnow()
-    start = window_arg("from", now - timedelta(days=30))
-    end = window_arg("to", now)
-    if end <= start or end - start > timedelta(days=366):
-        raise ValidationFailed.field("to", _("Give a window of at most a year, ending after it starts."))
+    start, end = window(args.start, args.end, default_start=now - timedelta(days=30), default_end=lambda _start: now,
+                        max_days=366, message=_("Give a window of at most a year, ending after it starts."))
     rows = reports.utilisation(organisation, start, end)
     return jsonify({"from": iso(start), "to": iso(end), "items": [{
         "resource_id": r.resource.id, "name": r.resource.name, "open_hours": round(r.open_minutes / 60, 2),
@@ -95,9 +102,8 @@ def utilisation(organisation_id: int):
 
 @bp.put("/resources/<int:resource_id>/terms")
 @doc("Replace the IP/NDA terms (staff); a changed text gets the next version number, which bookers then "
-     "accept with accept_terms_version", form=TermsForm, responses={200: "Saved; the resource"})
+     "accept with accept_terms_version", body=Terms, response=ResourceOut, responses={200: "Saved; the resource"})
 def resource_terms(resource_id: int):
     require_login()
     resource = load(Resource, resource_id, Permission.EDIT)
-    form = parse(TermsForm)
-    return jsonify(resource_json(services.update_terms(resource, form.terms_text.data or "", current_user)))
+    return jsonify(resource_json(services.update_terms(resource, read_body(Terms), current_user)))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.db import utcnow
 from portal.extensions import db
-from resources.models import Booking, BookingCalendar, BookingStatus, Resource
+from resources.models import OCCUPYING_BOOKING_STATUSES, Booking, BookingCalendar, BookingStatus, Resource
 
 # ---- calendars (iCal) -------------------------------------------------------------------------
 
@@ -32,12 +32,12 @@ def user_calendar_token(user: User, rotate: bool = False) -> str:
     return row.token
 
 
-def _ics_text(value: str) -> str:
+def ics_text(value: str) -> str:
     return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n")
             .replace("\n", "\\n"))
 
 
-def _fold(line: str) -> str:
+def fold_line(line: str) -> str:
     """RFC 5545: lines longer than 75 octets continue on the next line after a space."""
     out, current = [], b""
     for char in line:
@@ -53,7 +53,7 @@ def _fold(line: str) -> str:
 def ical(bookings: list[Booking], name: str, show_booker: bool) -> str:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Haichuang Portal//Resources//EN", "CALSCALE:GREGORIAN",
-             f"X-WR-CALNAME:{_ics_text(name)}"]
+             f"X-WR-CALNAME:{ics_text(name)}"]
     for booking in bookings:
         summary = booking.resource.name
         if show_booker:
@@ -62,18 +62,18 @@ def ical(bookings: list[Booking], name: str, show_booker: bool) -> str:
         lines += ["BEGIN:VEVENT", f"UID:booking-{booking.id}@haichuang-portal", f"DTSTAMP:{stamp}",
                   f"DTSTART:{booking.start_at.strftime('%Y%m%dT%H%M%SZ')}",
                   f"DTEND:{booking.end_at.strftime('%Y%m%dT%H%M%SZ')}",
-                  f"SUMMARY:{_ics_text(summary)}",
-                  f"LOCATION:{_ics_text(booking.resource.address or booking.resource.city)}",
+                  f"SUMMARY:{ics_text(summary)}",
+                  f"LOCATION:{ics_text(booking.resource.address or booking.resource.city)}",
                   "STATUS:" + ("TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED"),
-                  f"DESCRIPTION:{_ics_text(booking.purpose or '')}", "END:VEVENT"]
+                  f"DESCRIPTION:{ics_text(booking.purpose or '')}", "END:VEVENT"]
     lines.append("END:VCALENDAR")
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    return "\r\n".join(fold_line(line) for line in lines) + "\r\n"
 
 
 def feed_bookings(*, resource_id: int | None = None, user_id: int | None = None) -> list[Booking]:
     """Open and occupying bookings from 30 days ago on (a feed stays small however old the account)."""
     stmt = select(Booking).where(Booking.end_at > utcnow() - timedelta(days=30),
-                                 Booking.status.in_(BookingStatus.OCCUPYING + (BookingStatus.PENDING,)))
+                                 Booking.status.in_(OCCUPYING_BOOKING_STATUSES + (BookingStatus.PENDING,)))
     if resource_id is not None:
         stmt = stmt.where(Booking.resource_id == resource_id)
     if user_id is not None:

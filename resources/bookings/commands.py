@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,14 +18,14 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Membership
 from portal.permissions import can
+from portal.states import check_transition
 from portal.urls import external_url
-from resources.bookings.locking import _insert, _is_overlap, serialised
-from resources.bookings.mail import _mail_booker, _mail_staff
-from resources.bookings.pricing import _release_credit, audience_for, quote, take_credit
+from resources.bookings.locking import insert_booking, is_overlap, serialised
+from resources.bookings.mail import mail_booker, mail_staff
+from resources.bookings.pricing import audience_for, quote, release_credit, take_credit
 from resources.bookings.rules import (
-    _add,
-    _blocked,
-    _truthy,
+    add_error,
+    blocked_interval,
     clashes,
     clean_request,
     occurrences,
@@ -35,20 +34,21 @@ from resources.bookings.rules import (
     week_bounds,
 )
 from resources.bookings.waitlist import promote_waitlist
-from resources.models import Booking, BookingStatus, Resource
+from resources.models import BOOKING_TRANSITIONS, OCCUPYING_BOOKING_STATUSES, Booking, BookingStatus, Resource
 from resources.policies import acts_for_company
+from resources.schemas import Cancellation, Decision, NewBooking
 
 # ---- commands ----------------------------------------------------------------------------------
 
-def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
+def create_booking(resource: Resource, user: User, cmd: NewBooking,
                    now: datetime | None = None) -> list[Booking]:
     """Book one slot or a weekly series. 400 for a broken rule (nothing written), 409 for an overlap.
 
     A series is all or nothing unless `skip_conflicts` is set, in which case the occurrences that
     break a rule or clash are left out (the preview shows which).
     """
-    request, repeat = clean_request(resource, user, data)
-    skip = _truthy(data.get("skip_conflicts")) and repeat > 1
+    request, repeat = clean_request(resource, user, cmd)
+    skip = cmd.skip_conflicts and repeat > 1
     resource_id = resource.id
 
     def work() -> list[Booking]:
@@ -66,14 +66,14 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
             week = week_bounds(target, start)[0]
             quota = quota_error(target, booker, request.organisation, start, end, week_minutes.get(week, 0))
             if quota:
-                _add(errors, "quota", quota)
+                add_error(errors, "quota", quota)
             if errors:
                 if skip:
                     continue
                 if label:
                     errors = {f"{label}.{k}": v for k, v in errors.items()}
                 raise ValidationFailed(_("The booking breaks a rule of this resource."), errors)
-            blocked_from, blocked_until = _blocked(target, start, end)
+            blocked_from, blocked_until = blocked_interval(target, start, end)
             if clashes(target.id, blocked_from, blocked_until):
                 if skip:
                     continue
@@ -89,7 +89,7 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
                               credit_amount=take_credit(request.organisation, target, currency, amount))
             if status == BookingStatus.CONFIRMED:
                 booking.decided_at = utcnow()
-            created.append(_insert(booking))
+            created.append(insert_booking(booking))
             week_minutes[week] = week_minutes.get(week, 0) + booking.minutes
         if not created:
             raise Conflict(_("None of the occurrences can be booked."), {"start": [_("no free occurrence")]})
@@ -99,10 +99,10 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
                 "status": booking.status, "price": booking.price_amount, "currency": booking.currency,
                 "credit": booking.credit_amount, "audience": booking.audience,
                 "terms_version": booking.terms_version})
-        _mail_booker(created[0], _l("Booking confirmed") if status == BookingStatus.CONFIRMED
+        mail_booker(created[0], _l("Booking confirmed") if status == BookingStatus.CONFIRMED
                      else _l("Booking request received"), extra=len(created) - 1)
         if status == BookingStatus.PENDING:
-            _mail_staff(target, _l("New booking request for %(name)s", name=target.name),
+            mail_staff(target, _l("New booking request for %(name)s", name=target.name),
                         _l("%(who)s asks for %(name)s. Review it in the approval queue: %(url)s",
                            who=booker.name, name=target.name, url=external_url("resources.approvals")))
         return created
@@ -111,10 +111,9 @@ def create_booking(resource: Resource, user: User, data: Mapping[str, Any],
     return serialised(resource_id, work, lock_on_postgresql=needs_lock)
 
 
-def _transition(booking: Booking, new_status: str) -> None:
-    if new_status not in BookingStatus.TRANSITIONS.get(booking.status, ()):
-        raise Conflict(_("A %(status)s booking cannot become %(new)s.", status=booking.status, new=new_status),
-                       {"status": [booking.status]})
+def transition_booking(booking: Booking, new_status: str) -> None:
+    check_transition(booking, new_status, BOOKING_TRANSITIONS, message=lambda status, new: _(
+        "A %(status)s booking cannot become %(new)s.", status=status, new=new))
 
 
 def pending_clashes(booking: Booking) -> list[Booking]:
@@ -123,15 +122,15 @@ def pending_clashes(booking: Booking) -> list[Booking]:
                    statuses=(BookingStatus.PENDING,), exclude_id=booking.id)
 
 
-def approve_booking(booking: Booking, actor: User, reject_clashing: bool = False) -> list[Booking]:
+def approve_booking(booking: Booking, actor: User, cmd: Decision) -> list[Booking]:
     """Confirm a pending request. Clashing pending requests are rejected, but only when the caller
     saw the warning and said so (`reject_clashing`); otherwise 409 naming them. Returns the rejected."""
-    booking_id = booking.id
+    booking_id, reject_clashing = booking.id, cmd.reject_clashing
 
     def work() -> list[Booking]:
         target = db.session.get(Booking, booking_id)
         db.session.refresh(target)
-        _transition(target, BookingStatus.CONFIRMED)
+        transition_booking(target, BookingStatus.CONFIRMED)
         if target.start_at < utcnow():
             raise Conflict(_("This request has already started; reject it instead."), {"status": ["started"]})
         others = pending_clashes(target)
@@ -147,28 +146,28 @@ def approve_booking(booking: Booking, actor: User, reject_clashing: bool = False
             try:
                 db.session.flush()
             except IntegrityError as error:
-                if not _is_overlap(error):
+                if not is_overlap(error):
                     raise
                 raise Conflict(_("That time is already booked (buffers included)."),
                                {"start": ["overlaps"]}) from error
         audit.record("booking.approved", target, actor_id=actor.id, before={"status": BookingStatus.PENDING},
                      after={"status": BookingStatus.CONFIRMED, "rejected": [b.id for b in others]})
-        _mail_booker(target, _l("Booking approved"))
+        mail_booker(target, _l("Booking approved"))
         for other in others:
-            _decide(other, BookingStatus.REJECTED, actor,
+            decide(other, BookingStatus.REJECTED, actor,
                     _l("Another request for the same time was approved (#%(id)d).", id=target.id))
         return others
 
     return serialised(booking.resource_id, work)
 
 
-def _decide(booking: Booking, status: str, actor: User | None, reason: Any) -> None:
+def decide(booking: Booking, status: str, actor: User | None, reason: Any) -> None:
     """`reason` is the staff's own text or a lazy string: stored in the actor's language, mailed in the
     booker's."""
     before = booking.status
-    _transition(booking, status)
+    transition_booking(booking, status)
     booking.status = status
-    released = _release_credit(booking) if status in (BookingStatus.CANCELLED, BookingStatus.REJECTED) else 0
+    released = release_credit(booking) if status in (BookingStatus.CANCELLED, BookingStatus.REJECTED) else 0
     booking.status_reason = str(reason)[:500]
     booking.decided_at = utcnow()
     booking.decided_by_id = actor.id if actor is not None else None
@@ -180,11 +179,11 @@ def _decide(booking: Booking, status: str, actor: User | None, reason: Any) -> N
                  after=after)
     subject = {BookingStatus.REJECTED: _l("Booking request declined"),
                BookingStatus.CANCELLED: _l("Booking cancelled")}.get(status, _l("Booking updated"))
-    _mail_booker(booking, subject, reason=reason)
+    mail_booker(booking, subject, reason=reason)
 
 
-def reject_booking(booking: Booking, actor: User, reason: str = "") -> Booking:
-    _decide(booking, BookingStatus.REJECTED, actor, reason or _l("Declined by the company."))
+def reject_booking(booking: Booking, actor: User, cmd: Decision) -> Booking:
+    decide(booking, BookingStatus.REJECTED, actor, cmd.reason or _l("Declined by the company."))
     return booking
 
 
@@ -199,23 +198,24 @@ def cancellation_fee(booking: Booking, now: datetime | None = None) -> int:
     return booking.price_amount * booking.resource.late_cancel_fee_percent // 100
 
 
-def cancel_booking(booking: Booking, actor: User, reason: str = "", now: datetime | None = None) -> Booking:
+def cancel_booking(booking: Booking, actor: User, cmd: Cancellation, now: datetime | None = None) -> Booking:
     """The booker cancels (a late-cancel fee may apply); company staff cancel without a fee."""
     now = now or utcnow()
+    reason = cmd.reason
     booking_id = booking.id
 
     def work() -> Booking:
         target = db.session.get(Booking, booking_id)
         db.session.refresh(target)
-        _transition(target, BookingStatus.CANCELLED)
+        transition_booking(target, BookingStatus.CANCELLED)
         if target.start_at <= now:
             raise Conflict(_("A booking that has started can no longer be cancelled."), {"status": ["started"]})
         staff = acts_for_company(actor, target.resource.organisation) and actor.id != target.user_id
         fee = 0 if staff else cancellation_fee(target, now)
-        freed = target.status in BookingStatus.OCCUPYING
+        freed = target.status in OCCUPYING_BOOKING_STATUSES
         target.cancel_fee_amount = fee
         target.cancelled_at = now
-        _decide(target, BookingStatus.CANCELLED, actor,
+        decide(target, BookingStatus.CANCELLED, actor,
                 reason or (_l("Cancelled by the company.") if staff else _l("Cancelled by the booker.")))
         if fee:
             audit.record("booking.late_cancel_fee", target, actor_id=actor.id,
@@ -232,7 +232,7 @@ def finish_booking(booking: Booking, actor: User | None, status: str, now: datet
     now = now or utcnow()
     if status not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
         raise ValidationFailed.field("status", _("Choose completed or no_show."))
-    _transition(booking, status)
+    transition_booking(booking, status)
     if status == BookingStatus.COMPLETED and booking.end_at > now:
         raise Conflict(_("The booking has not ended yet."), {"status": ["not ended"]})
     if status == BookingStatus.NO_SHOW and booking.start_at > now:
@@ -258,7 +258,7 @@ def complete_past_bookings(now: datetime | None = None) -> int:
         done += 1
     for booking in db.session.scalars(select(Booking).where(Booking.status == BookingStatus.PENDING,
                                                             Booking.start_at <= now).limit(500)):
-        _decide(booking, BookingStatus.REJECTED, None, _l("Nobody decided on the request before it started."))
+        decide(booking, BookingStatus.REJECTED, None, _l("Nobody decided on the request before it started."))
         done += 1
     return done
 

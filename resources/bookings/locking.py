@@ -36,13 +36,13 @@ T = TypeVar("T")
 
 # ---- locking -----------------------------------------------------------------------------------
 
-def _dialect() -> str:
+def dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
 def lock_resource(resource_id: int) -> None:
     """Serialise booking decisions on one resource until the transaction ends."""
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         table = Resource.__table__
         db.session.execute(update(table).where(table.c.id == resource_id)
                            .values(capacity=table.c.capacity, updated_at=table.c.updated_at))
@@ -50,7 +50,7 @@ def lock_resource(resource_id: int) -> None:
         db.session.execute(select(Resource.id).where(Resource.id == resource_id).with_for_update())
 
 
-def _sqlite_write_lock(statement) -> None:
+def sqlite_write_lock(statement) -> None:
     """Execute `statement` (a write) as the lock; on a stale snapshot restart the read-only transaction."""
     attempts = 8
     for attempt in range(attempts):
@@ -70,10 +70,10 @@ def begin_booking_write() -> None:
     changes bookings, so even the login bookkeeping of the request (a token's last use) cannot turn the
     transaction into a reader that later fails to upgrade. An UPDATE matching no row takes SQLite's
     write lock like BEGIN IMMEDIATE does."""
-    if _dialect() != "sqlite":
+    if dialect() != "sqlite":
         return
     table = Resource.__table__
-    _sqlite_write_lock(update(table).where(table.c.id == -1).values(capacity=table.c.capacity))
+    sqlite_write_lock(update(table).where(table.c.id == -1).values(capacity=table.c.capacity))
 
 
 def serialised_write(view: Callable) -> Callable:
@@ -93,29 +93,29 @@ def serialised_write(view: Callable) -> Callable:
 
 def serialised(resource_id: int, work: Callable[[], T], *, lock_on_postgresql: bool = True) -> T:
     """Run `work()` as the resource's booking unit of work (see the module docstring)."""
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         table = Resource.__table__
-        _sqlite_write_lock(update(table).where(table.c.id == resource_id)
+        sqlite_write_lock(update(table).where(table.c.id == resource_id)
                            .values(capacity=table.c.capacity, updated_at=table.c.updated_at))
     elif lock_on_postgresql:
         lock_resource(resource_id)
     return work()
 
 
-def _insert(booking: Booking) -> Booking:
+def insert_booking(booking: Booking) -> Booking:
     """Insert inside a savepoint so a lost race leaves the transaction usable; overlap -> 409."""
     try:
         with db.session.begin_nested():
             db.session.add(booking)
             db.session.flush()
     except IntegrityError as error:
-        if not _is_overlap(error):
+        if not is_overlap(error):
             raise
         raise Conflict(_("That time is already booked (buffers included)."),
                        {"start": [_("overlaps another booking")]}) from error
     return booking
 
 
-def _is_overlap(error: IntegrityError) -> bool:
+def is_overlap(error: IntegrityError) -> bool:
     """The exclusion constraint said no (SQLSTATE 23P01), not some other integrity rule."""
     return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_no_overlap" in str(error.orig)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,51 +15,48 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_user
 from portal.urls import external_url
 from resources import availability
 from resources.bookings.locking import serialised
-from resources.bookings.mail import _mail_staff, mail_user
+from resources.bookings.mail import mail_staff
 from resources.bookings.rules import clashes
 from resources.models import (
+    OPEN_BOOKING_STATUSES,
     Blackout,
-    BlackoutKind,
     Booking,
     BookingStatus,
     OpeningException,
     ProblemReport,
     Resource,
 )
+from resources.schemas import NewBlackout, NewException, ProblemIn, ResolveProblem, in_utc
 
 # ---- calendar rules: exceptions, blackouts, outages -----------------------------------------------
 
-def add_exception(resource: Resource, day: date, opens: time | None, closes: time | None, note: str,
-                  actor: User) -> OpeningException:
-    _check_exception(opens, closes)
-    row = OpeningException(resource_id=resource.id, day=day, opens=opens, closes=closes, note=(note or "")[:255])
+def add_exception(resource: Resource, cmd: NewException, actor: User) -> OpeningException:
+    """Other hours on one local date, or closed all day."""
+    row = OpeningException(resource_id=resource.id, day=cmd.date, opens=cmd.start, closes=cmd.end, note=cmd.note)
     db.session.add(row)
     db.session.flush()
     audit.record("resource.opening_exception", resource, actor_id=actor.id, after=row.as_dict())
     return row
 
 
-def add_blackout(resource: Resource, start: datetime, end: datetime, kind: str, reason: str,
-                 actor: User) -> tuple[Blackout, list[Booking]]:
+def add_blackout(resource: Resource, cmd: NewBlackout, actor: User) -> tuple[Blackout, list[Booking]]:
     """Close the resource for a period. Bookings in it are cancelled (no fee), their bookers mailed with
     alternatives of the same kind; for an outage that is the point of marking the resource down."""
-    if kind not in BlackoutKind.ALL:
-        raise ValidationFailed.field("kind", _("Choose one of: %(choices)s.", choices=", ".join(BlackoutKind.ALL)))
-    if end <= start:
-        raise ValidationFailed.field("end", _("The end must be after the start (a booking cannot be empty or "
-                                              "reversed)."))
+    start, end = blackout_period(resource, cmd)
+    kind, reason = cmd.kind, cmd.reason
     resource_id = resource.id
 
     def work() -> tuple[Blackout, list[Booking]]:
         target = db.session.get(Resource, resource_id)
         blackout = Blackout(resource_id=target.id, kind=kind, starts_at=start, ends_at=end,
-                            reason=(reason or "")[:500], created_by_id=actor.id)
+                            reason=reason, created_by_id=actor.id)
         db.session.add(blackout)
         db.session.flush()
-        affected = _cancel_for_blackout(target, blackout, actor)
+        affected = cancel_for_blackout(target, blackout, actor)
         audit.record("resource.blackout_added", target, actor_id=actor.id, after={
             "kind": kind, "start": start.isoformat(), "end": end.isoformat(), "cancelled": [b.id for b in affected]})
         return blackout, affected
@@ -67,19 +64,20 @@ def add_blackout(resource: Resource, start: datetime, end: datetime, kind: str, 
     return serialised(resource_id, work)
 
 
-def _check_exception(opens: time | None, closes: time | None) -> None:
-    if (opens is None) != (closes is None):
-        raise ValidationFailed.field("end", _("Give both opening and closing time, or neither (closed)."))
-    if opens is not None and opens >= closes:
-        raise ValidationFailed.field("end", _("Closing time must be after opening time."))
+def blackout_period(resource: Resource, cmd: NewBlackout) -> tuple[datetime, datetime]:
+    """The closure's start and end in UTC (times without an offset are the resource's local time)."""
+    zone = ZoneInfo(resource.timezone)
+    start, end = in_utc(cmd.start, zone), in_utc(cmd.end, zone)
+    if end <= start:
+        raise ValidationFailed.field("end", _("The end must be after the start (a booking cannot be empty or "
+                                              "reversed)."))
+    return start, end
 
 
-def update_exception(row: OpeningException, day: date, opens: time | None, closes: time | None, note: str,
-                     actor: User) -> OpeningException:
+def update_exception(row: OpeningException, cmd: NewException, actor: User) -> OpeningException:
     """Change a dated exception (other hours, or closed all day). Bookings already made stay."""
-    _check_exception(opens, closes)
     before = row.as_dict()
-    row.day, row.opens, row.closes, row.note = day, opens, closes, (note or "")[:255]
+    row.day, row.opens, row.closes, row.note = cmd.date, cmd.start, cmd.end, cmd.note
     db.session.flush()
     audit.record("resource.opening_exception_changed", db.session.get(Resource, row.resource_id),
                  actor_id=actor.id, before=before, after=row.as_dict())
@@ -100,23 +98,19 @@ def blackout_dict(blackout: Blackout) -> dict[str, Any]:
             "end": blackout.ends_at.isoformat(), "reason": blackout.reason}
 
 
-def update_blackout(blackout: Blackout, start: datetime, end: datetime, kind: str, reason: str,
-                    actor: User) -> tuple[Blackout, list[Booking]]:
+def update_blackout(blackout: Blackout, cmd: NewBlackout, actor: User) -> tuple[Blackout, list[Booking]]:
     """Move, lengthen or shorten a closure. Open bookings the new period covers are cancelled and
     mailed as when adding one; time it no longer covers becomes bookable again."""
-    if kind not in BlackoutKind.ALL:
-        raise ValidationFailed.field("kind", _("Choose one of: %(choices)s.", choices=", ".join(BlackoutKind.ALL)))
-    if end <= start:
-        raise ValidationFailed.field("end", _("The end must be after the start (a booking cannot be empty or "
-                                              "reversed)."))
+    start, end = blackout_period(blackout.resource, cmd)
+    kind, reason = cmd.kind, cmd.reason
     blackout_id = blackout.id
 
     def work() -> tuple[Blackout, list[Booking]]:
         target = db.session.get(Blackout, blackout_id)
         before = blackout_dict(target)
-        target.starts_at, target.ends_at, target.kind, target.reason = start, end, kind, (reason or "")[:500]
+        target.starts_at, target.ends_at, target.kind, target.reason = start, end, kind, reason
         db.session.flush()
-        affected = _cancel_for_blackout(target.resource, target, actor)
+        affected = cancel_for_blackout(target.resource, target, actor)
         audit.record("resource.blackout_changed", target.resource, actor_id=actor.id, before=before,
                      after={**blackout_dict(target), "cancelled": [b.id for b in affected]})
         return target, affected
@@ -139,12 +133,12 @@ def delete_blackout(blackout: Blackout, actor: User) -> None:
     serialised(resource_id, work)
 
 
-def _cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> list[Booking]:
+def cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> list[Booking]:
     """Cancel (no fee) the open bookings inside the blackout; mail each booker, in their language, with
     free alternatives of the same kind."""
     start, end, kind, reason = blackout.starts_at, blackout.ends_at, blackout.kind, blackout.reason
     zone = ZoneInfo(target.timezone)
-    affected = [b for b in clashes(target.id, start, end, statuses=BookingStatus.OPEN)
+    affected = [b for b in clashes(target.id, start, end, statuses=OPEN_BOOKING_STATUSES)
                 if b.start_at < end and b.end_at > start]
     for booking in affected:
         alternatives = alternatives_for(booking)
@@ -158,12 +152,13 @@ def _cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> l
         db.session.flush()
         audit.record("booking.cancelled_by_outage", booking, actor_id=actor.id,
                      before={"status": before}, after={"status": BookingStatus.CANCELLED, "blackout": blackout.id})
-        mail_user(booking.user, _l("Your booking of %(name)s is cancelled", name=target.name),
-                  _l("%(name)s is unavailable from %(start)s to %(end)s (%(reason)s), so your booking #%(id)d "
-                     "is cancelled without a fee. Free alternatives of the same kind at that time:\n%(lines)s",
-                     name=target.name, start=start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                     end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or kind,
-                     id=booking.id, lines=lines))
+        subject = _l("Your booking of %(name)s is cancelled", name=target.name)
+        body = _l("%(name)s is unavailable from %(start)s to %(end)s (%(reason)s), so your booking #%(id)d "
+                  "is cancelled without a fee. Free alternatives of the same kind at that time:\n%(lines)s",
+                  name=target.name, start=start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                  end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or kind,
+                  id=booking.id, lines=lines)
+        send_to_user(booking.user, lambda subject=subject, body=body: (str(subject), str(body)))
     return affected
 
 
@@ -181,36 +176,31 @@ def alternatives_for(booking: Booking, limit: int = 5) -> list[Resource]:
     return result
 
 
-def report_problem(resource: Resource, user: User, description: str) -> ProblemReport:
-    description = (description or "").strip()
-    if not description:
-        raise ValidationFailed.field("description", _("This field is required."))
-    report = ProblemReport(resource_id=resource.id, user_id=user.id, description=description[:5000])
+def report_problem(resource: Resource, user: User, cmd: ProblemIn) -> ProblemReport:
+    report = ProblemReport(resource_id=resource.id, user_id=user.id, description=cmd.description)
     db.session.add(report)
     db.session.flush()
-    _mail_staff(resource, _l("Problem reported on %(name)s", name=resource.name),
+    mail_staff(resource, _l("Problem reported on %(name)s", name=resource.name),
                 _l("%(who)s reports: %(text)s\n%(url)s", who=user.name, text=report.description,
                    url=external_url("resources.detail", resource_id=resource.id)))
     return report
 
 
-def resolve_problem(report: ProblemReport, actor: User, note: str) -> ProblemReport:
+def resolve_problem(report: ProblemReport, actor: User, cmd: ResolveProblem) -> ProblemReport:
     """Staff close a problem report with a note; the note is kept in the audit log (the report's
     history) and mailed to the reporter in their language."""
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed.field("note", _("Say what was done (the reporter is told)."))
+    note = cmd.note
     if report.resolved_at is not None:
         raise Conflict(_("This report is already resolved."), {"status": ["resolved"]})
     report.resolved_at = utcnow()
     db.session.flush()
     audit.record("resource.problem_resolved", report, actor_id=actor.id,
-                 after={"resource_id": report.resource_id, "note": note[:2000]})
+                 after={"resource_id": report.resource_id, "note": note})
     resource = db.session.get(Resource, report.resource_id)
-    if report.user is not None:
-        mail_user(report.user, _l("Your problem report on %(name)s is resolved", name=resource.name),
-                  _l("You reported: %(text)s\n\nThe company answers: %(note)s\n%(url)s", text=report.description,
-                     note=note[:2000], url=external_url("resources.detail", resource_id=resource.id)))
+    subject = _l("Your problem report on %(name)s is resolved", name=resource.name)
+    body = _l("You reported: %(text)s\n\nThe company answers: %(note)s\n%(url)s", text=report.description,
+              note=note, url=external_url("resources.detail", resource_id=resource.id))
+    send_to_user(report.user, lambda: (str(subject), str(body)))
     return report
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
-from resources.bookings.locking import _dialect
+from resources.bookings.locking import dialect
 from resources.models import Audience, Booking, PriceUnit, Resource
 
 # ---- prices ------------------------------------------------------------------------------------
@@ -111,13 +111,13 @@ def take_credit(organisation: Organisation | None, resource: Resource, currency:
         return 0
     from incubation.models import ResourceCredit
 
-    if _dialect() != "sqlite":
+    if dialect() != "sqlite":
         db.session.execute(select(ResourceCredit.id).where(ResourceCredit.organisation_id == organisation.id)
                            .with_for_update())
     return min(amount, available_credit(organisation, resource, currency))
 
 
-def _release_credit(booking: Booking) -> int:
+def release_credit(booking: Booking) -> int:
     """A cancelled or rejected booking gives its credit back; returns the amount released."""
     released = booking.credit_amount or 0
     booking.credit_amount = 0

@@ -14,13 +14,8 @@ from resources.models import Booking, BookingStatus, Review
 
 # ---- reviews -----------------------------------------------------------------------------------
 
-def add_review(booking: Booking, user: User, rating: Any, comment: str) -> Review:
-    try:
-        rating = int(rating)
-    except (TypeError, ValueError):
-        raise ValidationFailed.field("rating", _("Rate from 1 to 5.")) from None
-    if not 1 <= rating <= 5:
-        raise ValidationFailed.field("rating", _("Rate from 1 to 5."))
+def add_review(booking: Booking, user: User, rating: int, comment: str = "") -> Review:
+    """The booker rates a completed booking once (`rating` 1-5 and `comment` as a NewReview command holds them)."""
     if booking.user_id != user.id:
         raise ValidationFailed.field("booking", _("Only the booker can review a booking."))
     if booking.status != BookingStatus.COMPLETED:
@@ -28,7 +23,7 @@ def add_review(booking: Booking, user: User, rating: Any, comment: str) -> Revie
     if db.session.scalar(select(Review.id).where(Review.booking_id == booking.id)):
         raise Conflict(_("You already reviewed this booking."), {"booking": [_("already reviewed")]})
     review = Review(booking_id=booking.id, resource_id=booking.resource_id, user_id=user.id, rating=rating,
-                    comment=(comment or "").strip()[:2000])
+                    comment=comment)
     db.session.add(review)
     db.session.flush()
     return review

@@ -1,10 +1,9 @@
-"""Booking rules: request input, the rules a booking must satisfy (hours, quota, qualification), preview."""
+"""Booking rules: the request (a NewBooking command) in UTC, the rules a booking must satisfy (hours, quota, qualification), preview."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,62 +17,17 @@ from portal.extensions import db
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from resources import availability
 from resources.bookings.pricing import audience_for, available_credit, quote
-from resources.models import Booking, BookingStatus, Qualification, Resource
+from resources.models import OCCUPYING_BOOKING_STATUSES, Booking, BookingStatus, Qualification, Resource
 from resources.policies import acts_for_company, is_company_staff
+from resources.schemas import NewBooking, in_utc
 
 Errors = dict[str, list[str]]
 MAX_SERIES = 52
 MAX_WINDOW_DAYS = 62
 
 
-def _add(errors: Errors, name: str, message: str) -> None:
+def add_error(errors: Errors, name: str, message: str) -> None:
     errors.setdefault(name, []).append(str(message))
-
-
-# ---- input -------------------------------------------------------------------------------------
-
-def parse_moment(value: Any, name: str, zone: ZoneInfo, errors: Errors) -> datetime | None:
-    """ISO 8601; with an offset as given, without one in the resource's local time (the HTML form)."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        if not isinstance(value, str) or not value.strip():
-            _add(errors, name, _("This field is required."))
-            return None
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            _add(errors, name, _("Use an ISO 8601 date and time, e.g. 2026-12-01T09:00+08:00."))
-            return None
-    if not 2000 <= moment.year <= 2200:  # also keeps date arithmetic far from datetime's limits
-        _add(errors, name, _("Use a date between the years 2000 and 2200."))
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
-
-
-def _int_value(data: Mapping, name: str, errors: Errors, default: int | None, low: int, high: int) -> int | None:
-    value = data.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value).strip()) if not isinstance(value, bool) else None
-    except ValueError:
-        number = None
-    if number is None:
-        _add(errors, name, _("Must be a whole number."))
-        return default
-    if not low <= number <= high:
-        _add(errors, name, _("Must be between %(low)d and %(high)d.", low=low, high=high))
-        return default
-    return number
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)
 
 
 # ---- rules -------------------------------------------------------------------------------------
@@ -97,51 +51,38 @@ def is_qualified(resource: Resource, user: User, moment: datetime) -> bool:
     return qualification is not None and qualification.valid_at(moment)
 
 
-def _booker_organisation(user: User, raw: Any, errors: Errors) -> Organisation | None:
+def booker_organisation(user: User, wanted: int | None, errors: Errors) -> Organisation | None:
+    """The organisation a booking is for: the one asked for (the booker must belong to it), else their first
+    startup, else none."""
     memberships = db.session.scalars(select(Membership).where(Membership.user_id == user.id)
                                      .order_by(Membership.id)).all()
-    if raw in (None, ""):
+    if wanted is None:
         startups = [m.organisation for m in memberships if m.organisation.kind == OrganisationKind.STARTUP]
         return startups[0] if startups else None
-    try:
-        wanted = int(raw)
-    except (TypeError, ValueError):
-        _add(errors, "organisation_id", _("Must be a whole number."))
-        return None
     for membership in memberships:
         if membership.organisation_id == wanted:
             return membership.organisation
-    _add(errors, "organisation_id", _("You can only book for an organisation you belong to."))
+    add_error(errors, "organisation_id", _("You can only book for an organisation you belong to."))
     return None
 
 
-def clean_request(resource: Resource, user: User, data: Mapping[str, Any]) -> tuple[Request, int]:
+def clean_request(resource: Resource, user: User, cmd: NewBooking) -> tuple[Request, int]:
     """The first occurrence and the number of weekly occurrences, or 400 naming every broken field."""
     errors: Errors = {}
     zone = ZoneInfo(resource.timezone)
-    start = parse_moment(data.get("start"), "start", zone, errors)
-    end = parse_moment(data.get("end"), "end", zone, errors)
-    purpose = data.get("purpose") or ""
-    if not isinstance(purpose, str) or len(purpose) > 2000:
-        _add(errors, "purpose", _("At most %(max)d characters.", max=2000))
-        purpose = ""
-    repeat = _int_value(data, "repeat_weeks", errors, 1, 1, MAX_SERIES) or 1
-    organisation = _booker_organisation(user, data.get("organisation_id"), errors)
+    start, end = in_utc(cmd.start, zone), in_utc(cmd.end, zone)
+    organisation = booker_organisation(user, cmd.organisation_id, errors)
     terms_version = None
     if resource.terms_text:
-        accepted = data.get("accept_terms_version")
-        try:
-            terms_version = int(accepted) if accepted not in (None, "", False) else None
-        except (TypeError, ValueError):
-            terms_version = None
+        terms_version = cmd.accept_terms_version
         if terms_version != resource.terms_version:
-            _add(errors, "accept_terms_version", _("Accept the current terms (version %(version)d) to book.",
-                                                   version=resource.terms_version))
-    if start and end and end <= start:
-        _add(errors, "end", _("The end must be after the start (a booking cannot be empty or reversed)."))
+            add_error(errors, "accept_terms_version", _("Accept the current terms (version %(version)d) to book.",
+                                                        version=resource.terms_version))
+    if end <= start:
+        add_error(errors, "end", _("The end must be after the start (a booking cannot be empty or reversed)."))
     if errors:
         raise ValidationFailed(_("The booking breaks a rule of this resource."), errors)
-    return Request(start, end, purpose.strip(), organisation, terms_version), repeat
+    return Request(start, end, cmd.purpose, organisation, terms_version), cmd.repeat_weeks
 
 
 def rule_errors(resource: Resource, user: User, start: datetime, end: datetime,
@@ -151,33 +92,34 @@ def rule_errors(resource: Resource, user: User, start: datetime, end: datetime,
     errors: Errors = {}
     minutes = (end - start).total_seconds() / 60
     if start < now:
-        _add(errors, "start", _("The start is in the past."))
+        add_error(errors, "start", _("The start is in the past."))
     if minutes < resource.min_minutes:
-        _add(errors, "duration", _("Too short: at least %(n)d minutes.", n=resource.min_minutes))
+        add_error(errors, "duration", _("Too short: at least %(n)d minutes.", n=resource.min_minutes))
     if minutes > resource.max_minutes:
-        _add(errors, "duration", _("Too long: at most %(n)d minutes.", n=resource.max_minutes))
+        add_error(errors, "duration", _("Too long: at most %(n)d minutes.", n=resource.max_minutes))
     if start > now + timedelta(days=resource.advance_days):
-        _add(errors, "advance_days", _("Beyond the booking window: at most %(n)d days ahead.",
+        add_error(errors, "advance_days", _("Beyond the booking window: at most %(n)d days ahead.",
                                        n=resource.advance_days))
     if "duration" not in errors or minutes <= 31 * 24 * 60:
         opened = availability.open_intervals(resource, start - timedelta(days=1), end + timedelta(days=1))
         if not any(a <= start and end <= b for a, b in opened):
-            _add(errors, "opening_hours", _("Outside the opening hours."))
+            add_error(errors, "opening_hours", _("Outside the opening hours."))
     if availability.blackouts_in(resource.id, start, end):
-        _add(errors, "blackout", _("The resource is closed or under maintenance then."))
+        add_error(errors, "blackout", _("The resource is closed or under maintenance then."))
     if not is_qualified(resource, user, start):
-        _add(errors, "qualification", _("You need a qualification for this resource; request a training."))
+        add_error(errors, "qualification", _("You need a qualification for this resource; request a training."))
     if not resource.published and not is_company_staff(user, resource.organisation):
-        _add(errors, "resource", _("This resource is not open for booking."))
+        add_error(errors, "resource", _("This resource is not open for booking."))
     return errors
 
 
-def _blocked(resource: Resource, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+def blocked_interval(resource: Resource, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The interval a booking keeps from others: its own time and the buffer after it."""
     return start, end + timedelta(minutes=resource.buffer_minutes)
 
 
 def clashes(resource_id: int, blocked_from: datetime, blocked_until: datetime,
-            statuses=BookingStatus.OCCUPYING, exclude_id: int | None = None) -> list[Booking]:
+            statuses=OCCUPYING_BOOKING_STATUSES, exclude_id: int | None = None) -> list[Booking]:
     found = availability.occupying_bookings(resource_id, blocked_from, blocked_until, statuses)
     return [b for b in found if b.id != exclude_id]
 
@@ -199,7 +141,7 @@ def quota_error(resource: Resource, user: User, organisation: Organisation | Non
     week_start, week_end = week_bounds(resource, start)
     stmt = select(Booking).where(Booking.resource_id == resource.id, Booking.start_at >= week_start,
                                  Booking.start_at < week_end,
-                                 Booking.status.in_(BookingStatus.OCCUPYING + (BookingStatus.PENDING,)))
+                                 Booking.status.in_(OCCUPYING_BOOKING_STATUSES + (BookingStatus.PENDING,)))
     if organisation is not None:
         stmt = stmt.where(Booking.organisation_id == organisation.id)
     else:
@@ -226,15 +168,15 @@ def occurrences(resource: Resource, request: Request, repeat: int) -> list[tuple
     return result
 
 
-def preview(resource: Resource, user: User, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def preview(resource: Resource, user: User, cmd: NewBooking) -> list[dict[str, Any]]:
     """Each occurrence of a (weekly) request with the rules it breaks and the bookings it clashes with."""
-    request, repeat = clean_request(resource, user, data)
+    request, repeat = clean_request(resource, user, cmd)
     rows, minutes_so_far = [], {}
     audience = audience_for(request.organisation, resource)
     credit_left: dict[str, int] = {}
     for start, end in occurrences(resource, request, repeat):
         problems = rule_errors(resource, user, start, end)
-        blocked_from, blocked_until = _blocked(resource, start, end)
+        blocked_from, blocked_until = blocked_interval(resource, start, end)
         clash = clashes(resource.id, blocked_from, blocked_until)
         week = week_bounds(resource, start)[0]
         quota = quota_error(resource, user, request.organisation, start, end, minutes_so_far.get(week, 0))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,21 +14,22 @@ from portal.db import utcnow
 from portal.errors import Conflict, PortalError, ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Organisation
-from resources.bookings.locking import _insert
-from resources.bookings.mail import _mail_booker
+from resources.bookings.locking import insert_booking
+from resources.bookings.mail import mail_booker
 from resources.bookings.pricing import audience_for, quote, take_credit
-from resources.bookings.rules import _blocked, clashes, clean_request, quota_error, rule_errors
+from resources.bookings.rules import blocked_interval, clashes, clean_request, quota_error, rule_errors
 from resources.models import Booking, BookingStatus, Resource, WaitlistEntry, WaitlistStatus
+from resources.schemas import NewBooking
 
 # ---- waitlist ----------------------------------------------------------------------------------
 
-def join_waitlist(resource: Resource, user: User, data: Mapping[str, Any]) -> WaitlistEntry:
+def join_waitlist(resource: Resource, user: User, cmd: NewBooking) -> WaitlistEntry:
     """Wait for a slot that is taken now. 400 for broken rules; 409 if the slot is free (book it)."""
-    request, _repeat = clean_request(resource, user, data)
+    request, _repeat = clean_request(resource, user, cmd)
     errors = rule_errors(resource, user, request.start, request.end)
     if errors:
         raise ValidationFailed(_("The booking breaks a rule of this resource."), errors)
-    blocked_from, blocked_until = _blocked(resource, request.start, request.end)
+    blocked_from, blocked_until = blocked_interval(resource, request.start, request.end)
     if not clashes(resource.id, blocked_from, blocked_until):
         raise Conflict(_("That time is free: book it instead of waiting."), {"start": [_("free")]})
     entry = WaitlistEntry(resource_id=resource.id, user_id=user.id,
@@ -70,7 +69,7 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
         user = db.session.get(User, entry.user_id)
         if rule_errors(resource, user, entry.start_at, entry.end_at):
             continue
-        blocked_from, blocked_until = _blocked(resource, entry.start_at, entry.end_at)
+        blocked_from, blocked_until = blocked_interval(resource, entry.start_at, entry.end_at)
         if clashes(resource.id, blocked_from, blocked_until):
             continue
         organisation = db.session.get(Organisation, entry.organisation_id) if entry.organisation_id else None
@@ -81,7 +80,7 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
         credit = take_credit(organisation, resource, currency, amount)
         status = BookingStatus.PENDING if resource.requires_approval else BookingStatus.CONFIRMED
         try:
-            booking = _insert(Booking(
+            booking = insert_booking(Booking(
                 resource_id=resource.id, user_id=user.id, organisation_id=entry.organisation_id,
                 start_at=entry.start_at, end_at=entry.end_at, blocked_from=blocked_from,
                 blocked_until=blocked_until, status=status, purpose=entry.purpose, audience=audience,
@@ -93,6 +92,6 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
         db.session.flush()
         audit.record("booking.promoted_from_waitlist", booking, actor_id=None,
                      after={"waitlist_entry": entry.id, "status": status, "price": amount, "credit": credit})
-        _mail_booker(booking, _l("A slot you waited for is yours"))
+        mail_booker(booking, _l("A slot you waited for is yours"))
         promoted.append(booking)
     return promoted

@@ -14,14 +14,19 @@ from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.money import format_money
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 from resources import availability, bookings
 from resources.forms import (
     BookingForm,
+    CalendarFeedForm,
+    CancelForm,
     DecisionForm,
+    FinishForm,
     ReviewForm,
     weekday_names,
 )
 from resources.models import (
+    OCCUPYING_BOOKING_STATUSES,
     Booking,
     BookingCalendar,
     BookingStatus,
@@ -33,6 +38,7 @@ from resources.policies import (
     CANCEL_BOOKING,
     REVIEW_BOOKING,
 )
+from resources.schemas import CalendarRotation, Cancellation, Decision, NewBooking, NewReview
 from resources.views.common import bp
 
 # ---- calendar, booking, my bookings, approvals -------------------------------------------------------
@@ -56,7 +62,7 @@ def _calendar_context(resource: Resource, view: str, anchor: date) -> dict:
     now = utcnow()
     free = availability.free_intervals(resource, max(start, now), end) if end > now else []  # past is not free
     booked = availability.occupying_bookings(resource.id, start, end,
-                                             BookingStatus.OCCUPYING + (BookingStatus.PENDING,))
+                                             OCCUPYING_BOOKING_STATUSES + (BookingStatus.PENDING,))
     blackouts = availability.blackouts_in(resource.id, start, end)
     staff = can(current_user, Permission.EDIT, resource)
     grid = []
@@ -127,14 +133,14 @@ def calendar(resource_id: int):
 def book(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
     form = BookingForm()
-    data = {k: v for k, v in form.data.items() if k != "csrf_token"}
     if not form.validate():
         return _calendar_page(resource, form, status=400)
     try:
+        cmd = from_form(NewBooking, form)
         if request.form.get("action") == "preview":
-            rows = bookings.preview(resource, current_user, data)
+            rows = bookings.preview(resource, current_user, cmd)
             return _calendar_page(resource, form, preview_rows=rows)
-        created = bookings.create_booking(resource, current_user, data)
+        created = bookings.create_booking(resource, current_user, cmd)
     except PortalError as error:
         db.session.rollback()
         return _calendar_page(resource, form, status=error.status, rules=_show_errors(form, error))
@@ -153,9 +159,10 @@ def book(resource_id: int):
 def waitlist(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
     form = BookingForm()
-    data = {k: v for k, v in form.data.items() if k != "csrf_token"}
     try:
-        bookings.join_waitlist(resource, current_user, data)
+        if not form.validate():
+            raise ValidationFailed(_("Some fields are not valid."), form.errors)
+        bookings.join_waitlist(resource, current_user, from_form(NewBooking, form))
     except PortalError as error:
         db.session.rollback()
         return _calendar_page(resource, form, status=error.status, rules=_show_errors(form, error))
@@ -218,7 +225,7 @@ def waitlist_withdraw(entry_id: int):
 @bp.post("/bookings/calendar-feed")
 @login_required
 def my_calendar_feed():
-    bookings.user_calendar_token(current_user, rotate=bool(request.form.get("rotate")))
+    bookings.user_calendar_token(current_user, rotate=from_form(CalendarRotation, CalendarFeedForm()).rotate)
     flash(_("Your calendar feed address is ready."), "success")
     return redirect(url_for("resources.my_bookings"))
 
@@ -228,7 +235,10 @@ def my_calendar_feed():
 @bookings.serialised_write
 def booking_cancel(booking_id: int):
     booking = load(Booking, booking_id, CANCEL_BOOKING)
-    booking = bookings.cancel_booking(booking, current_user, request.form.get("reason", "")[:500])
+    form = CancelForm()
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    booking = bookings.cancel_booking(booking, current_user, from_form(Cancellation, form))
     if booking.cancel_fee_amount:
         flash(_("Cancelled. Late-cancel fee: %(fee)s.", fee=format_money(booking.cancel_fee_amount, booking.currency)),
               "warning")
@@ -245,7 +255,8 @@ def booking_review(booking_id: int):
     form = ReviewForm()
     if not form.validate():
         raise ValidationFailed(_("Rate from 1 to 5."), {"rating": [_("Rate from 1 to 5.")]})
-    bookings.add_review(booking, current_user, form.rating.data, form.comment.data or "")
+    cmd = from_form(NewReview, form)
+    bookings.add_review(booking, current_user, cmd.rating, cmd.comment)
     flash(_("Thank you for your review."), "success")
     return redirect(url_for("resources.my_bookings"))
 
@@ -263,7 +274,9 @@ def approvals():
 def booking_approve(booking_id: int):
     booking = load(Booking, booking_id, Permission.EDIT)
     form = DecisionForm()
-    rejected = bookings.approve_booking(booking, current_user, bool(form.reject_clashing.data))
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    rejected = bookings.approve_booking(booking, current_user, from_form(Decision, form))
     flash(_("Approved. %(n)d clashing request(s) rejected.", n=len(rejected)), "success")
     return redirect(url_for("resources.approvals"))
 
@@ -274,7 +287,9 @@ def booking_approve(booking_id: int):
 def booking_reject(booking_id: int):
     booking = load(Booking, booking_id, Permission.EDIT)
     form = DecisionForm()
-    bookings.reject_booking(booking, current_user, form.reason.data or "")
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    bookings.reject_booking(booking, current_user, from_form(Decision, form))
     flash(_("Request rejected."), "success")
     return redirect(url_for("resources.approvals"))
 
@@ -284,6 +299,9 @@ def booking_reject(booking_id: int):
 @bookings.serialised_write
 def booking_finish(booking_id: int):
     booking = load(Booking, booking_id, Permission.EDIT)
-    bookings.finish_booking(booking, current_user, request.form.get("status", ""))
+    form = FinishForm()
+    if not form.validate():
+        raise ValidationFailed(_("Choose completed or no_show."), form.errors)
+    bookings.finish_booking(booking, current_user, form.status.data)
     flash(_("Booking updated."), "success")
     return redirect(url_for("resources.manage", resource_id=booking.resource_id))

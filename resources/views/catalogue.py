@@ -15,17 +15,19 @@ from portal.extensions import db
 from portal.forms import attach_errors
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load, require
+from portal.schemas import from_form
 from resources import bookings, services
 from resources.forms import HOURS_ROWS, PRICE_ROWS, PricesForm, ResourceForm, weekday_names
 from resources.models import Audience, PriceUnit, Resource, ResourceKind, Review
 from resources.policies import PUBLISH_RESOURCES
+from resources.schemas import NewResource, PriceTable
 from resources.views.common import bp
 
 
 @bp.get("/")
 def index():
     kind = request.args.get("kind") or None
-    if kind not in (None, *ResourceKind.ALL):
+    if kind not in (None, *ResourceKind.values()):
         kind = None
     city = (request.args.get("city") or "").strip() or None
     stmt = services.resources_query(kind=kind, city=city, viewer=current_user)
@@ -107,10 +109,11 @@ def create():
         if organisation is None:
             abort(400)
         require(PUBLISH_RESOURCES, organisation)
-        data = form.resource_data()
-        data["published"] = organisation.is_verified  # an unverified company prepares a draft
         try:
-            resource = services.create_resource(organisation, data, current_user)
+            # an unverified company prepares a draft
+            cmd = from_form(NewResource, form, specifications=form.specifications(),
+                            published=organisation.is_verified)
+            resource = services.create_resource(organisation, cmd, current_user)
         except PortalError as error:
             attach_errors(form, error)
         else:
@@ -121,8 +124,8 @@ def create():
                         "company.", name=resource.name), "warning")
             return redirect(url_for("resources.detail", resource_id=resource.id))
     if request.method == "GET":
-        for unit in PriceUnit.ALL:  # one row per audience and unit; rows left empty are skipped
-            for audience in Audience.ALL:
+        for unit in PriceUnit.values():  # one row per audience and unit; rows left empty are skipped
+            for audience in Audience.values():
                 form.prices.append_entry({"audience": audience, "unit": unit, "currency": "CNY"})
         for weekday in range(HOURS_ROWS):  # a working week 09:00-18:00 as the starting point
             workday = weekday < 5
@@ -141,7 +144,7 @@ def prices(resource_id: int):
         form = PricesForm(formdata=_rows_with(request.form, "prices", ("amount",)))
         if form.validate():
             try:
-                services.update_prices(resource, [dict(p) for p in form.prices.data], current_user)
+                services.update_prices(resource, from_form(PriceTable, form), current_user)
             except PortalError as error:
                 attach_errors(form, error)
             else:

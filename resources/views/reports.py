@@ -10,8 +10,10 @@ from portal.db import utcnow
 from portal.exports import csv_download
 from portal.organisations.models import Organisation
 from portal.permissions import load
+from portal.schemas import validate
 from resources import reports
 from resources.policies import VIEW_STATEMENTS, VIEW_UTILISATION
+from resources.schemas import MonthQuery
 from resources.views.common import bp
 
 # ---- reports -------------------------------------------------------------------------------------------
@@ -21,11 +23,16 @@ def idle():
     return render_template("resources/idle.html", rows=reports.idle_capacity())
 
 
+def statement_month():
+    """The month of `?month=YYYY-MM` (default: this month), or 400 naming `month`."""
+    return validate(MonthQuery, {k: v for k, v in request.args.items() if v}).month or reports.this_month()
+
+
 @bp.get("/statements/<int:organisation_id>")
 @login_required
 def statement(organisation_id: int):
     organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
-    month = reports.month_arg(request.args.get("month"))
+    month = statement_month()
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return render_template("resources/statement.html", statement=reports.monthly_statement(organisation, month),
@@ -37,7 +44,7 @@ def statement(organisation_id: int):
 @login_required
 def statement_csv(organisation_id: int):
     organisation = load(Organisation, organisation_id, VIEW_STATEMENTS)
-    month = reports.month_arg(request.args.get("month"))
+    month = statement_month()
     return csv_download(reports.statement_csv(reports.monthly_statement(organisation, month)),
                         f"resource-statement-{organisation.id}-{month:%Y-%m}.csv")
 

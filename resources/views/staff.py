@@ -13,30 +13,43 @@ from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.forms import attach_errors
 from portal.permissions import Permission, load
+from portal.schemas import from_form
 from resources import availability, bookings, services
 from resources.forms import (
     BLACKOUT_KIND_LABELS,
     BlackoutForm,
     BookingPolicyForm,
+    CalendarFeedForm,
     DeclineTrainingForm,
     ExceptionForm,
+    ProblemForm,
     QualificationForm,
     ResolveProblemForm,
     TermsForm,
-    clean_blackout,
-    clean_exception,
-    clean_qualification,
+    TrainingRequestForm,
 )
 from resources.models import (
+    OPEN_BOOKING_STATUSES,
     Blackout,
     Booking,
-    BookingStatus,
     OpeningException,
     ProblemReport,
     Qualification,
     Resource,
     ResourcePhoto,
     TrainingRequest,
+)
+from resources.schemas import (
+    BookingPolicy,
+    CalendarRotation,
+    DeclineTraining,
+    NewBlackout,
+    NewException,
+    NewQualification,
+    ProblemIn,
+    ResolveProblem,
+    Terms,
+    TrainingRequestIn,
 )
 from resources.views.common import bp
 
@@ -56,29 +69,20 @@ def manage(resource_id: int):
         form = forms[action]
         try:
             if action == "blackout":
-                errors: dict = {}
-                zone = ZoneInfo(resource.timezone)
-                start = bookings.parse_moment(form.start.data, "start", zone, errors)
-                end = bookings.parse_moment(form.end.data, "end", zone, errors)
-                if errors:
-                    raise ValidationFailed(_("Some fields are not valid."), errors)
-                _blackout, cancelled = bookings.add_blackout(resource, start, end, form.kind.data,
-                                                             form.reason.data or "", current_user)
+                _blackout, cancelled = bookings.add_blackout(resource, from_form(NewBlackout, form), current_user)
                 flash(_("Saved. %(n)d booking(s) cancelled and notified.", n=len(cancelled)), "success")
             elif action == "exception":
-                day, opens, closes = clean_exception(form)
-                bookings.add_exception(resource, day, opens, closes, form.note.data or "", current_user)
+                bookings.add_exception(resource, from_form(NewException, form), current_user)
                 flash(_("Saved."), "success")
             elif action == "qualification":
-                user, expires_at = clean_qualification(form, resource)
-                bookings.grant_qualification(resource, user, expires_at, current_user)
-                flash(_("%(name)s is qualified.", name=user.name), "success")
+                qualification = bookings.grant_qualification(resource, from_form(NewQualification, form),
+                                                             current_user)
+                flash(_("%(name)s is qualified.", name=qualification.user.name), "success")
             elif action == "terms":
-                services.update_terms(resource, form.terms_text.data or "", current_user)
+                services.update_terms(resource, from_form(Terms, form), current_user)
                 flash(_("Saved."), "success")
             else:
-                services.update_booking_policy(resource, {k: v for k, v in form.data.items()
-                                                          if k != "csrf_token"}, current_user)
+                services.update_booking_policy(resource, from_form(BookingPolicy, form), current_user)
                 flash(_("Saved."), "success")
         except PortalError as error:
             db.session.rollback()
@@ -93,7 +97,7 @@ def _manage_page(resource: Resource, forms: dict, status: int = 200):
     now = utcnow()
     upcoming = db.session.scalars(select(Booking).where(
         Booking.resource_id == resource.id, Booking.end_at > now - timedelta(days=7),
-        Booking.status.in_(BookingStatus.OPEN)).order_by(Booking.start_at).limit(100)).all()
+        Booking.status.in_(OPEN_BOOKING_STATUSES)).order_by(Booking.start_at).limit(100)).all()
     trainings = db.session.scalars(select(TrainingRequest).where(
         TrainingRequest.resource_id == resource.id, TrainingRequest.status == "open")).all()
     problems = db.session.scalars(select(ProblemReport).where(ProblemReport.resource_id == resource.id)
@@ -148,8 +152,7 @@ def exception_edit(resource_id: int, exception_id: int):
             form = ExceptionForm()
             if not form.validate():
                 raise ValidationFailed(_("Some fields are not valid."), form.errors)
-            day, opens, closes = clean_exception(form)
-            bookings.update_exception(row, day, opens, closes, form.note.data or "", current_user)
+            bookings.update_exception(row, from_form(NewException, form), current_user)
             flash(_("Saved."), "success")
     except PortalError as error:
         return _staff_error(resource, error)
@@ -170,9 +173,7 @@ def blackout_edit(resource_id: int, blackout_id: int):
             form = BlackoutForm()
             if not form.validate():
                 raise ValidationFailed(_("Some fields are not valid."), form.errors)
-            start, end = clean_blackout(form, resource)
-            _row, cancelled = bookings.update_blackout(row, start, end, form.kind.data, form.reason.data or "",
-                                                       current_user)
+            _row, cancelled = bookings.update_blackout(row, from_form(NewBlackout, form), current_user)
             flash(_("Saved. %(n)d booking(s) cancelled and notified.", n=len(cancelled)), "success")
     except PortalError as error:
         return _staff_error(resource, error)
@@ -186,7 +187,9 @@ def problem_resolve(resource_id: int, report_id: int):
     report = _child(ProblemReport, report_id, resource)
     form = ResolveProblemForm()
     try:
-        bookings.resolve_problem(report, current_user, form.note.data or "")
+        if not form.validate():
+            raise ValidationFailed(_("Say what was done (the reporter is told)."), form.errors)
+        bookings.resolve_problem(report, current_user, from_form(ResolveProblem, form))
     except PortalError as error:
         return _staff_error(resource, error)
     flash(_("Resolved; the reporter has been told."), "success")
@@ -200,7 +203,9 @@ def training_decline(resource_id: int, request_id: int):
     training = _child(TrainingRequest, request_id, resource)
     form = DeclineTrainingForm()
     try:
-        bookings.decline_training(training, current_user, form.reason.data or "")
+        if not form.validate():
+            raise ValidationFailed(_("Give a reason (the requester is told)."), form.errors)
+        bookings.decline_training(training, current_user, from_form(DeclineTraining, form))
     except PortalError as error:
         return _staff_error(resource, error)
     flash(_("Training request declined; %(name)s has been told.", name=training.user.name), "success")
@@ -211,7 +216,7 @@ def training_decline(resource_id: int, request_id: int):
 @login_required
 def resource_calendar_feed(resource_id: int):
     resource = load(Resource, resource_id, Permission.EDIT)
-    bookings.resource_calendar_token(resource, rotate=bool(request.form.get("rotate")))
+    bookings.resource_calendar_token(resource, rotate=from_form(CalendarRotation, CalendarFeedForm()).rotate)
     flash(_("The calendar feed address is ready."), "success")
     return redirect(url_for("resources.manage", resource_id=resource.id))
 
@@ -246,7 +251,10 @@ def photo(resource_id: int, photo_id: int):
 @login_required
 def problem(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
-    bookings.report_problem(resource, current_user, request.form.get("description", ""))
+    form = ProblemForm()
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    bookings.report_problem(resource, current_user, from_form(ProblemIn, form))
     flash(_("Thank you. The company has been told."), "success")
     return redirect(url_for("resources.detail", resource_id=resource.id))
 
@@ -255,6 +263,9 @@ def problem(resource_id: int):
 @login_required
 def training(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
-    bookings.request_training(resource, current_user, request.form.get("message", ""))
+    form = TrainingRequestForm()
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    bookings.request_training(resource, current_user, from_form(TrainingRequestIn, form))
     flash(_("Training requested. The company will contact you."), "success")
     return redirect(url_for("resources.detail", resource_id=resource.id))

@@ -163,7 +163,7 @@ def test_filters_by_kind_city_and_organisation(client, resource_factories, facto
     assert ids(f"organisation_id={haier.id}&kind=lab") == {lab.id}
     assert client.get("/api/v1/resources?kind=spaceship").status_code == 400
     assert client.get("/api/v1/resources?organisation_id=abc").json["error"]["fields"] == {
-        "organisation_id": ["Must be a whole number."]}
+        "organisation_id": ["Send a whole number."]}
 
 
 def test_unpublished_resources_are_hidden_from_the_public_but_not_from_staff(client, resource_factories, bearer,
