@@ -1,8 +1,10 @@
 """Test fixtures: one app per session, each test inside a transaction that is rolled back.
 
-SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. Views and services commit as in
-production, but the session is joined to an outer transaction in "create_savepoint" mode, so a
-commit only releases a savepoint and the test's rollback undoes everything.
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. The schema is built once per session by
+the Alembic migrations (`flask db upgrade` to head), as production builds it, so the tests run on the
+constraints, triggers and indexes the migrations create. Views and services commit as in production,
+but the session is joined to an outer transaction in "create_savepoint" mode, so a commit only
+releases a savepoint and the test's rollback undoes everything.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import tempfile
 import pytest
 from flask import g
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
 from portal.extensions import db, limiter
-from tests.dbutil import base_url
+from tests.dbutil import base_url, empty_database
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
 PASSWORD = "correct-horse-battery"
@@ -49,8 +52,9 @@ def app(tmp_path_factory):
     url = base_url() or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     app = make_test_app(url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        empty_database(db.engine)  # PostgreSQL: what an earlier run left; SQLite: a new file anyway
+        upgrade()  # alembic upgrade head, with the project's migrations/ (flask-migrate)
+        db.session.remove()
     yield app
     with app.app_context():
         db.engine.dispose()

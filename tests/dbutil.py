@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from portal.config import normalise_database_url
@@ -42,3 +42,18 @@ def drop_scratch_database(url: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+def empty_database(engine) -> None:
+    """Drop every table of the database (the Alembic version table too), so that `upgrade()` starts
+    from nothing. PostgreSQL test databases are reused between runs; functions and extensions the
+    migrations create are `CREATE OR REPLACE` / `IF NOT EXISTS`, so they may stay."""
+    with engine.begin() as connection:
+        names = inspect(connection).get_table_names()
+        if connection.dialect.name == "postgresql":
+            for name in names:
+                connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+        else:  # (the session's SQLite file is new: normally nothing to drop)
+            for name in sorted(names, key=lambda n: n != "search_document_fts"):  # the FTS table owns its shadows
+                if not name.startswith("sqlite_") and not name.startswith("search_document_fts_"):
+                    connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
