@@ -229,4 +229,4 @@ class FinishForm(FlaskForm):
 
 
 class CalendarFeedForm(FlaskForm):
-    rotate = BooleanField(_l("New address (the old one stops working)"))
+    rotate = BooleanField(_l("New feed address"))
