@@ -11,7 +11,11 @@ from incubation.models import (
     ProjectStatus,
     SupportStatus,
 )
+from incubation.schemas.documents import NewDocument
 from incubation.schemas.ideas import NewComment, NewIdea
+from incubation.schemas.mentors import Booking, MentorProfileIn, NewSlot, SessionFeedback, SessionNotes
+from incubation.schemas.projects import FormerEmploymentClaim, MoneyIn, NdaText, ProjectDraft
+from incubation.schemas.support import KpiIn, MilestoneIn, NewSupportRequest, ProgressIn, SupportUpdate
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
 
@@ -25,8 +29,8 @@ def _demo_document(project, user, title: str, confidentiality: str) -> None:
 
     from werkzeug.datastructures import FileStorage
 
-    services.add_document(project, FileStorage(BytesIO(DEMO_PDF), filename=f"{title}.pdf"), user, title=title,
-                          confidentiality=confidentiality)
+    services.add_document(project, FileStorage(BytesIO(DEMO_PDF), filename=f"{title}.pdf"), user,
+                          NewDocument(title=title, confidentiality=confidentiality))
 
 
 
@@ -36,12 +40,11 @@ def seed_incubation(context: DemoContext, progress) -> None:
     users, orgs = context.users, context.organisations
     now = utcnow()
 
-    ventilator = services.create_project(
-        orgs["aircare"], users["founder"],
+    ventilator = services.create_project(orgs["aircare"], users["founder"], ProjectDraft(
         title="静音智能新风机 Quiet Smart Ventilator",
         summary="23 分贝的小户型新风机，手机远程控制。A 23 dB fresh-air unit for small flats, app controlled.",
         industry="智能家居 Smart home", stage=ProjectStage.PROTOTYPE, mode=IncubationMode.CROWDFUNDING,
-        funding_sought_amount=1_500_000_00, currency="CNY",
+        funding_sought=MoneyIn(amount=1_500_000_00, currency="CNY"),
         description="壁挂式新风机，带 HEPA H13 滤网和 CO2 传感器，夜间模式低于 23 dB。"
                     "Wall-mounted ventilator with an H13 HEPA filter and CO2 sensing; night mode below 23 dB.",
         problem="小户型住户关窗睡觉时 CO2 超过 1500 ppm，现有新风机太吵太大。"
@@ -50,27 +53,25 @@ def seed_incubation(context: DemoContext, progress) -> None:
         market="中国一二线城市 4,000 万套 60 平米以下住房。40 million homes under 60 m² in tier-1/2 cities.",
         business_model="硬件销售 + 滤网订阅。Hardware sales plus a filter subscription.",
         team="陈晨 (CEO, ex-Haier HVAC), 王磊 (firmware), 2 名工程师 two engineers.",
-    )
+    ))
     services.submit_project(ventilator, users["founder"])
 
-    composter = services.create_project(
-        orgs["greenbrew"], users["founder2"],
+    composter = services.create_project(orgs["greenbrew"], users["founder2"], ProjectDraft(
         title="GreenBrew Countertop Composter 台面厨余堆肥机",
         summary="Turns a day of kitchen scraps into dry compost overnight. 一夜把厨余变成干堆肥。",
         industry="Cleantech 清洁技术", stage=ProjectStage.MVP, mode=IncubationMode.OPEN_SOURCE,
-        funding_sought_amount=800_000_00, currency="CNY",
+        funding_sought=MoneyIn(amount=800_000_00, currency="CNY"),
         problem="Shanghai's waste sorting rules made wet waste a daily chore. 上海垃圾分类让湿垃圾成为日常负担。",
         solution="Heating, grinding and a microbial cartridge in a 9-litre unit. 加热、研磨与菌种盒一体。",
         team="Maria Rossi (CEO, mechanical engineer), 赵敏 Zhao Min (microbiology).",
-    )
+    ))
     services.submit_project(composter)
 
-    services.create_project(
-        orgs["aircare"], users["founder"],
+    services.create_project(orgs["aircare"], users["founder"], ProjectDraft(
         title="车载空气净化器 Car Air Purifier (draft)",
         summary="复用新风机风道的车载净化器。A car purifier reusing the ventilator's duct design.",
         industry="智能家居 Smart home", stage=ProjectStage.IDEA, mode=IncubationMode.SPIN_OFF,
-    )
+    ))
 
     program = services.create_program(
         orgs["haier"], title="海创汇 2027 春季营 Spring Cohort",
@@ -98,8 +99,8 @@ def seed_incubation(context: DemoContext, progress) -> None:
         capacity=5, criteria=[("Fit with Haier 协同", 60), ("Team 团队", 40)],
     )
     # Chen Chen worked in Haier's HVAC division; Haier's staff verified it (the spin-off gate).
-    record = services.claim_former_employment(users["founder"], orgs["haier"], position="HVAC product manager",
-                                              years="2016-2023")
+    record = services.claim_former_employment(users["founder"], orgs["haier"], FormerEmploymentClaim(
+        company_id=orgs["haier"].id, position="HVAC product manager", years="2016-2023"))
     services.verify_former_employment(record, users["haier_staff"])
 
     # The ventilator went the whole way: applied, reviewed, accepted, incubating.
@@ -117,37 +118,39 @@ def seed_incubation(context: DemoContext, progress) -> None:
                                              "pre-compliance lab first.", users["haier_staff"])
     services.transition_project(ventilator, ProjectStatus.INCUBATING, actor=users["haier_staff"],
                                 note="Kick-off meeting held in Qingdao.")
-    services.set_nda_text(ventilator, "接收方对本项目的设计图纸、BOM 与供应商信息保密三年。The recipient keeps the design "
+    services.set_nda_text(ventilator, NdaText(nda_text="接收方对本项目的设计图纸、BOM 与供应商信息保密三年。The recipient keeps the design "
                                       "drawings, BOM and supplier information of this project confidential for three "
-                                      "years and uses them only to evaluate the project.", users["founder"])
+                                      "years and uses them only to evaluate the project."), users["founder"])
     _demo_document(ventilator, users["founder"], "Pitch deck 路演材料", Confidentiality.REGISTERED)
     _demo_document(ventilator, users["founder"], "Duct drawings 风道图纸", Confidentiality.NDA)
     services.accept_nda(ventilator, users["mentor2"])
-    tooling = services.add_milestone(ventilator, "模具开模 Tooling released", now + timedelta(days=21))
-    services.add_milestone(ventilator, "EMC 预测试通过 EMC pre-compliance passed", now + timedelta(days=35))
-    preorders = services.add_kpi(ventilator, "Pre-orders 预订", 3000, "units")
-    services.post_progress(ventilator, users["founder"], "模具供应商已选定。Tooling supplier chosen.",
-                           milestone=tooling, progress=60)
-    services.post_progress(ventilator, users["founder"], "众筹预热页上线。Pre-launch page is live.", kpi=preorders,
-                           kpi_value=1280)
-    done = services.open_support_request(ventilator, users["founder"], stage=ChainStage.DESIGN,
-                                         title="风道降噪仿真 Duct noise simulation",
-                                         body="需要 CFD 仿真支持。We need a CFD run of the new duct.")
-    services.update_support_request(done, users["haier_staff"], SupportStatus.IN_PROGRESS)
-    services.update_support_request(done, users["haier_staff"], SupportStatus.CLOSED,
-                                    "仿真完成，噪音降低 2 dB。Simulation done: 2 dB quieter.")
-    services.open_support_request(ventilator, users["founder"], stage=ChainStage.MANUFACTURING,
-                                  title="小批量试产 500 台 Pilot run of 500 units",
-                                  body="希望使用胶州产线两天。Two days on the Jiaozhou line.")
+    tooling = services.add_milestone(ventilator, MilestoneIn(title="模具开模 Tooling released",
+                                                             due_at=now + timedelta(days=21)))
+    services.add_milestone(ventilator, MilestoneIn(title="EMC 预测试通过 EMC pre-compliance passed",
+                                                   due_at=now + timedelta(days=35)))
+    preorders = services.add_kpi(ventilator, KpiIn(name="Pre-orders 预订", target=3000, unit="units"))
+    services.post_progress(ventilator, users["founder"], ProgressIn(
+        body="模具供应商已选定。Tooling supplier chosen.", milestone_id=tooling.id, progress=60), milestone=tooling)
+    services.post_progress(ventilator, users["founder"], ProgressIn(
+        body="众筹预热页上线。Pre-launch page is live.", kpi_id=preorders.id, kpi_value=1280), kpi=preorders)
+    done = services.open_support_request(ventilator, users["founder"], NewSupportRequest(
+        stage=ChainStage.DESIGN, title="风道降噪仿真 Duct noise simulation",
+        body="需要 CFD 仿真支持。We need a CFD run of the new duct."))
+    services.update_support_request(done, users["haier_staff"], SupportUpdate(status=SupportStatus.IN_PROGRESS))
+    services.update_support_request(done, users["haier_staff"], SupportUpdate(
+        status=SupportStatus.CLOSED, resolution="仿真完成，噪音降低 2 dB。Simulation done: 2 dB quieter."))
+    services.open_support_request(ventilator, users["founder"], NewSupportRequest(
+        stage=ChainStage.MANUFACTURING, title="小批量试产 500 台 Pilot run of 500 units",
+        body="希望使用胶州产线两天。Two days on the Jiaozhou line."))
 
     # The composter is under blind review in the open-source track, next to a second application,
     # so the manager's ranking shows normalised scores.
-    filters = services.create_project(
-        orgs["aircare"], users["founder"], title="开源滤网标准 Open Filter Standard",
+    filters = services.create_project(orgs["aircare"], users["founder"], ProjectDraft(
+        title="开源滤网标准 Open Filter Standard",
         summary="任何品牌都能用的开源新风滤网规格。An open filter spec any ventilator brand can use.",
         industry="智能家居 Smart home", stage=ProjectStage.IDEA, mode=IncubationMode.OPEN_SOURCE,
         problem="每个品牌的滤网都不通用。Every brand's filter is proprietary.",
-        solution="开放尺寸与卡扣规范。An open size and clip specification.")
+        solution="开放尺寸与卡扣规范。An open size and clip specification."))
     services.submit_project(filters, users["founder"])
     # Blind review: the reviewers see only these pitches, written for the program without names.
     composter_application = services.apply_to_program(open_track, composter, users["founder2"], {
@@ -164,10 +167,10 @@ def seed_incubation(context: DemoContext, progress) -> None:
             services.submit_review(assignment, dict(zip(names, scores, strict=True)), recommendation)
 
     # A rejected project, with the reason on its timeline (and mailed to its founder).
-    washer = services.create_project(
-        orgs["greenbrew"], users["founder2"], title="Bottle Washer 奶瓶清洗机",
+    washer = services.create_project(orgs["greenbrew"], users["founder2"], ProjectDraft(
+        title="Bottle Washer 奶瓶清洗机",
         summary="A countertop baby-bottle washer and dryer. 台面奶瓶清洗烘干机。", industry="Cleantech 清洁技术",
-        stage=ProjectStage.PROTOTYPE, mode=IncubationMode.CROWDFUNDING)
+        stage=ProjectStage.PROTOTYPE, mode=IncubationMode.CROWDFUNDING))
     services.submit_project(washer, users["founder2"])
     washer_application = services.apply_to_program(program, washer, users["founder2"], {
         str(program.questions[0].id): "Interviews with 30 parents."})
@@ -177,34 +180,35 @@ def seed_incubation(context: DemoContext, progress) -> None:
     services.decide(washer_application, "rejected", "市场已饱和，建议聚焦堆肥机。The market is crowded; focus on "
                                                    "the composter.", users["haier_staff"])
 
-    zhang = services.save_mentor_profile(
-        users["mentor"],
+    zhang = services.save_mentor_profile(users["mentor"], MentorProfileIn(
         bio="前海尔供应链总监，15 年家电量产经验。Former Haier supply-chain director, 15 years of appliance mass production.",
         expertise=["供应链 supply chain", "量产 mass production", "fundraising"],
         industries=["智能家居 Smart home", "家电 Appliances"], languages=["zh", "en"],
         organisation="海尔卡奥斯 Haier COSMOPlat",
-    )
-    anna = services.save_mentor_profile(
-        users["mentor2"],
+    ))
+    anna = services.save_mentor_profile(users["mentor2"], MentorProfileIn(
         bio="Industrial designer and IoT firmware lead; shipped three connected appliances in Europe.",
         expertise=["工业设计 industrial design", "IoT firmware", "CE certification"],
         industries=["Consumer electronics", "Cleantech 清洁技术"], languages=["en", "de"],
         organisation="Studio Schmidt, Munich",
-    )
+    ))
     day = (now + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)  # 10:00 in Shanghai
     slots = []
     for profile, offsets in ((zhang, (0, 2, 5, 7)), (anna, (1, 3, 8))):
         for offset in offsets:
             start = day + timedelta(days=offset)
-            slots.append(services.add_slot(profile, start, start + timedelta(minutes=45)))
-    services.book_slot(slots[0], users["founder"], topic="模具供应商选择 Choosing a tooling supplier",
-                       project=ventilator)
+            slots.append(services.add_slot(profile, NewSlot(start=start, end=start + timedelta(minutes=45))))
+    services.book_slot(slots[0], users["founder"], Booking(topic="模具供应商选择 Choosing a tooling supplier",
+                                                           project_id=ventilator.id), ventilator)
     # A session that already took place, with the mentor's notes and the founder's rating.
-    past = services.add_slot(zhang, day - timedelta(days=8), day - timedelta(days=8) + timedelta(minutes=45))
+    past = services.add_slot(zhang, NewSlot(start=day - timedelta(days=8),
+                                            end=day - timedelta(days=8) + timedelta(minutes=45)))
     past.booked_by_id, past.booked_at = users["founder"].id, now - timedelta(days=10)
     past.topic, past.project_id = "众筹定价 Crowdfunding price points", ventilator.id
-    services.save_session_notes(past, "建议早鸟价 1,299 元，限量 300 台。Early-bird at CNY 1,299, limited to 300 units.")
-    services.leave_session_feedback(past, users["founder"], 5, "非常实用！Very practical advice.")
+    services.save_session_notes(past, SessionNotes(
+        notes="建议早鸟价 1,299 元，限量 300 台。Early-bird at CNY 1,299, limited to 300 units."))
+    services.leave_session_feedback(past, users["founder"], SessionFeedback(rating=5,
+                                                                            feedback="非常实用！Very practical advice."))
 
     ideas = [
         services.create_idea(users["backer"], NewIdea(title="能自动清洗的空调滤网 Self-cleaning AC filter",

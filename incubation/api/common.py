@@ -1,12 +1,9 @@
 """The incubation API blueprint and the serializers its modules share."""
 
-from flask import request
-from flask_babel import gettext as _
 
 from incubation import services
 from incubation.models import MentorProfile, Program, Project
 from portal.api import api_blueprint, iso, money
-from portal.errors import ValidationFailed
 
 bp = api_blueprint("incubation_api", __name__)
 
@@ -74,12 +71,3 @@ def mentor_json(profile: MentorProfile) -> dict:
         "free_slots": [{"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)}
                        for s in services.free_slots(profile)],
     }
-
-
-def choice_arg(name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    if value not in allowed:
-        raise ValidationFailed.field(name, _("Choose one of: %(choices)s", choices=", ".join(allowed)))
-    return value

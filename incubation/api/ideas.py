@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from incubation import services
 from incubation.api.common import bp, project_json
-from incubation.forms import AdoptForm
 from incubation.models import Idea, Project
-from incubation.schemas.ideas import CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
-from portal.api import doc, iso, paginate_list, parse, read_body, require_login
+from incubation.schemas.ideas import Adoption, CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
+from incubation.schemas.projects import ProjectOut
+from portal.api import doc, iso, paginate_list, read_body, require_login
 from portal.permissions import Permission, load
 
 # ---- ideas -----------------------------------------------------------------------------------
@@ -64,12 +64,12 @@ def idea_comment(idea_id: int):
 
 
 @bp.post("/ideas/<int:idea_id>/adoptions")
-@doc("Adopt the idea into a project of your startup; the voters are notified", form=AdoptForm,
+@doc("Adopt the idea into a project of your startup; the voters are notified", body=Adoption, response=ProjectOut,
      responses={201: "Adopted", 409: "The project already builds an idea"})
 def idea_adopt(idea_id: int):
     require_login()
     idea = load(Idea, idea_id, Permission.VIEW)
-    form = parse(AdoptForm)
-    project = load(Project, form.project_id.data, Permission.EDIT)
+    command = read_body(Adoption)
+    project = load(Project, command.project_id, Permission.EDIT)
     services.adopt_idea(idea, project, current_user)
     return jsonify(project_json(project)), 201

@@ -1,71 +1,76 @@
 """JSON API of incubation: projects."""
 
 from flask import abort, jsonify, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from incubation import receipts as document_receipts
 from incubation import services
-from incubation.api.common import bp, choice_arg, project_json
-from incubation.forms import (
-    DocumentForm,
-    FormerEmploymentForm,
-    NdaAcceptForm,
-    NdaForm,
-    ProjectForm,
-    ProjectPatchForm,
-    TransitionForm,
-)
-from incubation.models import FormerEmployment, IncubationMode, Project, ProjectDocument, ProjectStatus
+from incubation.api.common import bp, project_json
+from incubation.forms import DocumentForm
+from incubation.models import FormerEmployment, Project, ProjectDocument
 from incubation.policies import transition_permission
-from portal.api import doc, iso, json_body, paginate, parse, require_login
-from portal.errors import ValidationFailed
+from incubation.schemas.documents import (
+    DocumentOut,
+    DocumentViewOut,
+    NdaAcceptanceOut,
+    NdaOut,
+    NewDocument,
+)
+from incubation.schemas.projects import (
+    EventOut,
+    FormerEmploymentClaim,
+    FormerEmploymentOut,
+    NdaAccept,
+    NdaText,
+    NewProject,
+    ProjectOut,
+    ProjectPatch,
+    ProjectQuery,
+    Transition,
+)
+from portal.api import doc, iso, paginate, raise_form_errors, read_body, read_query, require_login
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 from portal.uploads import send_stored
 
 # ---- projects --------------------------------------------------------------------------------
 
 @bp.get("/projects")
 @doc("List projects: every submitted project, plus drafts of your own organisations", auth=False,
-     query={"status": "project status", "industry": "exact industry", "mode": "incubation mode",
-            "organisation_id": "only this organisation's projects"})
+     query=ProjectQuery, response=ProjectOut)
 def project_list():
+    args = read_query(ProjectQuery)
     stmt = services.visible_projects(current_user)
-    status = choice_arg("status", ProjectStatus.ALL)
-    mode = choice_arg("mode", IncubationMode.ALL)
-    if status:
-        stmt = stmt.where(Project.status == status)
-    if mode:
-        stmt = stmt.where(Project.mode == mode)
-    if request.args.get("industry"):
-        stmt = stmt.where(Project.industry == request.args["industry"])
-    if request.args.get("organisation_id", "").isdigit():
-        stmt = stmt.where(Project.organisation_id == int(request.args["organisation_id"]))
+    if args.status:
+        stmt = stmt.where(Project.status == args.status)
+    if args.mode:
+        stmt = stmt.where(Project.mode == args.mode)
+    if args.industry:
+        stmt = stmt.where(Project.industry == args.industry)
+    if args.organisation_id is not None:
+        stmt = stmt.where(Project.organisation_id == args.organisation_id)
     return jsonify(paginate(stmt.order_by(Project.updated_at.desc(), Project.id.desc()), project_json))
 
 
 @bp.post("/projects")
-@doc("Create a draft project for a startup you are a member of", form=ProjectForm,
+@doc("Create a draft project for a startup you are a member of", body=NewProject, response=ProjectOut,
      responses={201: "Created with status draft", 403: "Not a member of the organisation"})
 def project_create():
     require_login()
-    form = parse(ProjectForm)
-    organisation = load(Organisation, form.organisation_id.data, Permission.VIEW)
+    command = read_body(NewProject)
+    organisation = load(Organisation, command.organisation_id, Permission.VIEW)
     if not services.can_create_project(current_user, organisation):
         abort(403)
-    sought = form.funding_sought.form
-    project = services.create_project(
-        organisation, current_user, title=form.title.data, summary=form.summary.data, industry=form.industry.data,
-        stage=form.stage.data, mode=form.mode.data, funding_sought_amount=sought.amount.data,
-        currency=sought.currency.data or "CNY", **form.text_fields())
+    project = services.create_project(organisation, current_user, command)
     return jsonify(project_json(project)), 201
 
 
 @bp.get("/projects/<int:project_id>")
 @doc("One project (drafts only for their organisation's members); its members also get the startup's "
-     "open-source resource credits (`resource_credits`: granted, used, available per granting company)", auth=False)
+     "open-source resource credits (`resource_credits`: granted, used, available per granting company)", auth=False,
+     response=ProjectOut)
 def project_get(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     body = project_json(project)
@@ -78,7 +83,7 @@ def project_get(project_id: int):
 
 
 @bp.post("/projects/<int:project_id>/submit")
-@doc("Submit a draft (or a project sent back for information) for screening",
+@doc("Submit a draft (or a project sent back for information) for screening", response=ProjectOut,
      responses={200: "Submitted", 409: "The project cannot be submitted in its current status"})
 def project_submit(project_id: int):
     require_login()
@@ -88,28 +93,26 @@ def project_submit(project_id: int):
 
 
 @bp.patch("/projects/<int:project_id>")
-@doc("Change a project's pitch (its startup's members; not after a final decision)", form=ProjectPatchForm,
-     responses={200: "Updated", 409: "The project is closed"})
+@doc("Change a project's pitch (its startup's members; not after a final decision): only the fields sent",
+     body=ProjectPatch, response=ProjectOut, responses={200: "Updated", 409: "The project is closed"})
 def project_patch(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    data = json_body()
-    form = parse(ProjectPatchForm, data)
-    services.update_project(project, **form.changes(data))
+    services.update_project(project, read_body(ProjectPatch))
     return jsonify(project_json(project))
 
 
 @bp.post("/projects/<int:project_id>/transitions")
 @doc("Move a project along its lifecycle: founders submit and withdraw; program managers screen, ask for "
-     "information, accept, reject, start incubation and graduate", form=TransitionForm,
+     "information, accept, reject, start incubation and graduate", body=Transition, response=ProjectOut,
      responses={200: "Moved", 409: "Not allowed from the current status"})
 def project_transition(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.VIEW)
-    form = parse(TransitionForm)
-    if not can(current_user, transition_permission(form.status.data), project):
+    command = read_body(Transition)
+    if not can(current_user, transition_permission(command.status), project):
         abort(403)
-    services.transition_project(project, form.status.data, actor=current_user, note=form.note.data or "")
+    services.transition_project(project, command.status, actor=current_user, note=command.note)
     return jsonify(project_json(project))
 
 
@@ -119,7 +122,7 @@ def event_json(event) -> dict:
 
 
 @bp.get("/projects/<int:project_id>/timeline")
-@doc("The project's timeline: every status change and event, oldest first", auth=False)
+@doc("The project's timeline: every status change and event, oldest first", auth=False, response=EventOut)
 def project_timeline(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     return jsonify({"items": [event_json(e) for e in services.timeline(project)]})
@@ -135,17 +138,16 @@ def document_json(document: ProjectDocument) -> dict:
 
 
 @bp.put("/projects/<int:project_id>/nda")
-@doc("Set the project's NDA text; a changed text becomes a new version", form=NdaForm)
+@doc("Set the project's NDA text; a changed text becomes a new version", body=NdaText, response=NdaOut)
 def project_nda_set(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    form = parse(NdaForm)
-    services.set_nda_text(project, form.nda_text.data, current_user)
+    services.set_nda_text(project, read_body(NdaText), current_user)
     return jsonify({"version": project.nda_version, "text": project.nda_text})
 
 
 @bp.get("/projects/<int:project_id>/nda")
-@doc("The project's current NDA text and whether you accepted this version", auth=False)
+@doc("The project's current NDA text and whether you accepted this version", auth=False, response=NdaOut)
 def project_nda_get(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     return jsonify({"version": project.nda_version or None, "text": project.nda_text or None,
@@ -153,18 +155,18 @@ def project_nda_get(project_id: int):
 
 
 @bp.post("/projects/<int:project_id>/nda/acceptances")
-@doc("Accept the project's current NDA (send the version you read)", form=NdaAcceptForm,
+@doc("Accept the project's current NDA (send the version you read)", body=NdaAccept, response=NdaAcceptanceOut,
      responses={201: "Accepted", 409: "No NDA, or the text changed since that version"})
 def project_nda_accept(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.VIEW)
-    form = parse(NdaAcceptForm)
-    acceptance = services.accept_nda(project, current_user, form.version.data)
+    acceptance = services.accept_nda(project, current_user, read_body(NdaAccept))
     return jsonify({"version": acceptance.version, "accepted_at": iso(acceptance.accepted_at)}), 201
 
 
 @bp.get("/projects/<int:project_id>/documents")
-@doc("The project's documents with what you need to open each (ok, login or nda)", auth=False)
+@doc("The project's documents with what you need to open each (ok, login or nda)", auth=False,
+     response=DocumentOut)
 def project_documents(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     return jsonify({"items": [document_json(d) for d in services.documents_of(project)]})
@@ -172,15 +174,14 @@ def project_documents(project_id: int):
 
 @bp.post("/projects/<int:project_id>/documents")
 @doc("Upload a document (multipart/form-data: title, confidentiality public|registered|nda, file)",
-     form=DocumentForm, responses={201: "Stored", 413: "Too large"})
+     form=DocumentForm, response=DocumentOut, responses={201: "Stored", 413: "Too large"})
 def project_document_create(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
     form = DocumentForm(formdata=MultiDict(request.form), meta={"csrf": False})
     if not form.validate():
-        raise ValidationFailed(_("Some fields are not valid"), {k: [str(m) for m in v] for k, v in form.errors.items()})
-    document = services.add_document(project, request.files.get("file"), current_user, title=form.title.data,
-                                     confidentiality=form.confidentiality.data)
+        raise_form_errors(form)
+    document = services.add_document(project, request.files.get("file"), current_user, from_form(NewDocument, form))
     return jsonify(document_json(document)), 201
 
 
@@ -226,7 +227,7 @@ def document_delete(document_id: int):
 
 
 @bp.get("/projects/<int:project_id>/document-views")
-@doc("Who viewed the project's confidential documents, newest first (its founders)")
+@doc("Who viewed the project's confidential documents, newest first (its founders)", response=DocumentViewOut)
 def project_document_views(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
@@ -246,19 +247,18 @@ def former_employment_json(record: FormerEmployment) -> dict:
 
 
 @bp.post("/former-employments")
-@doc("Record that you formerly worked for a company; its staff verify it", form=FormerEmploymentForm,
-     responses={201: "Recorded, unverified", 409: "Already recorded"})
+@doc("Record that you formerly worked for a company; its staff verify it", body=FormerEmploymentClaim,
+     response=FormerEmploymentOut, responses={201: "Recorded, unverified", 409: "Already recorded"})
 def former_employment_create():
     require_login()
-    form = parse(FormerEmploymentForm)
-    company = load(Organisation, form.company_id.data, Permission.VIEW)
-    record = services.claim_former_employment(current_user, company, position=form.position.data,
-                                              years=form.years.data)
+    command = read_body(FormerEmploymentClaim)
+    company = load(Organisation, command.company_id, Permission.VIEW)
+    record = services.claim_former_employment(current_user, company, command)
     return jsonify(former_employment_json(record)), 201
 
 
 @bp.post("/former-employments/<int:record_id>/verify")
-@doc("Verify a former-employee record (staff of that company)",
+@doc("Verify a former-employee record (staff of that company)", response=FormerEmploymentOut,
      responses={200: "Verified", 409: "Verified already"})
 def former_employment_verify(record_id: int):
     require_login()

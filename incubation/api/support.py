@@ -1,13 +1,25 @@
 """JSON API of incubation: support."""
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
 from incubation import services
 from incubation.api.common import bp
-from incubation.forms import KpiForm, MilestoneForm, ProgressForm, SupportRequestForm, SupportUpdateForm
 from incubation.models import Kpi, Milestone, Project, SupportRequest
-from portal.api import doc, iso, paginate_list, parse, require_login
+from incubation.schemas.support import (
+    KpiIn,
+    KpiOut,
+    MilestoneIn,
+    MilestoneOut,
+    NewSupportRequest,
+    PostedOut,
+    ProgressIn,
+    ProgressOut,
+    SupportQuery,
+    SupportRequestOut,
+    SupportUpdate,
+)
+from portal.api import doc, iso, paginate_list, read_body, read_query, require_login
 from portal.permissions import Permission, can, load
 
 # ---- incubation support ----------------------------------------------------------------------
@@ -20,7 +32,8 @@ def support_json(support: SupportRequest) -> dict:
 
 
 @bp.get("/projects/<int:project_id>/progress")
-@doc("Milestones, KPIs, progress updates and support requests of an incubating project", auth=False)
+@doc("Milestones, KPIs, progress updates and support requests of an incubating project", auth=False,
+     response=ProgressOut)
 def project_progress(project_id: int):
     project = load(Project, project_id, Permission.VIEW)
     insider = can(current_user, Permission.EDIT, project)
@@ -39,23 +52,21 @@ def project_progress(project_id: int):
 
 
 @bp.post("/projects/<int:project_id>/milestones")
-@doc("Add a milestone (founders of an accepted or incubating project)", form=MilestoneForm)
+@doc("Add a milestone (founders of an accepted or incubating project)", body=MilestoneIn, response=MilestoneOut)
 def milestone_create(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    form = parse(MilestoneForm)
-    milestone = services.add_milestone(project, form.title.data, form.due_at.data)
+    milestone = services.add_milestone(project, read_body(MilestoneIn))
     return jsonify({"id": milestone.id, "title": milestone.title, "due_at": iso(milestone.due_at),
                     "progress": milestone.progress}), 201
 
 
 @bp.post("/projects/<int:project_id>/kpis")
-@doc("Add a KPI with its target (founders of an accepted or incubating project)", form=KpiForm)
+@doc("Add a KPI with its target (founders of an accepted or incubating project)", body=KpiIn, response=KpiOut)
 def kpi_create(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    form = parse(KpiForm)
-    kpi = services.add_kpi(project, form.name.data, form.target.data, form.unit.data)
+    kpi = services.add_kpi(project, read_body(KpiIn))
     return jsonify({"id": kpi.id, "name": kpi.name, "unit": kpi.unit, "target": kpi.target,
                     "current": kpi.current}), 201
 
@@ -70,12 +81,12 @@ def kpi_json(kpi: Kpi) -> dict:
 
 
 @bp.put("/milestones/<int:milestone_id>")
-@doc("Change a milestone's title and due date (founders of an accepted or incubating project)", form=MilestoneForm)
+@doc("Change a milestone's title and due date (founders of an accepted or incubating project)", body=MilestoneIn,
+     response=MilestoneOut)
 def milestone_update(milestone_id: int):
     require_login()
     milestone = load(Milestone, milestone_id, Permission.EDIT)
-    form = parse(MilestoneForm)
-    services.update_milestone(milestone, current_user, title=form.title.data, due_at=form.due_at.data)
+    services.update_milestone(milestone, current_user, read_body(MilestoneIn))
     return jsonify(milestone_json(milestone))
 
 
@@ -88,13 +99,12 @@ def milestone_delete(milestone_id: int):
 
 
 @bp.put("/kpis/<int:kpi_id>")
-@doc("Change a KPI's name, unit and target (founders of an accepted or incubating project)", form=KpiForm,
-     responses={200: "Updated", 409: "Another KPI has this name"})
+@doc("Change a KPI's name, unit and target (founders of an accepted or incubating project)", body=KpiIn,
+     response=KpiOut, responses={200: "Updated", 409: "Another KPI has this name"})
 def kpi_update(kpi_id: int):
     require_login()
     kpi = load(Kpi, kpi_id, Permission.EDIT)
-    form = parse(KpiForm)
-    services.update_kpi(kpi, current_user, name=form.name.data, target=form.target.data, unit=form.unit.data)
+    services.update_kpi(kpi, current_user, read_body(KpiIn))
     return jsonify(kpi_json(kpi))
 
 
@@ -107,46 +117,44 @@ def kpi_delete(kpi_id: int):
 
 
 @bp.post("/projects/<int:project_id>/progress")
-@doc("Post a progress update, optionally moving a milestone (progress %) or a KPI (value)", form=ProgressForm)
+@doc("Post a progress update, optionally moving a milestone (progress %) or a KPI (value)", body=ProgressIn,
+     response=PostedOut)
 def progress_create(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    form = parse(ProgressForm)
-    milestone = load(Milestone, form.milestone_id.data, Permission.EDIT) if form.milestone_id.data else None
-    kpi = load(Kpi, form.kpi_id.data, Permission.EDIT) if form.kpi_id.data else None
-    update_row = services.post_progress(project, current_user, form.body.data, milestone=milestone,
-                                        progress=form.progress.data, kpi=kpi, kpi_value=form.kpi_value.data)
+    command = read_body(ProgressIn)
+    milestone = load(Milestone, command.milestone_id, Permission.EDIT) if command.milestone_id else None
+    kpi = load(Kpi, command.kpi_id, Permission.EDIT) if command.kpi_id else None
+    update_row = services.post_progress(project, current_user, command, milestone=milestone, kpi=kpi)
     return jsonify({"id": update_row.id, "at": iso(update_row.created_at)}), 201
 
 
 @bp.post("/projects/<int:project_id>/support-requests")
 @doc("Ask the anchor company for help at a stage of the chain (rnd, design, manufacturing, sales, logistics, "
-     "after_sales)", form=SupportRequestForm, responses={201: "Routed to the company's staff",
-                                                          409: "No anchor company yet"})
+     "after_sales)", body=NewSupportRequest, response=SupportRequestOut,
+     responses={201: "Routed to the company's staff", 409: "No anchor company yet"})
 def support_create(project_id: int):
     require_login()
     project = load(Project, project_id, Permission.EDIT)
-    form = parse(SupportRequestForm)
-    support = services.open_support_request(project, current_user, stage=form.stage.data, title=form.title.data,
-                                            body=form.body.data)
+    support = services.open_support_request(project, current_user, read_body(NewSupportRequest))
     return jsonify(support_json(support)), 201
 
 
 @bp.get("/support-requests")
-@doc("Open support requests routed to your companies", query={"all": "1: closed ones too"})
+@doc("Open support requests routed to your companies", query=SupportQuery, response=SupportRequestOut)
 def support_list():
     require_login()
+    args = read_query(SupportQuery)
     own = services.member_organisation_ids(current_user)
-    items = services.support_requests_for_company(own, open_only=request.args.get("all") not in ("1", "true"))
+    items = services.support_requests_for_company(own, open_only=not args.all)
     return jsonify(paginate_list(items, support_json))
 
 
 @bp.post("/support-requests/<int:support_id>/status")
 @doc("Take a support request (in_progress) or close it with a resolution (the company's staff)",
-     form=SupportUpdateForm, responses={200: "Updated", 409: "Not from the current status"})
+     body=SupportUpdate, response=SupportRequestOut, responses={200: "Updated", 409: "Not from the current status"})
 def support_update(support_id: int):
     require_login()
     support = load(SupportRequest, support_id, Permission.MANAGE)
-    form = parse(SupportUpdateForm)
-    services.update_support_request(support, current_user, form.status.data, form.resolution.data)
+    services.update_support_request(support, current_user, read_body(SupportUpdate))
     return jsonify(support_json(support))

@@ -17,6 +17,8 @@ from incubation.models import (
     Project,
     ProjectDocument,
 )
+from incubation.schemas.documents import NewDocument
+from incubation.schemas.projects import FormerEmploymentClaim, NdaAccept, NdaText
 from incubation.services.people import authenticated, client_ip
 from portal import audit
 from portal.auth.models import User
@@ -41,22 +43,21 @@ def set_cover_image(project: Project, file: FileStorage | None, user: User) -> P
     return project
 
 
-def add_document(project: Project, file: FileStorage | None, user: User, *, title: str,
-                 confidentiality: str = Confidentiality.NDA) -> ProjectDocument:
-    if confidentiality not in Confidentiality.ALL:
-        raise ValidationFailed.field("confidentiality", _("Not a valid confidentiality level."))
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    if confidentiality == Confidentiality.NDA and not project.nda_version:
+def add_document(project: Project, file: FileStorage | None, user: User, command: NewDocument | None = None,
+                 **legacy: str) -> ProjectDocument:
+    """(`**legacy`: `title=..., confidentiality=...`, the earlier keyword form, until its last callers outside
+    incubation build a `NewDocument`.)"""
+    if command is None:
+        command = NewDocument(**legacy)
+    if command.confidentiality == Confidentiality.NDA and not project.nda_version:
         raise ValidationFailed.field("confidentiality", _("Write the project's NDA text before adding NDA-gated documents."))
     stored = store_upload(file, field="file", kinds=DOCUMENTS, max_bytes=DOCUMENT_MAX_BYTES, uploaded_by_id=user.id)
-    document = ProjectDocument(project_id=project.id, stored_file_id=stored.id, title=title[:160],
-                               confidentiality=confidentiality, uploaded_by_id=user.id)
+    document = ProjectDocument(project_id=project.id, stored_file_id=stored.id, title=command.title,
+                               confidentiality=command.confidentiality, uploaded_by_id=user.id)
     db.session.add(document)
     db.session.flush()
     audit.record("project_document.added", document, after={"project_id": project.id,
-                                                            "confidentiality": confidentiality,
+                                                            "confidentiality": command.confidentiality,
                                                             "sha256": stored.sha256}, actor_id=user.id)
     return document
 
@@ -72,11 +73,13 @@ def archive_document(document: ProjectDocument, user: User) -> ProjectDocument:
     return document
 
 
-def set_nda_text(project: Project, text: str, user: User) -> Project:
-    """A changed text is a new version: earlier acceptances no longer open NDA-gated documents."""
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed.field("nda_text", _("This field is required."))
+def set_nda_text(project: Project, command: NdaText | str, user: User) -> Project:
+    """A changed text is a new version: earlier acceptances no longer open NDA-gated documents.
+
+    (A plain text is the earlier form, kept until its last caller outside incubation sends an `NdaText`.)"""
+    if isinstance(command, str):
+        command = NdaText(nda_text=command)
+    text = command.nda_text
     if text != project.nda_text:
         project.nda_text = text
         project.nda_version = (project.nda_version or 0) + 1
@@ -98,8 +101,9 @@ def has_accepted_nda(project: Project, user: User | None) -> bool:
         NdaAcceptance.version == project.nda_version)) is not None
 
 
-def accept_nda(project: Project, user: User, version: int | None = None) -> NdaAcceptance:
+def accept_nda(project: Project, user: User, command: NdaAccept | None = None) -> NdaAcceptance:
     """Record that `user` accepts the current NDA. A stale `version` (the text changed meanwhile) is a 409."""
+    version = command.version if command is not None else None
     if not project.nda_version:
         raise Conflict(_("This project has no NDA to accept."))
     if version is not None and version != project.nda_version:
@@ -163,15 +167,14 @@ def document_views(project: Project, limit: int = 200) -> list[DocumentView]:
 
 # ---- former employees ------------------------------------------------------------------------
 
-def claim_former_employment(user: User, company: Organisation, *, position: str = "",
-                            years: str = "") -> FormerEmployment:
+def claim_former_employment(user: User, company: Organisation, command: FormerEmploymentClaim) -> FormerEmployment:
     if company.kind != OrganisationKind.COMPANY:
         raise ValidationFailed.field("company_id", _("Former employers are anchor companies."))
     if db.session.scalar(select(FormerEmployment.id).where(FormerEmployment.user_id == user.id,
                                                            FormerEmployment.company_id == company.id)):
         raise Conflict(_("You already recorded this employer."), {"company_id": [str(company.id)]})
-    record = FormerEmployment(user_id=user.id, company_id=company.id, position=(position or "").strip()[:120],
-                              years=(years or "").strip()[:20])
+    record = FormerEmployment(user_id=user.id, company_id=company.id, position=command.position,
+                              years=command.years)
     db.session.add(record)
     db.session.flush()
     audit.record("former_employment.claimed", record, after={"company_id": company.id}, actor_id=user.id)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from incubation.models import OPEN_STATUSES, Idea, IdeaComment, IdeaVote, Project, ProjectStatus
+from incubation.models import (
+    OPEN_STATUSES,
+    Idea,
+    IdeaComment,
+    IdeaVote,
+    Project,
+    ProjectStatus,
+)
 from incubation.schemas.ideas import NewComment, NewIdea
-from incubation.services.people import mail_all
 from incubation.services.projects import add_timeline_note
 from portal import audit
 from portal.auth.models import User
 from portal.errors import Conflict
 from portal.extensions import db
+from portal.mail import send_to_users
 
 # ---- ideas -----------------------------------------------------------------------------------
 
@@ -81,7 +88,7 @@ def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
                                      .where(IdeaVote.idea_id == idea.id)))
     if idea.author is not None:
         voters.append(idea.author)
-    mail_all([v for v in voters if v.id != user.id], lambda: (
+    send_to_users([v for v in voters if v.id != user.id], lambda: (
         _("An idea you backed is being built"),
         _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
           idea=idea.title)))

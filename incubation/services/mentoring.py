@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,29 +11,29 @@ from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from incubation.models import MentorProfile, MentorSlot, Project
-from incubation.services.people import mail_one
+from incubation.schemas.mentors import (
+    Booking,
+    MentorProfileIn,
+    NewSlot,
+    SessionFeedback,
+    SessionNotes,
+    SlotCancel,
+)
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_user
 from portal.organisations.services import role_in
 
 # ---- mentors ---------------------------------------------------------------------------------
 
-def _clean_list(values: Iterable[str] | None) -> list[str]:
-    seen, out = set(), []
-    for value in values or ():
-        value = (value or "").strip()
-        if value and value.lower() not in seen:
-            seen.add(value.lower())
-            out.append(value)
-    return out
-
-
-def save_mentor_profile(user: User, *, bio: str, expertise: Iterable[str] = (), industries: Iterable[str] = (),
-                        languages: Iterable[str] = (), organisation: str = "") -> MentorProfile:
-    """Create or update the user's mentor profile."""
+def save_mentor_profile(user: User, command: MentorProfileIn | None = None, **legacy) -> MentorProfile:
+    """Create or update the user's mentor profile. (`**legacy`: `bio=..., expertise=[...]`, the earlier
+    keyword form, until its last caller outside incubation builds a `MentorProfileIn`.)"""
+    if command is None:
+        command = MentorProfileIn(**legacy)
     profile = mentor_profile_of(user)
     before = None
     if profile is None:
@@ -42,11 +41,11 @@ def save_mentor_profile(user: User, *, bio: str, expertise: Iterable[str] = (), 
         db.session.add(profile)
     else:
         before = {"expertise": profile.expertise, "languages": profile.languages}
-    profile.bio = bio or ""
-    profile.expertise = _clean_list(expertise)
-    profile.industries = _clean_list(industries)
-    profile.languages = _clean_list(languages)
-    profile.organisation = organisation or ""
+    profile.bio = command.bio
+    profile.expertise = list(command.expertise)
+    profile.industries = list(command.industries)
+    profile.languages = list(command.languages)
+    profile.organisation = command.organisation
     db.session.flush()
     audit.record("mentor_profile.saved", profile, before=before,
                  after={"expertise": profile.expertise, "languages": profile.languages}, actor_id=user.id)
@@ -90,14 +89,17 @@ def upcoming_slots(profile: MentorProfile, now: datetime | None = None, limit: i
         .order_by(MentorSlot.starts_at).limit(limit)))
 
 
-def add_slot(profile: MentorProfile, starts_at: datetime, ends_at: datetime, topic: str = "") -> MentorSlot:
-    if ends_at <= starts_at:
-        raise ValidationFailed.field("end", _("The end must be after the start."))
+def add_slot(profile: MentorProfile, command: NewSlot | datetime, ends_at: datetime | None = None) -> MentorSlot:
+    """Offer a slot (the command's end is after its start). (`add_slot(profile, start, end)` is the earlier
+    form, kept until its last caller outside incubation builds a `NewSlot`.)"""
+    if isinstance(command, datetime):
+        command = NewSlot(start=command, end=ends_at)
+    starts_at, ends_at = command.start, command.end
     overlapping = db.session.scalar(select(func.count()).select_from(MentorSlot).where(
         MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < ends_at, MentorSlot.ends_at > starts_at))
     if overlapping:
         raise Conflict(_("This slot overlaps another of your slots."))
-    slot = MentorSlot(mentor_profile_id=profile.id, starts_at=starts_at, ends_at=ends_at, topic=topic or "")
+    slot = MentorSlot(mentor_profile_id=profile.id, starts_at=starts_at, ends_at=ends_at, topic="")
     db.session.add(slot)
     db.session.flush()
     return slot
@@ -105,11 +107,9 @@ def add_slot(profile: MentorProfile, starts_at: datetime, ends_at: datetime, top
 
 # ---- mentor sessions -------------------------------------------------------------------------
 
-def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | None = None) -> MentorSlot:
-    """Take a free slot. One conditional UPDATE decides, so two concurrent bookings cannot both win."""
-    topic = (topic or "").strip()
-    if not topic:
-        raise ValidationFailed.field("topic", _("Say what you want to talk about."))
+def book_slot(slot: MentorSlot, user: User, command: Booking, project: Project | None = None) -> MentorSlot:
+    """Take a free slot. One conditional UPDATE decides, so two concurrent bookings cannot both win.
+    `project` is the command's `project_id`, loaded by the caller with its permission."""
     if slot.mentor_profile.user_id == user.id:
         raise ValidationFailed.field("slot", _("You cannot book your own office hours."))
     if project is not None and role_in(user, project.organisation_id) is None and not user.is_admin:
@@ -118,7 +118,7 @@ def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | No
     result = db.session.execute(
         update(MentorSlot)
         .where(MentorSlot.id == slot.id, MentorSlot.booked_by_id.is_(None), MentorSlot.starts_at > now)
-        .values(booked_by_id=user.id, booked_at=now, topic=topic[:200], project_id=project.id if project else None)
+        .values(booked_by_id=user.id, booked_at=now, topic=command.topic, project_id=project.id if project else None)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.refresh(slot)
@@ -127,7 +127,7 @@ def book_slot(slot: MentorSlot, user: User, *, topic: str, project: Project | No
         raise Conflict(_("This slot is in the past."), {"slot": [_("past")]})
     db.session.refresh(slot)
     audit.record("mentor_slot.booked", slot, after={"booked_by_id": user.id}, actor_id=user.id)
-    mail_one(slot.mentor_profile.user, lambda: (
+    send_to_user(slot.mentor_profile.user, lambda: (
         _("Office hour booked: %(topic)s", topic=slot.topic),
         _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic)))
     return slot
@@ -164,26 +164,26 @@ def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
     db.session.refresh(slot)
     audit.record("mentor_slot.booking_cancelled", slot, before={"booked_by_id": user.id}, actor_id=user.id)
     mentor = slot.mentor_profile.user
-    mail_one(mentor, lambda: (
+    send_to_user(mentor, lambda: (
         _("Office hour cancelled: %(topic)s", topic=topic),
         _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s). The slot is free again.",
           name=user.name, when=_slot_time(slot, mentor), topic=topic)))
     return slot
 
 
-def cancel_slot(slot: MentorSlot, mentor: User, reason: str = "") -> None:
+def cancel_slot(slot: MentorSlot, mentor: User, command: SlotCancel | None = None) -> None:
     """The mentor withdraws an office-hour slot that has not started; a founder who booked it is mailed."""
     if slot.mentor_profile.user_id != mentor.id:
         raise Conflict(_("Only the mentor can cancel this slot."), {"slot": [_("not yours")]})
     if slot.starts_at <= utcnow():
         raise Conflict(_("This session has already started."), {"slot": [_("past")]})
     booker, topic = slot.booked_by, slot.topic
-    reason = (reason or "").strip()[:500]
+    reason = command.reason if command is not None else ""
     audit.record("mentor_slot.cancelled", slot, before={"booked_by_id": slot.booked_by_id,
                                                         "starts_at": slot.starts_at.isoformat()},
                  after={"reason": reason} if reason else None, actor_id=mentor.id)
     if booker is not None:
-        mail_one(booker, lambda: (
+        send_to_user(booker, lambda: (
             _("Office hour cancelled by %(name)s", name=mentor.name),
             _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s).", name=mentor.name,
               when=_slot_time(slot, booker), topic=topic)
@@ -200,24 +200,23 @@ def _slot_time(slot: MentorSlot, reader: User) -> str:
     return slot.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def save_session_notes(slot: MentorSlot, notes: str) -> MentorSlot:
+def save_session_notes(slot: MentorSlot, command: SessionNotes) -> MentorSlot:
     if slot.booked_by_id is None:
         raise Conflict(_("Nobody booked this slot."))
-    slot.notes = (notes or "").strip()
+    slot.notes = command.notes
     db.session.flush()
     return slot
 
 
-def leave_session_feedback(slot: MentorSlot, user: User, rating: int, feedback: str = "") -> MentorSlot:
+def leave_session_feedback(slot: MentorSlot, user: User, command: SessionFeedback) -> MentorSlot:
     """The founder who booked rates the session once it is over; the mentor's rating follows."""
     if slot.booked_by_id != user.id:
         raise Conflict(_("Only the founder who booked the session can rate it."))
     if slot.ends_at > utcnow():
         raise Conflict(_("Rate the session after it took place."))
-    if rating is None or not 1 <= rating <= 5:
-        raise ValidationFailed.field("rating", _("A rating from 1 to 5."))
+    rating = command.rating
     result = db.session.execute(update(MentorSlot).where(MentorSlot.id == slot.id, MentorSlot.rating.is_(None))
-                                .values(rating=rating, feedback=(feedback or "").strip())
+                                .values(rating=rating, feedback=command.feedback)
                                 .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict(_("You already rated this session."))

@@ -1,17 +1,14 @@
-"""The people around a project (organisation members, founders) and mailing them in their own language."""
+"""The people around a project (organisation members, founders) and the caller's address."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from flask import has_request_context, request
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from incubation.models import Project
 from portal.auth.models import User
 from portal.extensions import db
-from portal.mail import send_mail
+from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Membership
 
 # ---- people around a project -----------------------------------------------------------------
@@ -31,20 +28,10 @@ def founders_of(project: Project) -> list[User]:
     return organisation_members(project.organisation_id)
 
 
-def mail_one(user: User, build: Callable[[], tuple[str, str]]) -> None:
-    """Mail `user` in their own language: `build()` returns (subject, body) and runs under their locale."""
-    with force_locale(user.locale or "en"):
-        subject, body = build()
-        send_mail(user.email, str(subject), str(body))
-
-
-def mail_all(users: Iterable[User], build: Callable[[], tuple[str, str]]) -> None:
-    """One mail per recipient, each built in that recipient's language."""
-    seen = set()
-    for user in users:
-        if user.email not in seen:
-            seen.add(user.email)
-            mail_one(user, build)
+# The earlier mail helpers, now thin aliases of portal.mail (kept for callers outside this part of the
+# package: review.py and tasks.py); new code calls portal.mail.send_to_user / send_to_users.
+mail_one = send_to_user
+mail_all = send_to_users
 
 
 def client_ip() -> str | None:

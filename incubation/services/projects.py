@@ -9,19 +9,19 @@ from incubation.models import (
     OPEN_STATUSES,
     PROJECT_TRANSITIONS,
     Application,
-    IncubationMode,
     Program,
     Project,
     ProjectEvent,
-    ProjectStage,
     ProjectStatus,
 )
-from incubation.services.people import authenticated, founders_of, mail_all
+from incubation.schemas.projects import ProjectDraft, ProjectPatch
+from incubation.services.people import authenticated, founders_of
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_users
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import role_in, verified_company_ids
 
@@ -61,34 +61,34 @@ def industries_in_use() -> list[str]:
         .distinct().order_by(Project.industry)))
 
 
-def create_project(organisation: Organisation, author: User, *, title: str, summary: str = "", industry: str = "",
-                   stage: str = ProjectStage.IDEA, mode: str = IncubationMode.OPEN_SOURCE,
-                   funding_sought_amount: int | None = None, currency: str = "CNY", **texts: str) -> Project:
-    """A new draft project of a startup. The caller checked that `author` may create it."""
+def create_project(organisation: Organisation, author: User, command: ProjectDraft | None = None,
+                   **legacy) -> Project:
+    """A new draft project of a startup. The caller checked that `author` may create it.
+
+    (`**legacy`: the earlier keyword form, `title=..., funding_sought_amount=..., currency=...`, kept for the
+    callers outside incubation until they build a `ProjectDraft`.)"""
+    if command is None:
+        command = legacy_draft(**legacy)
     if organisation.kind != OrganisationKind.STARTUP:
         raise ValidationFailed.field("organisation_id", _("Projects belong to startups, not anchor companies."))
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    if stage not in ProjectStage.ALL:
-        raise ValidationFailed.field("stage", _("Not a valid stage."))
-    if mode not in IncubationMode.ALL:
-        raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
-    if funding_sought_amount is not None and funding_sought_amount < 0:
-        raise ValidationFailed.field("funding_sought", _("The amount cannot be negative."))
-    unknown = set(texts) - set(PROJECT_TEXT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown project fields: {sorted(unknown)}")
-    project = Project(organisation_id=organisation.id, title=title, summary=(summary or "").strip(),
-                      industry=(industry or "").strip(), stage=stage, mode=mode,
-                      funding_sought_amount=funding_sought_amount, currency=(currency or "CNY").upper(),
-                      status=ProjectStatus.DRAFT, **{k: v or "" for k, v in texts.items()})
+    sought = command.funding_sought
+    amount = sought.amount if sought is not None else None
+    currency = sought.currency if sought is not None else "CNY"
+    project = Project(organisation_id=organisation.id, title=command.title, summary=command.summary,
+                      industry=command.industry, stage=command.stage, mode=command.mode,
+                      funding_sought_amount=amount, currency=currency, status=ProjectStatus.DRAFT,
+                      **{name: getattr(command, name) for name in PROJECT_TEXT_FIELDS if name != "summary"})
     db.session.add(project)
     db.session.flush()
-    audit.record("project.created", project, after={"organisation_id": organisation.id, "title": title,
-                                                    "mode": mode, "funding_sought_amount": funding_sought_amount,
+    audit.record("project.created", project, after={"organisation_id": organisation.id, "title": command.title,
+                                                    "mode": command.mode, "funding_sought_amount": amount,
                                                     "currency": project.currency}, actor_id=author.id)
     return project
+
+
+def legacy_draft(*, funding_sought_amount: int | None = None, currency: str = "CNY", **fields) -> ProjectDraft:
+    funding = {"amount": funding_sought_amount, "currency": currency} if funding_sought_amount is not None else None
+    return ProjectDraft.model_validate({**fields, "funding_sought": funding}, strict=False)
 
 
 def submit_project(project: Project, actor: User | None = None) -> Project:
@@ -135,12 +135,12 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
     audit.record(f"project.{to}", project, before={"status": before},
                  after={"status": to, "note": note} if note else {"status": to}, actor_id=actor_id)
     if to == ProjectStatus.REJECTED:
-        mail_all(founders_of(project), lambda: (
+        send_to_users(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("We are sorry: %(title)s was not accepted.\n\nThe reason:\n%(reason)s",
               title=project.title, reason=note)))
     elif to == ProjectStatus.NEEDS_INFO:
-        mail_all(founders_of(project), lambda: (
+        send_to_users(founders_of(project), lambda: (
             _("More information needed for %(title)s", title=project.title),
             _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
               "Update the project and submit it again.", title=project.title, note=note)))
@@ -170,30 +170,21 @@ def screening_program_ids(user: User | None, project: Project) -> list[int]:
                                           Program.organisation_id.in_(own))))
 
 
-def update_project(project: Project, **changes) -> Project:
-    """Edit the pitch. Only while the founders still own the text (not after a final decision)."""
+def update_project(project: Project, command: ProjectPatch) -> Project:
+    """Edit the pitch: the fields the command carries (`command.sent()`). Only while the founders still own
+    the text (not after a final decision)."""
     if project.status not in OPEN_STATUSES:
         raise Conflict(_("A closed project cannot be edited."), {"status": [project.status]})
-    allowed = set(PROJECT_TEXT_FIELDS) | {"title", "industry", "stage", "mode", "funding_sought_amount", "currency"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise TypeError(f"unknown project fields: {sorted(unknown)}")
-    if "title" in changes and not (changes["title"] or "").strip():
-        raise ValidationFailed.field("title", _("This field is required."))
-    if changes.get("stage") is not None and changes["stage"] not in ProjectStage.ALL:
-        raise ValidationFailed.field("stage", _("Not a valid stage."))
-    if changes.get("mode") is not None and changes["mode"] not in IncubationMode.ALL:
-        raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
-    if (changes.get("funding_sought_amount") or 0) < 0:
-        raise ValidationFailed.field("funding_sought", _("The amount cannot be negative."))
+    changes = command.sent()
+    if "funding_sought" in changes:
+        sought = changes.pop("funding_sought")
+        changes["funding_sought_amount"] = sought.amount if sought is not None else None
+        if sought is not None:
+            changes["currency"] = sought.currency
     before = {}
     for name, value in changes.items():
         if value is None and name != "funding_sought_amount":
-            continue
-        if isinstance(value, str):
-            value = value.strip()
-        if name == "currency":
-            value = (value or "CNY").upper()
+            value = ""  # a pitch text sent as null is cleared (title, stage and mode are never null)
         before[name] = getattr(project, name)
         setattr(project, name, value)
     project.updated_at = utcnow()

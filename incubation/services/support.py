@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from incubation.models import (
     Application,
     ApplicationStatus,
-    ChainStage,
     Kpi,
     Milestone,
     Program,
@@ -20,12 +17,14 @@ from incubation.models import (
     SupportRequest,
     SupportStatus,
 )
-from incubation.services.people import founders_of, mail_all, organisation_members
+from incubation.schemas.support import KpiIn, MilestoneIn, NewSupportRequest, ProgressIn, SupportUpdate
+from incubation.services.people import founders_of, organisation_members
 from portal import audit
 from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_users
 
 # ---- incubation support ----------------------------------------------------------------------
 
@@ -38,38 +37,28 @@ def _require_incubating(project: Project) -> None:
                        {"status": [project.status]})
 
 
-def add_milestone(project: Project, title: str, due_at: datetime | None = None) -> Milestone:
+def add_milestone(project: Project, command: MilestoneIn) -> Milestone:
     _require_incubating(project)
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    milestone = Milestone(project_id=project.id, title=title[:160], due_at=due_at)
+    milestone = Milestone(project_id=project.id, title=command.title, due_at=command.due_at)
     db.session.add(milestone)
     db.session.flush()
     return milestone
 
 
-def add_kpi(project: Project, name: str, target: int, unit: str = "") -> Kpi:
+def add_kpi(project: Project, command: KpiIn) -> Kpi:
     _require_incubating(project)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed.field("name", _("This field is required."))
-    if target is None or target < 0:
-        raise ValidationFailed.field("target", _("The target cannot be negative."))
+    name = command.name
     if db.session.scalar(select(Kpi.id).where(Kpi.project_id == project.id, Kpi.name == name)):
         raise Conflict(_("This KPI exists already."), {"name": [name]})
-    kpi = Kpi(project_id=project.id, name=name[:80], unit=(unit or "")[:20], target=target)
+    kpi = Kpi(project_id=project.id, name=name, unit=command.unit, target=command.target)
     db.session.add(kpi)
     db.session.flush()
     return kpi
 
 
-def update_milestone(milestone: Milestone, user: User, *, title: str, due_at: datetime | None) -> Milestone:
+def update_milestone(milestone: Milestone, user: User, command: MilestoneIn) -> Milestone:
     _require_incubating(_project_of(milestone.project_id))
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    milestone.title, milestone.due_at = title[:160], due_at
+    milestone.title, milestone.due_at = command.title, command.due_at
     db.session.flush()
     audit.record("milestone.updated", milestone, after={"title": milestone.title}, actor_id=user.id)
     return milestone
@@ -86,18 +75,14 @@ def delete_milestone(milestone: Milestone, user: User) -> None:
     db.session.flush()
 
 
-def update_kpi(kpi: Kpi, user: User, *, name: str, target: int, unit: str = "") -> Kpi:
+def update_kpi(kpi: Kpi, user: User, command: KpiIn) -> Kpi:
     _require_incubating(_project_of(kpi.project_id))
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed.field("name", _("This field is required."))
-    if target is None or target < 0:
-        raise ValidationFailed.field("target", _("The target cannot be negative."))
+    name = command.name
     if db.session.scalar(select(Kpi.id).where(Kpi.project_id == kpi.project_id, Kpi.name == name,
                                               Kpi.id != kpi.id)):
         raise Conflict(_("This KPI exists already."), {"name": [name]})
     before = {"name": kpi.name, "target": kpi.target}
-    kpi.name, kpi.target, kpi.unit = name[:80], target, (unit or "")[:20]
+    kpi.name, kpi.target, kpi.unit = name, command.target, command.unit
     db.session.flush()
     audit.record("kpi.updated", kpi, before=before, after={"name": kpi.name, "target": kpi.target},
                  actor_id=user.id)
@@ -117,26 +102,23 @@ def _project_of(project_id: int) -> Project:
     return db.session.get(Project, project_id)
 
 
-def post_progress(project: Project, author: User, body: str, *, milestone: Milestone | None = None,
-                  progress: int | None = None, kpi: Kpi | None = None, kpi_value: int | None = None) -> ProgressUpdate:
+def post_progress(project: Project, author: User, command: ProgressIn, *, milestone: Milestone | None = None,
+                  kpi: Kpi | None = None) -> ProgressUpdate:
+    """A progress update; `milestone` and `kpi` are the command's `milestone_id` and `kpi_id`, loaded by the
+    caller with their permission (the command guarantees a progress comes with a milestone, a KPI value
+    with a KPI)."""
     _require_incubating(project)
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed.field("body", _("This field is required."))
+    progress, kpi_value = command.progress, command.kpi_value
     if milestone is not None and milestone.project_id != project.id:
         raise ValidationFailed.field("milestone_id", _("Not a milestone of this project."))
     if kpi is not None and kpi.project_id != project.id:
         raise ValidationFailed.field("kpi_id", _("Not a KPI of this project."))
-    if progress is not None and (milestone is None or not 0 <= progress <= 100):
-        raise ValidationFailed.field("progress", _("A percentage from 0 to 100 for a milestone."))
-    if kpi_value is not None and (kpi is None or kpi_value < 0):
-        raise ValidationFailed.field("kpi_value", _("A non-negative value for a KPI."))
     if milestone is not None and progress is not None:
         milestone.progress = progress
         milestone.completed_at = utcnow() if progress == 100 else None
     if kpi is not None and kpi_value is not None:
         kpi.current = kpi_value
-    update_row = ProgressUpdate(project_id=project.id, author_id=author.id, body=body,
+    update_row = ProgressUpdate(project_id=project.id, author_id=author.id, body=command.body,
                                 milestone_id=milestone.id if milestone else None, progress=progress,
                                 kpi_id=kpi.id if kpi else None, kpi_value=kpi_value)
     db.session.add(update_row)
@@ -167,24 +149,20 @@ def anchor_company_id(project: Project) -> int | None:
                              .order_by(Application.decided_at.desc()).limit(1))
 
 
-def open_support_request(project: Project, user: User, *, stage: str, title: str, body: str = "") -> SupportRequest:
+def open_support_request(project: Project, user: User, command: NewSupportRequest) -> SupportRequest:
     """Ask the anchor company for help at one stage of the chain; its staff are notified."""
     _require_incubating(project)
-    if stage not in ChainStage.ALL:
-        raise ValidationFailed.field("stage", _("Not a valid stage of the chain."))
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
+    stage = command.stage
     company_id = anchor_company_id(project)
     if company_id is None:
         raise Conflict(_("The project has no anchor company yet: it needs an accepted program application."))
-    support = SupportRequest(project_id=project.id, company_id=company_id, stage=stage, title=title[:160],
-                             body=(body or "").strip(), requested_by_id=user.id)
+    support = SupportRequest(project_id=project.id, company_id=company_id, stage=stage, title=command.title,
+                             body=command.body, requested_by_id=user.id)
     db.session.add(support)
     db.session.flush()
     audit.record("support_request.opened", support, after={"company_id": company_id, "stage": stage},
                  actor_id=user.id)
-    mail_all(organisation_members(company_id), lambda: (
+    send_to_users(organisation_members(company_id), lambda: (
         _("Support request from %(title)s", title=project.title),
         _("%(project)s asks for help (%(stage)s): %(title)s\n\n%(body)s", project=project.title,
           stage=stage, title=support.title, body=support.body)))
@@ -195,16 +173,13 @@ SUPPORT_TRANSITIONS = {SupportStatus.OPEN: (SupportStatus.IN_PROGRESS, SupportSt
                        SupportStatus.IN_PROGRESS: (SupportStatus.CLOSED,), SupportStatus.CLOSED: ()}
 
 
-def update_support_request(support: SupportRequest, user: User, status: str, resolution: str = "") -> SupportRequest:
-    """Company staff take the request (in progress) and close it with a resolution."""
-    if status not in SupportStatus.ALL:
-        raise ValidationFailed.field("status", _("Not a valid status."))
+def update_support_request(support: SupportRequest, user: User, command: SupportUpdate) -> SupportRequest:
+    """Company staff take the request (in progress) and close it with a resolution (the command requires one
+    to close)."""
+    status, resolution = command.status, command.resolution
     if status not in SUPPORT_TRANSITIONS[support.status]:
         raise Conflict(_("A %(status)s request cannot become %(target)s.", status=support.status, target=status),
                        {"status": [support.status]})
-    resolution = (resolution or "").strip()
-    if status == SupportStatus.CLOSED and not resolution:
-        raise ValidationFailed.field("resolution", _("Say how the request was resolved."))
     before = support.status
     support.status = status
     if status == SupportStatus.IN_PROGRESS or support.assignee_id is None:
@@ -216,7 +191,7 @@ def update_support_request(support: SupportRequest, user: User, status: str, res
     audit.record("support_request.status", support, before={"status": before}, after={"status": status},
                  actor_id=user.id)
     if status == SupportStatus.CLOSED:
-        mail_all(founders_of(support.project), lambda: (
+        send_to_users(founders_of(support.project), lambda: (
             _("Support request closed: %(title)s", title=support.title), resolution))
     return support
 

@@ -16,11 +16,20 @@ from incubation.forms import (
     SlotForm,
 )
 from incubation.models import MentorProfile, MentorSlot, Project
+from incubation.schemas.mentors import (
+    Booking,
+    MentorProfileIn,
+    NewSlot,
+    SessionFeedback,
+    SessionNotes,
+    SlotCancel,
+)
 from incubation.views.common import bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.permissions import Permission, load, require_role
+from portal.schemas import from_form
 
 # ---- mentors ---------------------------------------------------------------------------------
 
@@ -48,10 +57,8 @@ def mentor_me():
     profile = services.mentor_profile_of(current_user)
     form = MentorProfileForm(obj=profile) if request.method == "GET" else MentorProfileForm()
     if form.validate_on_submit():
-        if run_action(lambda: services.save_mentor_profile(
-                current_user, bio=form.bio.data, expertise=form.expertise.data, industries=form.industries.data,
-                languages=form.languages.data, organisation=form.organisation.data or ""),
-                _("Mentor profile saved."), form):
+        if run_action(lambda: services.save_mentor_profile(current_user, from_form(MentorProfileIn, form)),
+                      _("Mentor profile saved."), form):
             return redirect(url_for("incubation.mentor_me"))
     slots = services.upcoming_slots(profile, limit=50) if profile else []
     return render_template("incubation/mentor_me.html", form=form, profile=profile, slots=slots,
@@ -66,7 +73,7 @@ def mentor_slot_create():
         abort(404)
     form = SlotForm()
     if form.validate_on_submit():
-        run_action(lambda: services.add_slot(profile, form.start.data, form.end.data), _("Slot added."))
+        run_action(lambda: services.add_slot(profile, from_form(NewSlot, form)), _("Slot added."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.mentor_me"))
@@ -80,7 +87,7 @@ def mentor_slot_book(slot_id: int):
     form.project_id.choices = [(None, "")] + [(p.id, p.title) for p in services.projects_of(current_user)]
     if form.validate_on_submit():
         project = load(Project, form.project_id.data, Permission.EDIT) if form.project_id.data else None
-        if run_action(lambda: services.book_slot(slot, current_user, topic=form.topic.data, project=project),
+        if run_action(lambda: services.book_slot(slot, current_user, from_form(Booking, form), project),
                 _("Booked. The mentor has been told.")):
             return redirect(url_for("incubation.mentor_session", slot_id=slot.id))
     else:
@@ -104,7 +111,7 @@ def mentor_slot_cancel(slot_id: int):
     slot = load(MentorSlot, slot_id, Permission.EDIT)
     form = SlotCancelForm()
     if form.validate_on_submit():
-        run_action(lambda: services.cancel_slot(slot, current_user, form.reason.data or ""), _("Slot cancelled."))
+        run_action(lambda: services.cancel_slot(slot, current_user, from_form(SlotCancel, form)), _("Slot cancelled."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.mentor_me"))
@@ -119,10 +126,11 @@ def mentor_session(slot_id: int):
     feedback_form = SessionFeedbackForm()
     if request.method == "POST":
         if request.form.get("action") == "notes" and is_mentor and notes_form.validate_on_submit():
-            run_action(lambda: services.save_session_notes(slot, notes_form.notes.data), _("Notes saved."))
+            run_action(lambda: services.save_session_notes(slot, from_form(SessionNotes, notes_form)), _("Notes saved."))
         elif request.form.get("action") == "feedback" and feedback_form.validate_on_submit():
-            run_action(lambda: services.leave_session_feedback(slot, current_user, feedback_form.rating.data,
-                                                         feedback_form.feedback.data), _("Thanks for the feedback."))
+            run_action(lambda: services.leave_session_feedback(slot, current_user,
+                                                               from_form(SessionFeedback, feedback_form)),
+                       _("Thanks for the feedback."))
         else:
             form_failed(notes_form if request.form.get("action") == "notes" else feedback_form)
         return redirect(url_for("incubation.mentor_session", slot_id=slot.id))

@@ -33,6 +33,15 @@ from incubation.models import (
     ProjectStatus,
 )
 from incubation.policies import transition_permission
+from incubation.schemas.documents import NewDocument
+from incubation.schemas.projects import (
+    FormerEmploymentClaim,
+    NdaAccept,
+    NdaText,
+    NewProject,
+    ProjectPatch,
+    Transition,
+)
 from incubation.views.common import PER_PAGE, back_to_project, bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError
@@ -41,9 +50,19 @@ from portal.forms import attach_errors
 from portal.organisations.models import Organisation, OrganisationKind
 from portal.organisations.services import organisations_of
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 from portal.uploads import send_stored
 
 # ---- projects --------------------------------------------------------------------------------
+
+def funding_sought(form: ProjectPageForm) -> dict | None:
+    """The page's amount (major units, e.g. yuan) as `{amount, currency}` in minor units, or None."""
+    if form.funding_sought_amount.data is None:
+        return None
+    scale = Decimal(10) ** get_currency_precision(form.currency.data)
+    return {"amount": int((form.funding_sought_amount.data * scale).to_integral_value()),
+            "currency": form.currency.data}
+
 
 @bp.get("/projects/")
 def project_index():
@@ -73,15 +92,9 @@ def project_create():
     form.organisation_id.choices = [(o.id, o.name) for o in startups]
     if form.validate_on_submit():
         organisation = next(o for o in startups if o.id == form.organisation_id.data)
-        amount = None
-        if form.funding_sought_amount.data is not None:
-            scale = Decimal(10) ** get_currency_precision(form.currency.data)
-            amount = int((form.funding_sought_amount.data * scale).to_integral_value())
         try:
-            project = services.create_project(
-                organisation, current_user, title=form.title.data, summary=form.summary.data,
-                industry=form.industry.data, stage=form.stage.data, mode=form.mode.data,
-                funding_sought_amount=amount, currency=form.currency.data, **form.text_fields())
+            project = services.create_project(organisation, current_user,
+                                              from_form(NewProject, form, funding_sought=funding_sought(form)))
         except PortalError as error:
             attach_errors(form, error)
         else:
@@ -167,14 +180,9 @@ def project_edit(project_id: int):
             scale = Decimal(10) ** get_currency_precision(project.currency)
             form.funding_sought_amount.data = Decimal(project.funding_sought_amount) / scale
     if form.validate_on_submit():
-        amount = None
-        if form.funding_sought_amount.data is not None:
-            scale = Decimal(10) ** get_currency_precision(form.currency.data)
-            amount = int((form.funding_sought_amount.data * scale).to_integral_value())
         if run_action(lambda: services.update_project(
-                project, title=form.title.data, summary=form.summary.data, industry=form.industry.data,
-                stage=form.stage.data, mode=form.mode.data, funding_sought_amount=amount,
-                currency=form.currency.data, **form.text_fields()), _("Project saved."), form):
+                project, from_form(ProjectPatch, form, funding_sought=funding_sought(form))),
+                _("Project saved."), form):
             return back_to_project(project)
     return render_template("incubation/project_form.html", form=form, project=project)
 
@@ -188,7 +196,8 @@ def project_transition(project_id: int):
         target = form.status.data
         if not can(current_user, transition_permission(target), project):
             abort(403)
-        run_action(lambda: services.transition_project(project, target, actor=current_user, note=form.note.data or ""),
+        command = from_form(Transition, form)
+        run_action(lambda: services.transition_project(project, target, actor=current_user, note=command.note),
              _("The project is now %(status)s.", status=STATUS_LABELS.get(target, target)))
     else:
         form_failed(form)
@@ -220,7 +229,7 @@ def project_nda(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
     form = NdaForm()
     if form.validate_on_submit():
-        run_action(lambda: services.set_nda_text(project, form.nda_text.data, current_user), _("NDA saved."))
+        run_action(lambda: services.set_nda_text(project, from_form(NdaText, form), current_user), _("NDA saved."))
     else:
         form_failed(form)
     return back_to_project(project, "documents")
@@ -234,7 +243,8 @@ def project_nda_accept(project_id: int):
         abort(404)
     form = NdaAcceptForm()
     if form.validate_on_submit():
-        if run_action(lambda: services.accept_nda(project, current_user, form.version.data), _("NDA accepted.")):
+        if run_action(lambda: services.accept_nda(project, current_user, from_form(NdaAccept, form)),
+                      _("NDA accepted.")):
             target = request.args.get("document")
             if target and target.isdigit():
                 return redirect(url_for("incubation.document_open", document_id=int(target)))
@@ -249,8 +259,8 @@ def project_document_upload(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
     form = DocumentForm()
     if form.validate_on_submit():
-        run_action(lambda: services.add_document(project, request.files.get("file"), current_user, title=form.title.data,
-                                           confidentiality=form.confidentiality.data), _("Document stored."))
+        run_action(lambda: services.add_document(project, request.files.get("file"), current_user,
+                                                 from_form(NewDocument, form)), _("Document stored."))
     else:
         form_failed(form)
     return back_to_project(project, "documents")
@@ -316,8 +326,8 @@ def former_employment_index():
     form.company_id.choices = [(c.id, c.name) for c in companies]
     if form.validate_on_submit():
         company = load(Organisation, form.company_id.data, Permission.VIEW)
-        if run_action(lambda: services.claim_former_employment(current_user, company, position=form.position.data,
-                                                        years=form.years.data),
+        if run_action(lambda: services.claim_former_employment(current_user, company,
+                                                               from_form(FormerEmploymentClaim, form)),
                 _("Recorded. The company's staff will verify it."), form):
             return redirect(url_for("incubation.former_employment_index"))
     mine = db.session.scalars(select(FormerEmployment).where(FormerEmployment.user_id == current_user.id)).all()

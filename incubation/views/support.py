@@ -8,9 +8,11 @@ from flask_login import current_user, login_required
 from incubation import services
 from incubation.forms import KpiForm, MilestoneForm, ProgressForm, SupportRequestForm, SupportUpdateForm
 from incubation.models import Kpi, Milestone, Project, SupportRequest
+from incubation.schemas.support import KpiIn, MilestoneIn, NewSupportRequest, ProgressIn, SupportUpdate
 from incubation.views.common import back_to_project, bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.permissions import Permission, load
+from portal.schemas import from_form
 
 # ---- incubation support ----------------------------------------------------------------------
 
@@ -20,7 +22,7 @@ def milestone_create(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
     form = MilestoneForm()
     if form.validate_on_submit():
-        run_action(lambda: services.add_milestone(project, form.title.data, form.due_at.data), _("Milestone added."))
+        run_action(lambda: services.add_milestone(project, from_form(MilestoneIn, form)), _("Milestone added."))
     else:
         form_failed(form)
     return back_to_project(project, "progress-section")
@@ -32,7 +34,7 @@ def kpi_create(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
     form = KpiForm()
     if form.validate_on_submit():
-        run_action(lambda: services.add_kpi(project, form.name.data, form.target.data, form.unit.data), _("KPI added."))
+        run_action(lambda: services.add_kpi(project, from_form(KpiIn, form)), _("KPI added."))
     else:
         form_failed(form)
     return back_to_project(project, "progress-section")
@@ -44,8 +46,8 @@ def milestone_edit(milestone_id: int):
     milestone = load(Milestone, milestone_id, Permission.EDIT)
     form = MilestoneForm()
     if form.validate_on_submit():
-        run_action(lambda: services.update_milestone(milestone, current_user, title=form.title.data,
-                                               due_at=form.due_at.data), _("Milestone saved."))
+        run_action(lambda: services.update_milestone(milestone, current_user, from_form(MilestoneIn, form)),
+                   _("Milestone saved."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.project_detail", project_id=milestone.project_id) + "#progress-section")
@@ -67,8 +69,7 @@ def kpi_edit(kpi_id: int):
     kpi = load(Kpi, kpi_id, Permission.EDIT)
     form = KpiForm()
     if form.validate_on_submit():
-        run_action(lambda: services.update_kpi(kpi, current_user, name=form.name.data, target=form.target.data,
-                                         unit=form.unit.data), _("KPI saved."))
+        run_action(lambda: services.update_kpi(kpi, current_user, from_form(KpiIn, form)), _("KPI saved."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.project_detail", project_id=kpi.project_id) + "#progress-section")
@@ -92,9 +93,8 @@ def progress_create(project_id: int):
     if form.validate_on_submit():
         milestone = load(Milestone, form.milestone_id.data, Permission.EDIT) if form.milestone_id.data else None
         kpi = load(Kpi, form.kpi_id.data, Permission.EDIT) if form.kpi_id.data else None
-        run_action(lambda: services.post_progress(project, current_user, form.body.data, milestone=milestone,
-                                            progress=form.progress.data, kpi=kpi, kpi_value=form.kpi_value.data),
-             _("Progress posted."))
+        run_action(lambda: services.post_progress(project, current_user, from_form(ProgressIn, form),
+                                                  milestone=milestone, kpi=kpi), _("Progress posted."))
     else:
         form_failed(form)
     return back_to_project(project, "progress-section")
@@ -106,9 +106,8 @@ def support_create(project_id: int):
     project = load(Project, project_id, Permission.EDIT)
     form = SupportRequestForm()
     if form.validate_on_submit():
-        run_action(lambda: services.open_support_request(project, current_user, stage=form.stage.data,
-                                                   title=form.title.data, body=form.body.data),
-             _("Support request sent to the anchor company."))
+        run_action(lambda: services.open_support_request(project, current_user, from_form(NewSupportRequest, form)),
+                   _("Support request sent to the anchor company."))
     else:
         form_failed(form)
     return back_to_project(project, "support-section")
@@ -129,8 +128,8 @@ def support_update(support_id: int):
     support = load(SupportRequest, support_id, Permission.MANAGE)
     form = SupportUpdateForm()
     if form.validate_on_submit():
-        run_action(lambda: services.update_support_request(support, current_user, form.status.data, form.resolution.data),
-             _("Support request updated."))
+        run_action(lambda: services.update_support_request(support, current_user, from_form(SupportUpdate, form)),
+                   _("Support request updated."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.support_index"))
