@@ -89,20 +89,10 @@ class ProjectFieldsForm(FlaskForm):
     team = TextAreaField(_l("Team"), validators=[Optional(), Length(max=5000)])
     video_url = StringField(_l("Pitch video URL"), validators=[Optional(), URL(), Length(max=255)])
 
-    def text_fields(self) -> dict[str, str]:
-        return {name: getattr(self, name).data or "" for name in
-                ("description", "problem", "solution", "market", "business_model", "team", "video_url")}
-
-
-class ProjectForm(ProjectFieldsForm):
-    """The API body of POST /api/v1/projects."""
-
-    organisation_id = IntegerField(_l("Organisation"), validators=[DataRequired()])
-    funding_sought = FormField(MoneyForm, label=_l("Funding sought"))
-
 
 class ProjectPageForm(ProjectFieldsForm):
-    """The HTML form: the organisation is chosen from the user's startups, the amount in major units."""
+    """The project page's form (the API reads incubation.schemas.projects.NewProject): the organisation is
+    chosen from the user's startups, the amount in major units."""
 
     organisation_id = SelectField(_l("Startup"), coerce=int, validators=[DataRequired()])
     funding_sought_amount = DecimalField(_l("Funding sought"), places=2, validators=[Optional(), NumberRange(min=0)])
@@ -186,37 +176,6 @@ class CommaListField(StringField):
 
 
 # ---- projects: editing, documents, NDA, transitions -------------------------------------------
-
-class ProjectPatchForm(FlaskForm):
-    """PATCH /api/v1/projects/{id}: every field optional."""
-
-    title = StringField(_l("Title"), validators=[Optional(), Length(min=1, max=160)])
-    summary = StringField(_l("One-line summary"), validators=[Optional(), Length(max=280)])
-    industry = StringField(_l("Industry"), validators=[Optional(), Length(max=80)])
-    stage = SelectField(_l("Stage"), choices=[("", "")] + STAGE_CHOICES, validators=[Optional()])
-    mode = SelectField(_l("Incubation mode"), choices=[("", "")] + MODE_CHOICES, validators=[Optional()])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
-    problem = TextAreaField(_l("Problem"), validators=[Optional(), Length(max=5000)])
-    solution = TextAreaField(_l("Solution"), validators=[Optional(), Length(max=5000)])
-    market = TextAreaField(_l("Market"), validators=[Optional(), Length(max=5000)])
-    business_model = TextAreaField(_l("Business model"), validators=[Optional(), Length(max=5000)])
-    team = TextAreaField(_l("Team"), validators=[Optional(), Length(max=5000)])
-    video_url = StringField(_l("Pitch video URL"), validators=[Optional(), URL(), Length(max=255)])
-    funding_sought = FormField(MoneyForm, label=_l("Funding sought"))
-
-    def changes(self, sent: dict) -> dict:
-        out = {}
-        for name in ("title", "summary", "industry", "stage", "mode", "description", "problem", "solution",
-                     "market", "business_model", "team", "video_url"):
-            if name in sent:
-                out[name] = getattr(self, name).data or ""
-        if isinstance(sent.get("funding_sought"), dict):
-            out["funding_sought_amount"] = self.funding_sought.form.amount.data
-            out["currency"] = self.funding_sought.form.currency.data or "CNY"
-        elif "funding_sought" in sent and sent["funding_sought"] is None:
-            out["funding_sought_amount"] = None
-        return out
-
 
 class TransitionForm(FlaskForm):
     status = SelectField(_l("New status"), choices=list(STATUS_LABELS.items()), validators=[DataRequired()])
@@ -505,10 +464,6 @@ class SessionFeedbackForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=2000)])
-
-
-class AdoptForm(FlaskForm):
-    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
 
 
 class AdoptPageForm(FlaskForm):
