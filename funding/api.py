@@ -3,31 +3,15 @@ rules live in `funding.services` and `funding.settlement`, shared with the HTML 
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from funding import financing, ledger, refunds, services, settlement
-from funding.forms import (
-    CampaignForm,
-    CardForm,
-    CommentForm,
-    FinancingDecisionForm,
-    FinancingForm,
-    MatchFundForm,
-    PledgeForm,
-    RefundForm,
-    RewardForm,
-    StretchGoalForm,
-    SurveyForm,
-    UpdateForm,
-    parse_date,
-)
+from funding import community, financing, ledger, matchfunding, refunds, services, settlement
 from funding.models import (
     Campaign,
     CampaignComment,
-    CampaignStatus,
     CampaignUpdate,
     FinancingApplication,
     LedgerEntry,
@@ -36,8 +20,36 @@ from funding.models import (
 )
 from funding.payments import ProviderUnavailable, get_provider
 from funding.policies import REFUND_BACKER
+from funding.schemas import (
+    CampaignCommentOut,
+    CampaignOut,
+    CampaignQuery,
+    CardChange,
+    FinancingDecision,
+    FinancingOut,
+    FinancingRequest,
+    FinancingReviewIn,
+    LedgerEntryOut,
+    MatchFundOut,
+    NewCampaign,
+    NewComment,
+    NewMatchFund,
+    NewPledge,
+    NewReward,
+    NewStretchGoal,
+    NewUpdate,
+    PledgeChange,
+    PledgeOut,
+    RefundRequest,
+    ReviewCreatedOut,
+    RewardOut,
+    SetupIntentOut,
+    StretchGoalOut,
+    SurveyAnswers,
+    UpdateOut,
+)
 from incubation.models import Project
-from portal.api import api_blueprint, doc, iso, json_body, money, paginate, parse, require_login
+from portal.api import api_blueprint, doc, iso, money, paginate, read_body, read_query, require_login
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.jobs import enqueue
@@ -61,6 +73,17 @@ def reward_json(reward: Reward, claimed: int) -> dict:
     }
 
 
+def read_money_body(model, money_field: str):
+    """`read_body(model)`, naming a bad currency `currency` as the API always has (not `goal.currency`)."""
+    try:
+        return read_body(model)
+    except ValidationFailed as error:
+        fields = error.fields or {}
+        if f"{money_field}.currency" in fields:
+            fields["currency"] = fields.pop(f"{money_field}.currency")
+        raise
+
+
 def campaign_json(campaign: Campaign, totals: tuple[int, int] | None = None, with_rewards: bool = False) -> dict:
     pledged, backers = totals if totals is not None else campaign.totals()
     data = {
@@ -81,9 +104,9 @@ def campaign_json(campaign: Campaign, totals: tuple[int, int] | None = None, wit
         data["story"] = campaign.story
         data["rewards"] = [reward_json(r, claimed.get(r.id, 0)) for r in campaign.rewards]
         data["stretch_goals"] = [{"id": g.id, "amount": g.amount, "title": g.title, "reached": pledged >= g.amount}
-                                 for g in services.stretch_goals(campaign)]
+                                 for g in community.stretch_goals(campaign)]
         data["match_funds"] = [{"organisation_id": f.organisation_id, "cap": f.cap}
-                               for f in services.match_funds(campaign)]
+                               for f in matchfunding.match_funds(campaign)]
     return data
 
 
@@ -107,18 +130,15 @@ def pledge_json(pledge: Pledge) -> dict:
 
 
 @bp.get("/campaigns")
-@doc("List campaigns: public ones, plus drafts of your own organisations", auth=False,
-     query={"status": "campaign status, e.g. live", "project_id": "only this project's campaigns"})
+@doc("List campaigns: public ones, plus drafts of your own organisations", auth=False, query=CampaignQuery,
+     response=CampaignOut)
 def campaign_list():
+    args = read_query(CampaignQuery)
     stmt = services.visible_campaigns(current_user)
-    status = request.args.get("status")
-    if status:
-        if status not in CampaignStatus.ALL:
-            raise ValidationFailed.field("status", _("Choose one of: %(choices)s",
-                                                     choices=", ".join(CampaignStatus.ALL)))
-        stmt = stmt.where(Campaign.status == status)
-    if request.args.get("project_id", "").isdigit():
-        stmt = stmt.where(Campaign.project_id == int(request.args["project_id"]))
+    if args.status is not None:
+        stmt = stmt.where(Campaign.status == args.status)
+    if args.project_id is not None:
+        stmt = stmt.where(Campaign.project_id == args.project_id)
     stmt = stmt.order_by(Campaign.deadline, Campaign.id)
     # Totals for the whole page in one grouped query rather than one per campaign.
     page = paginate(stmt, lambda c: c)
@@ -128,63 +148,44 @@ def campaign_list():
 
 
 @bp.post("/campaigns")
-@doc("Create a draft campaign for a project of your organisation (deadline 1 to 60 days ahead)", form=CampaignForm,
-     responses={201: "Draft created"})
+@doc("Create a draft campaign for a project of your organisation (deadline 1 to 60 days ahead)", body=NewCampaign,
+     response=CampaignOut, responses={201: "Draft created"})
 def campaign_create():
     require_login()
-    form = parse(CampaignForm)
-    project = load(Project, form.project_id.data, Permission.EDIT)
-    goal = form.goal.form
-    if goal.amount.data is None:
-        raise ValidationFailed.field("goal", _("The goal must be more than zero."))
-    campaign = services.create_campaign(project, title=form.title.data, goal_amount=goal.amount.data,
-                                        currency=goal.currency.data or "CNY", deadline=form.deadline.data,
-                                        funding_model=form.funding_model.data or "all_or_nothing",
-                                        story=form.story.data or "")
+    cmd = read_money_body(NewCampaign, "goal")
+    project = load(Project, cmd.project_id, Permission.EDIT)
+    campaign = services.create_campaign(project, cmd)
     return jsonify(campaign_json(campaign, (0, 0))), 201
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-@doc("One campaign with its goal, pledged total (active and collected pledges), backers and rewards", auth=False)
+@doc("One campaign with its goal, pledged total (active and collected pledges), backers and rewards", auth=False,
+     response=CampaignOut)
 def campaign_get(campaign_id: int):
     return jsonify(campaign_json(load(Campaign, campaign_id, Permission.VIEW), with_rewards=True))
 
 
-def _shipping_fees_from_body() -> dict:
-    fees = json_body().get("shipping_fees") or {}
-    if not isinstance(fees, dict):
-        raise ValidationFailed.field("shipping_fees", _("Give an object of region: fee in minor units."))
-    return fees
-
-
 @bp.post("/campaigns/<int:campaign_id>/rewards")
 @doc("Add a reward tier (team; before the campaign goes live). `shipping_fees`: {region: minor units}",
-     form=RewardForm)
+     body=NewReward, response=RewardOut)
 def reward_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.EDIT)
-    form = parse(RewardForm)
-    delivery = parse_date(form.estimated_delivery.data)
-    reward = services.add_reward(campaign, title=form.title.data, amount=form.amount.data,
-                                 quantity=form.quantity.data, description=form.description.data or "",
-                                 estimated_delivery=delivery, shipping_fees=_shipping_fees_from_body(),
-                                 variants=form.variants.data)
+    reward = services.add_reward(campaign, read_body(NewReward))
     return jsonify(reward_json(reward, 0)), 201
 
 
 @bp.post("/campaigns/<int:campaign_id>/stretch-goals")
-@doc("Add a stretch goal above the goal (team)", form=StretchGoalForm)
+@doc("Add a stretch goal above the goal (team)", body=NewStretchGoal, response=StretchGoalOut)
 def stretch_goal_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.EDIT)
-    form = parse(StretchGoalForm)
-    goal = services.add_stretch_goal(campaign, amount=form.amount.data, title=form.title.data,
-                                     description=form.description.data or "")
+    goal = community.add_stretch_goal(campaign, read_body(NewStretchGoal))
     return jsonify({"id": goal.id, "amount": goal.amount, "title": goal.title}), 201
 
 
 @bp.post("/campaigns/<int:campaign_id>/submit")
-@doc("Submit a draft campaign for approval (team)", responses={200: "Submitted", 409: "Not a draft"})
+@doc("Submit a draft campaign for approval (team)", response=CampaignOut, responses={200: "Submitted", 409: "Not a draft"})
 def campaign_submit(campaign_id: int):
     require_login()
     campaign = services.submit_campaign(load(Campaign, campaign_id, Permission.EDIT))
@@ -192,7 +193,7 @@ def campaign_submit(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/approve")
-@doc("Approve a submitted campaign: it goes live (platform admins)", responses={200: "Live", 409: "Not submitted"})
+@doc("Approve a submitted campaign: it goes live (platform admins)", response=CampaignOut, responses={200: "Live", 409: "Not submitted"})
 def campaign_approve(campaign_id: int):
     require_login()
     campaign = services.approve_campaign(load(Campaign, campaign_id, Permission.ADMIN))
@@ -200,7 +201,7 @@ def campaign_approve(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
-@doc("Cancel a campaign before it ends (team or admins); active pledges are released",
+@doc("Cancel a campaign before it ends (team or admins); active pledges are released", response=CampaignOut,
      responses={200: "Cancelled", 409: "Already ended"})
 def campaign_cancel(campaign_id: int):
     require_login()
@@ -209,20 +210,22 @@ def campaign_cancel(campaign_id: int):
 
 
 @bp.post("/campaigns/<int:campaign_id>/match-funds")
-@doc("An anchor company matches pledges 1:1 up to a cap (owners of that company, or admins)", form=MatchFundForm,
+@doc("An anchor company matches pledges 1:1 up to a cap (owners of that company, or admins)", body=NewMatchFund,
+     response=MatchFundOut,
      responses={409: "The company is not verified (`organisation_unverified`), or the campaign has ended"})
 def match_fund_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.VIEW)
-    form = parse(MatchFundForm)
-    organisation = load(Organisation, form.organisation_id.data, Permission.MANAGE)
-    fund = services.add_match_fund(campaign, organisation, form.cap.data)
+    cmd = read_body(NewMatchFund)
+    organisation = load(Organisation, cmd.organisation_id, Permission.MANAGE)
+    fund = matchfunding.add_match_fund(campaign, organisation, cmd)
     return jsonify({"id": fund.id, "organisation_id": fund.organisation_id, "cap": fund.cap}), 201
 
 
 @bp.post("/campaigns/<int:campaign_id>/setup-intents")
 @doc("Start saving a card: a Stripe SetupIntent (usage off_session) for the Payment Element; "
-     "in sandbox mode answers {sandbox: true}", responses={201: "SetupIntent created"})
+     "in sandbox mode answers {sandbox: true}", response=SetupIntentOut,
+     responses={201: "SetupIntent created"})
 def setup_intent_create(campaign_id: int):
     require_login()
     load(Campaign, campaign_id, Permission.VIEW)
@@ -237,39 +240,20 @@ def setup_intent_create(campaign_id: int):
                     "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY")}), 201
 
 
-def _reward(campaign: Campaign, reward_id: int | None) -> Reward | None:
-    if reward_id is None:
-        return None
-    reward = db.session.get(Reward, reward_id)
-    if reward is None or reward.campaign_id != campaign.id:
-        raise ValidationFailed.field("reward_id", _("This reward belongs to another campaign."))
-    return reward
-
-
-def _amount_from_raw_body() -> None:
-    """Refuse fractional or non-integer amounts explicitly (1299.5 must not become 1299)."""
-    raw = json_body().get("amount")
-    if isinstance(raw, bool) or (raw is not None and not isinstance(raw, int)):
-        raise ValidationFailed.field("amount", _("Give a whole number of minor units (no fractions)."))
-
-
 @bp.post("/campaigns/<int:campaign_id>/pledges")
 @doc("Pledge: amount in minor units (at least the reward's), reward_id optional, payment_method a test card in "
-     "sandbox mode or a PaymentMethod id from a completed SetupIntent. Nothing is charged now.", form=PledgeForm,
+     "sandbox mode or a PaymentMethod id from a completed SetupIntent. Nothing is charged now.", body=NewPledge,
+     response=PledgeOut,
      responses={201: "Pledge active", 409: "Campaign closed or reward sold out"})
 def pledge_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.VIEW)
-    _amount_from_raw_body()
-    form = parse(PledgeForm)
-    pledge = services.place_pledge(campaign, current_user, form.amount.data, _reward(campaign, form.reward_id.data),
-                                   payment_method=form.payment_method.data, setup_intent=form.setup_intent.data,
-                                   shipping_region=form.shipping_region.data, currency=form.currency.data)
+    pledge = services.place_pledge(campaign, current_user, read_body(NewPledge))
     return jsonify(pledge_json(pledge)), 201
 
 
 @bp.get("/pledges")
-@doc("Your pledges")
+@doc("Your pledges", response=PledgeOut)
 def pledge_list():
     require_login()
     stmt = select(Pledge).where(Pledge.backer_id == current_user.id).order_by(Pledge.created_at.desc())
@@ -277,47 +261,43 @@ def pledge_list():
 
 
 @bp.get("/pledges/<int:pledge_id>")
-@doc("One of your pledges")
+@doc("One of your pledges", response=PledgeOut)
 def pledge_get(pledge_id: int):
     require_login()
     return jsonify(pledge_json(load(Pledge, pledge_id, Permission.VIEW)))
 
 
 @bp.patch("/pledges/<int:pledge_id>")
-@doc("Change reward or amount of an active pledge before the deadline", form=PledgeForm)
+@doc("Change reward or amount of an active pledge before the deadline", body=PledgeChange, response=PledgeOut)
 def pledge_update(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.EDIT)
-    _amount_from_raw_body()
-    form = parse(PledgeForm)
-    services.update_pledge(pledge, amount=form.amount.data, reward=_reward(pledge.campaign, form.reward_id.data),
-                           shipping_region=form.shipping_region.data, currency=form.currency.data)
+    services.update_pledge(pledge, read_body(PledgeChange))
     return jsonify(pledge_json(pledge))
 
 
 @bp.post("/pledges/<int:pledge_id>/cancel")
-@doc("Cancel your pledge before the deadline", responses={200: "Cancelled", 409: "Too late"})
+@doc("Cancel your pledge before the deadline", response=PledgeOut, responses={200: "Cancelled", 409: "Too late"})
 def pledge_cancel(pledge_id: int):
     require_login()
     return jsonify(pledge_json(services.cancel_pledge(load(Pledge, pledge_id, Permission.EDIT))))
 
 
 @bp.post("/pledges/<int:pledge_id>/payment-method")
-@doc("Save another card on your pledge; an errored pledge is charged again at once", form=CardForm,
+@doc("Save another card on your pledge; an errored pledge is charged again at once", body=CardChange,
+     response=PledgeOut,
      responses={409: "The pledge is past the point where its card can change"})
 def pledge_card(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.EDIT)
-    form = parse(CardForm)
-    services.change_card(pledge, payment_method=form.payment_method.data or None,
-                         setup_intent=form.setup_intent.data or None)
+    services.change_card(pledge, read_body(CardChange))
     if pledge.status in ("errored", "needs_authentication"):
         enqueue("funding.tasks.retry_pledge", pledge.id)  # after commit: charge again with the new card
     return jsonify(pledge_json(pledge))
 
 
 @bp.post("/pledges/<int:pledge_id>/authenticate")
-@doc("After finishing 3-D Secure on-session: record the PaymentIntent's outcome (no new charge)")
+@doc("After finishing 3-D Secure on-session: record the PaymentIntent's outcome (no new charge)", response=PledgeOut)
 def pledge_authenticate(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.EDIT)
@@ -330,28 +310,25 @@ def pledge_authenticate(pledge_id: int):
 
 @bp.post("/pledges/<int:pledge_id>/refund")
 @doc("Refund a collected pledge in full or in part through the provider (platform admins, or the campaign's "
-     "team refunding one of its backers; audited, the backer is mailed)", form=RefundForm,
+     "team refunding one of its backers; audited, the backer is mailed)", body=RefundRequest,
+     response=PledgeOut,
      responses={200: "Refunded", 400: "Bad amount", 403: "Neither an admin nor the campaign's team",
                 409: "Not collected, another refund in flight, or the provider "
                 "unreachable (the refund stays pending and is resent with the same key)"})
 def pledge_refund(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, REFUND_BACKER)
-    form = parse(RefundForm)
-    raw = json_body().get("amount")
-    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
-        raise ValidationFailed.field("amount", _("Give a whole number of minor units (no fractions)."))
-    pledge = refunds.refund_pledge(pledge.id, form.amount.data, by_team=not current_user.is_admin)
+    pledge = refunds.refund_pledge(pledge.id, read_body(RefundRequest), by_team=not current_user.is_admin)
     return jsonify(pledge_json(pledge))
 
 
 @bp.post("/pledges/<int:pledge_id>/survey")
-@doc("Answer the backer survey: shipping address and reward variant (after success)", form=SurveyForm)
+@doc("Answer the backer survey: shipping address and reward variant (after success)", body=SurveyAnswers,
+     response=PledgeOut)
 def pledge_survey(pledge_id: int):
     require_login()
     pledge = load(Pledge, pledge_id, Permission.EDIT)
-    form = parse(SurveyForm)
-    services.answer_survey(pledge, {f.short_name: f.data for f in form})
+    community.answer_survey(pledge, read_body(SurveyAnswers))
     return jsonify(pledge_json(pledge) | {"survey": pledge.survey_answers})
 
 
@@ -361,7 +338,8 @@ def entry_json(entry: LedgerEntry) -> dict:
 
 
 @bp.get("/campaigns/<int:campaign_id>/ledger")
-@doc("The public ledger: totals (pledged, collected, dropped, refunded, fees, net) and entries", auth=False)
+@doc("The public ledger: totals (pledged, collected, dropped, refunded, fees, net) and entries", auth=False,
+     response=LedgerEntryOut)
 def campaign_ledger(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
     figures = ledger.totals(campaign)
@@ -375,31 +353,29 @@ def campaign_ledger(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/updates")
-@doc("Updates of a campaign (backers-only updates for backers and the team)", auth=False)
+@doc("Updates of a campaign (backers-only updates for backers and the team)", auth=False, response=UpdateOut)
 def update_list(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
     team = can(current_user, Permission.MANAGE, campaign)
     return jsonify({"items": [{"id": u.id, "title": u.title, "body": u.body, "backers_only": u.backers_only,
                                "created_at": iso(u.created_at)}
-                              for u in services.updates_for(campaign, current_user, team)]})
+                              for u in community.updates_for(campaign, current_user, team)]})
 
 
 @bp.post("/campaigns/<int:campaign_id>/updates")
-@doc("Post an update, public or for backers only (team)", form=UpdateForm)
+@doc("Post an update, public or for backers only (team)", body=NewUpdate, response=UpdateOut)
 def update_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.MANAGE)
-    form = parse(UpdateForm)
-    update: CampaignUpdate = services.post_update(campaign, current_user, title=form.title.data,
-                                                  body=form.body.data, backers_only=form.backers_only.data)
+    update: CampaignUpdate = community.post_update(campaign, current_user, read_body(NewUpdate))
     return jsonify({"id": update.id, "title": update.title, "backers_only": update.backers_only}), 201
 
 
 @bp.get("/campaigns/<int:campaign_id>/comments")
-@doc("Comments and questions of a campaign", auth=False)
+@doc("Comments and questions of a campaign", auth=False, response=CampaignCommentOut)
 def comment_list(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
-    return jsonify({"items": [comment_json(c) for c in services.comments_for(campaign)]})
+    return jsonify({"items": [comment_json(c) for c in community.comments_for(campaign)]})
 
 
 def comment_json(comment: CampaignComment) -> dict:
@@ -408,16 +384,11 @@ def comment_json(comment: CampaignComment) -> dict:
 
 
 @bp.post("/campaigns/<int:campaign_id>/comments")
-@doc("Comment, ask a question, or answer one (parent_id)", form=CommentForm)
+@doc("Comment, ask a question, or answer one (parent_id)", body=NewComment, response=CampaignCommentOut)
 def comment_create(campaign_id: int):
     require_login()
     campaign = load(Campaign, campaign_id, Permission.VIEW)
-    form = parse(CommentForm)
-    parent = db.session.get(CampaignComment, form.parent_id.data) if form.parent_id.data else None
-    if form.parent_id.data and parent is None:
-        raise ValidationFailed.field("parent_id", _("That comment does not exist."))
-    comment = services.post_comment(campaign, current_user, form.body.data, is_question=form.is_question.data,
-                                    parent=parent)
+    comment = community.post_comment(campaign, current_user, read_body(NewComment))
     return jsonify(comment_json(comment)), 201
 
 
@@ -440,34 +411,32 @@ def financing_json(application: FinancingApplication) -> dict:
 
 @bp.post("/financing-applications")
 @doc("Apply for financing for a project of your organisation, addressed to a verified company or fund "
-     "(`organisation_id`; the platform's fund when absent)", form=FinancingForm,
+     "(`organisation_id`; the platform's fund when absent)", body=FinancingRequest, response=FinancingOut,
      responses={201: "Submitted", 409: "organisation_unverified: the addressee is not verified"})
 def financing_create():
     require_login()
-    form = parse(FinancingForm)
-    project = load(Project, form.project_id.data, Permission.EDIT)
+    cmd = read_money_body(FinancingRequest, "amount")
+    project = load(Project, cmd.project_id, Permission.EDIT)
     organisation = None
-    if form.organisation_id.data is not None:
-        organisation = db.session.get(Organisation, form.organisation_id.data)
+    if cmd.organisation_id is not None:
+        organisation = db.session.get(Organisation, cmd.organisation_id)
         if organisation is None:
             raise ValidationFailed.field("organisation_id", _("No such organisation."))
-    amount = form.amount.form
-    application = financing.apply_for_financing(project, current_user, amount=amount.amount.data or 0,
-                                                currency=amount.currency.data or "CNY",
-                                                use_of_funds=form.use_of_funds.data, terms=form.terms.data,
-                                                organisation=organisation)
+    application = financing.apply_for_financing(project, current_user, cmd, organisation)
     return jsonify(financing_json(application)), 201
 
 
 @bp.get("/financing-applications")
-@doc("Financing applications you may see: your organisations' and those addressed to your verified company")
+@doc("Financing applications you may see: your organisations' and those addressed to your verified company",
+     response=FinancingOut)
 def financing_list():
     require_login()
     return jsonify(paginate(financing.visible_financing(current_user), financing_json))
 
 
 @bp.get("/financing-applications/<int:application_id>")
-@doc("One financing application (applicant organisation, the addressee's verified staff, admins)")
+@doc("One financing application (applicant organisation, the addressee's verified staff, admins)",
+     response=FinancingOut)
 def financing_get(application_id: int):
     require_login()
     return jsonify(financing_json(load(FinancingApplication, application_id, Permission.VIEW)))
@@ -476,29 +445,23 @@ def financing_get(application_id: int):
 @bp.post("/financing-applications/<int:application_id>/reviews")
 @doc("Score a financing application: `{scores: {team, market, terms: 0-5}, recommendation: yes|maybe|no, "
      "comment?}` (the addressee's verified staff)",
+     body=FinancingReviewIn, response=ReviewCreatedOut,
      responses={201: "Reviewed", 409: "Decided already, reviewed already, or conflict_of_interest"})
 def financing_review(application_id: int):
     require_login()
     application = load(FinancingApplication, application_id, Permission.MANAGE)
-    body = json_body()
-    scores = body.get("scores")
-    if not isinstance(scores, dict):
-        raise ValidationFailed.field("scores", _("Send an object of scores from 0 to 5."))
-    comment = body.get("comment") or ""
-    if not isinstance(comment, str):
-        raise ValidationFailed.field("comment", _("Send text."))
-    review = financing.review_financing(application, current_user, scores, body.get("recommendation"), comment)
+    review = financing.review_financing(application, current_user, read_body(FinancingReviewIn))
     return jsonify({"id": review.id, "weighted_score": review.weighted_score,
                     "recommendation": review.recommendation}), 201
 
 
 @bp.post("/financing-applications/<int:application_id>/decision")
 @doc("Decide a financing application after at least one review (the addressee's verified staff)",
-     form=FinancingDecisionForm, responses={200: "Decided", 409: "Decided already, or no review yet"})
+     body=FinancingDecision, response=FinancingOut,
+     responses={200: "Decided", 409: "Decided already, or no review yet"})
 def financing_decide(application_id: int):
     require_login()
     application = load(FinancingApplication, application_id, Permission.MANAGE)
-    form = parse(FinancingDecisionForm)
-    financing.decide_financing(application, current_user, form.decision.data, form.note.data)
+    financing.decide_financing(application, current_user, read_body(FinancingDecision))
     return jsonify(financing_json(application))
 

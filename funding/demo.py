@@ -5,8 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from funding import services
+from funding import community, matchfunding, services
 from funding.models import FundingModel
+from funding.schemas import MoneyIn, NewCampaign, NewMatchFund, NewPledge, NewReward, NewStretchGoal
 from portal.auth.models import Role, User, UserRole
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
@@ -37,23 +38,24 @@ def seed_funding(context: DemoContext, progress) -> None:
     db.session.flush()
 
     project = context.extra["projects"]["aircare"]
-    campaign = services.create_campaign(
-        project, title="静音智能新风机首发 Quiet Smart Ventilator: first production run",
+    campaign = services.create_campaign(project, NewCampaign(
+        project_id=project.id, title="静音智能新风机首发 Quiet Smart Ventilator: first production run",
         story="我们在海尔卡奥斯共享产线完成了 EVT 样机，首批 1,000 台需要众筹开模。"
               "We finished EVT prototypes on Haier COSMOPlat's shared line; the first 1,000 units need tooling money.\n"
               "所有档位含一年滤网。Every tier includes a year of filters.",
-        goal_amount=300000_00, currency="CNY", deadline=utcnow() + timedelta(days=25),
-        funding_model=FundingModel.ALL_OR_NOTHING)
+        goal=MoneyIn(amount=300000_00, currency="CNY"), deadline=utcnow() + timedelta(days=25),
+        funding_model=FundingModel.ALL_OR_NOTHING))
     delivery = date.today() + timedelta(days=150)
-    early = services.add_reward(campaign, title="早鸟价 Early bird", amount=1299_00, quantity=200,
-                                description="一台新风机，限量 200 台。One ventilator, limited to 200 units.",
-                                estimated_delivery=delivery)
-    standard = services.add_reward(campaign, title="标准版 Standard", amount=1599_00,
-                                   description="一台新风机 + 一年滤网。One ventilator plus a year of filters.",
-                                   estimated_delivery=delivery)
-    reseller = services.add_reward(campaign, title="经销商套装 Reseller pack (20 units)", amount=25999_00,
-                                   description="20 台，含陈列样机与培训。20 units with a display unit and training.",
-                                   estimated_delivery=delivery + timedelta(days=30))
+    early = services.add_reward(campaign, NewReward(
+        title="早鸟价 Early bird", amount=1299_00, quantity=200,
+        description="一台新风机，限量 200 台。One ventilator, limited to 200 units.", estimated_delivery=delivery))
+    standard = services.add_reward(campaign, NewReward(
+        title="标准版 Standard", amount=1599_00,
+        description="一台新风机 + 一年滤网。One ventilator plus a year of filters.", estimated_delivery=delivery))
+    reseller = services.add_reward(campaign, NewReward(
+        title="经销商套装 Reseller pack (20 units)", amount=25999_00,
+        description="20 台，含陈列样机与培训。20 units with a display unit and training.",
+        estimated_delivery=delivery + timedelta(days=30)))
     services.submit_campaign(campaign)
     services.approve_campaign(campaign)
 
@@ -63,9 +65,10 @@ def seed_funding(context: DemoContext, progress) -> None:
         ("crowd_sophie", reseller, 25999_00), ("crowd_sun", reseller, 25999_00), ("crowd_zhou", standard, 1599_00),
         ("crowd_wang", None, 10000_00), ("crowd_lucas", early, 1299_00), ("crowd_he", standard, 1599_00),
     ]:
-        services.place_pledge(campaign, users[key], amount, reward, payment_method="4242424242424242")
-    cancelled = services.place_pledge(campaign, users["crowd_lucas"], 1599_00, standard,
-                                      payment_method="4242424242424242")
+        services.place_pledge(campaign, users[key], NewPledge(
+            amount=amount, reward_id=reward.id if reward else None, payment_method="4242424242424242"))
+    cancelled = services.place_pledge(campaign, users["crowd_lucas"], NewPledge(
+        amount=1599_00, reward_id=standard.id, payment_method="4242424242424242"))
     services.cancel_pledge(cancelled)  # cancelled pledges do not count toward the total
 
     context.extra["campaign"] = campaign
@@ -98,29 +101,30 @@ def seed_settled_campaign(context: DemoContext, progress) -> None:
         summary="The 24-hour composter for city kitchens, made for consumers. 城市厨房的 24 小时堆肥机。",
         industry=greenbrew.industry, stage=ProjectStage.MVP, mode=IncubationMode.CROWDFUNDING)
     incubation_services.submit_project(project, context.users["founder2"])
-    campaign = services.create_campaign(
-        project, title="GreenBrew 24h Composter: first batch 厨余堆肥机首批",
+    campaign = services.create_campaign(project, NewCampaign(
+        project_id=project.id, title="GreenBrew 24h Composter: first batch 厨余堆肥机首批",
         story="Turn kitchen scraps into compost in 24 hours. 24 小时把厨余变成肥料。\n"
               "Thank you, backers: the first batch is in production at the Shunde makerspace.",
-        goal_amount=80000_00, currency="CNY", deadline=utcnow() + timedelta(days=30),
-        funding_model=FundingModel.KEEP_IT_ALL)
-    unit = services.add_reward(campaign, title="Composter 堆肥机", amount=2499_00, quantity=100,
-                               description="One composter with a starter pack. 一台堆肥机与入门包。",
-                               estimated_delivery=date.today() + timedelta(days=90),
-                               shipping_fees={"CN": 0, "ASIA": 150_00, "WORLD": 400_00},
-                               variants=["sage 鼠尾草绿", "graphite 石墨灰"])
-    services.add_stretch_goal(campaign, amount=120000_00, title="Odour filter upgrade 除味滤芯升级")
+        goal=MoneyIn(amount=80000_00, currency="CNY"), deadline=utcnow() + timedelta(days=30),
+        funding_model=FundingModel.KEEP_IT_ALL))
+    unit = services.add_reward(campaign, NewReward(
+        title="Composter 堆肥机", amount=2499_00, quantity=100,
+        description="One composter with a starter pack. 一台堆肥机与入门包。",
+        estimated_delivery=date.today() + timedelta(days=90),
+        shipping_fees={"CN": 0, "ASIA": 150_00, "WORLD": 400_00}, variants=["sage 鼠尾草绿", "graphite 石墨灰"]))
+    community.add_stretch_goal(campaign, NewStretchGoal(amount=120000_00, title="Odour filter upgrade 除味滤芯升级"))
     services.submit_campaign(campaign)
     services.approve_campaign(campaign)
-    services.add_match_fund(campaign, context.organisations["haier"], 20000_00)
+    haier = context.organisations["haier"]
+    matchfunding.add_match_fund(campaign, haier, NewMatchFund(organisation_id=haier.id, cap=20000_00))
     emails = [email for _key, email, _name, _locale in CROWD] + ["backer@demo.haichuang.test",
                                                                  "founder@demo.haichuang.test"]
     backers = [get_user_by_email(email) for email in emails]
     cards = ["4242424242424242"] * 8 + ["4000000000000341"]
     for index, (backer, number) in enumerate(zip(backers, cards, strict=False)):
         region = "CN" if index % 3 else "ASIA"
-        services.place_pledge(campaign, backer, 2499_00 + (index % 3) * 500_00, unit, payment_method=number,
-                              shipping_region=region)
+        services.place_pledge(campaign, backer, NewPledge(amount=2499_00 + (index % 3) * 500_00, reward_id=unit.id,
+                                                          payment_method=number, shipping_region=region))
     # The deadline passed two days ago; settle in the sandbox within this transaction.
     campaign.deadline = utcnow() - timedelta(days=2)
     campaign.closed_at = campaign.deadline

@@ -15,7 +15,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from funding.models import FinancingApplication, FinancingReview, FinancingStatus
-from funding.services import check_amount, check_currency
+from funding.schemas import FinancingDecision, FinancingRequest, FinancingReviewIn
 from incubation.models import Project, Recommendation
 from incubation.services import member_organisation_ids, weighted_score
 from portal import audit
@@ -23,7 +23,7 @@ from portal.auth.models import Role, User, UserRole
 from portal.db import utcnow
 from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
-from portal.mail import mail_each
+from portal.mail import send_to_users
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import require_verified, role_in, verified_company_ids
 from portal.urls import external_url
@@ -71,30 +71,27 @@ def _founders(project: Project) -> list[User]:
     return _staff(project.organisation)
 
 
-def apply_for_financing(project: Project, applicant: User, *, amount: int, currency: str, use_of_funds: str,
-                        terms: str, organisation: Organisation | None = None) -> FinancingApplication:
-    amount = check_amount(amount)
-    fields = {k: [_("This field is required.")] for k, v in (("use_of_funds", use_of_funds), ("terms", terms))
-              if not (v or "").strip()}
-    if fields:
-        raise ValidationFailed(_("Some fields are not valid."), fields)
+def apply_for_financing(project: Project, applicant: User, cmd: FinancingRequest,
+                        organisation: Organisation | None = None) -> FinancingApplication:
+    """`organisation` is the addressee named by `cmd.organisation_id` (None: the platform's fund), looked up by
+    the caller; the project is `cmd.project_id`, loaded by the caller with its permission."""
     if organisation is not None:
         if organisation.kind != OrganisationKind.COMPANY:
             raise ValidationFailed.field("organisation_id", _("Address a company or fund organisation."))
         if organisation.id == project.organisation_id:
             raise ValidationFailed.field("organisation_id", _("A project cannot ask its own organisation."))
         require_verified(organisation)
-    application = FinancingApplication(project_id=project.id, applicant_id=applicant.id, amount=amount,
-                                       currency=check_currency(currency), use_of_funds=use_of_funds.strip(),
-                                       terms=terms.strip(), status=FinancingStatus.SUBMITTED,
+    application = FinancingApplication(project_id=project.id, applicant_id=applicant.id, amount=cmd.amount.amount,
+                                       currency=cmd.amount.currency, use_of_funds=cmd.use_of_funds,
+                                       terms=cmd.terms, status=FinancingStatus.SUBMITTED,
                                        organisation_id=organisation.id if organisation is not None else None)
     db.session.add(application)
     db.session.flush()
     audit.record("financing.applied", application, after={
-        "project_id": project.id, "amount": amount, "currency": application.currency,
+        "project_id": project.id, "amount": application.amount, "currency": application.currency,
         "organisation_id": application.organisation_id})
     link = external_url("funding.financing_index")
-    mail_each(_staff(organisation), lambda: (
+    send_to_users(_staff(organisation), lambda: (
         _("New financing application: %(project)s", project=project.title),
         _("%(project)s asks %(fund)s for financing. Review it and record a decision:\n%(link)s",
           project=project.title, fund=organisation.name if organisation else _("the platform's fund"), link=link)))
@@ -114,39 +111,24 @@ def _require_open(application: FinancingApplication) -> None:
                        {"status": [str(STATUS_LABELS[application.status])]})
 
 
-def review_financing(application: FinancingApplication, reviewer: User, scores: dict, recommendation: str,
-                     comment: str = "") -> FinancingReview:
+def review_financing(application: FinancingApplication, reviewer: User, cmd: FinancingReviewIn) -> FinancingReview:
     """One scored review per reviewer (whether the reviewer may review is checked by the caller)."""
     _require_open(application)
     reasons = conflict_reasons(application, reviewer)
     if reasons:
         raise ConflictOfInterest(reasons[0])
-    errors: dict[str, list[str]] = {}
-    clean: dict[str, int] = {}
-    for name, _weight in FINANCING_CRITERIA:
-        value = (scores or {}).get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
-            errors[f"scores.{name}"] = [_("Give a whole number from 0 to 5.")]
-        else:
-            clean[name] = value
-    unknown = set(scores or {}) - {name for name, _weight in FINANCING_CRITERIA}
-    if unknown:
-        errors["scores"] = [_("Unknown criterion: %(names)s", names=", ".join(sorted(map(str, unknown))))]
-    if recommendation not in Recommendation.ALL:
-        errors["recommendation"] = [_("Choose yes, maybe or no.")]
-    if errors:
-        raise ValidationFailed(_("Some fields are not valid."), errors)
     if any(r.reviewer_id == reviewer.id for r in application.reviews):
         raise Conflict(_("You have already reviewed this application."), {"reviewer": [reviewer.name]})
     criteria = [_Criterion(name, weight) for name, weight in FINANCING_CRITERIA]
-    review = FinancingReview(application=application, reviewer_id=reviewer.id, scores=clean,
-                             weighted_score=round(weighted_score(criteria, clean), 3),
-                             recommendation=recommendation, comment=(comment or "").strip())
+    scores = cmd.scores.model_dump()
+    review = FinancingReview(application=application, reviewer_id=reviewer.id, scores=scores,
+                             weighted_score=round(weighted_score(criteria, scores), 3),
+                             recommendation=cmd.recommendation, comment=cmd.comment)
     db.session.add(review)
     db.session.flush()
     audit.record("financing.reviewed", application, actor_id=reviewer.id,
                  after={"review_id": review.id, "weighted_score": review.weighted_score,
-                        "recommendation": recommendation})
+                        "recommendation": cmd.recommendation})
     return review
 
 
@@ -162,19 +144,15 @@ def average_score(application: FinancingApplication) -> float | None:
     return round(sum(scores) / len(scores), 2) if scores else None
 
 
-def decide_financing(application: FinancingApplication, by: User, decision: str, note: str
-                     ) -> FinancingApplication:
+def decide_financing(application: FinancingApplication, by: User, cmd: FinancingDecision) -> FinancingApplication:
     """The addressee's staff decide after at least one scored review; the founders are mailed."""
-    if decision not in (FinancingStatus.APPROVED, FinancingStatus.REJECTED):
-        raise ValidationFailed.field("decision", _("Choose approved or rejected."))
     _require_open(application)
-    if not (note or "").strip():
-        raise ValidationFailed.field("note", _("Explain the decision to the founders."))
     if not application.reviews:
         raise Conflict(_("Score the application first: a decision needs at least one review."),
                        {"reviews": [_("none yet")]})
+    decision = cmd.decision
     application.status = decision
-    application.decision_note = note.strip()
+    application.decision_note = cmd.note
     application.decided_by_id = by.id
     application.decided_at = utcnow()
     db.session.flush()
@@ -183,7 +161,7 @@ def decide_financing(application: FinancingApplication, by: User, decision: str,
     project = application.project
     fund = application.organisation.name if application.organisation else None
     link = external_url("funding.financing_index")
-    mail_each(_founders(project), lambda: (
+    send_to_users(_founders(project), lambda: (
         _("Financing decision for %(project)s: %(status)s", project=project.title,
           status=STATUS_LABELS[decision]),
         _("%(fund)s decided on your financing application for %(project)s: %(status)s.\n\n%(note)s\n\n%(link)s",

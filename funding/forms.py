@@ -1,7 +1,8 @@
-"""Forms of funding, shared by the HTML views and the JSON API (`portal.api.parse`).
+"""Forms of funding's HTML pages (labels, widgets, CSRF). A submitted form becomes the same command the JSON
+API reads (`funding.schemas`, through `portal.schemas.from_form`).
 
-API amounts are integer minor units; HTML pages ask for major units (e.g. yuan) and convert
-without floats (`to_minor`).
+API amounts are integer minor units; the pledge page asks for major units (e.g. yuan) and the view converts
+without floats (`to_minor`) before building the command.
 """
 
 from __future__ import annotations
@@ -48,18 +49,6 @@ def to_minor(value: str | None, currency: str, field: str = "amount") -> int | N
     return int(scaled)
 
 
-def parse_date(value: str | None, field: str = "estimated_delivery"):
-    """'2027-05-01' -> date; an impossible date (2027-13-45) is a 400 naming the field, never a 500."""
-    from datetime import date
-
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.field(field, _l("Use a date like 2027-05-01.")) from None
-
-
 class CampaignForm(FlaskForm):
     project_id = IntegerField(_l("Project"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
@@ -78,18 +67,7 @@ class RewardForm(FlaskForm):
     estimated_delivery = StringField(_l("Estimated delivery (YYYY-MM-DD)"),
                                      validators=[Optional(), Regexp(r"^\d{4}-\d{2}-\d{2}$")])
     variants = CommaListField(_l("Variants (comma-separated)"), validators=[Optional()])
-    # `shipping_fees` ({region: minor units}) is read from the JSON body directly: a free-form map.
-
-
-class PledgeForm(FlaskForm):
-    """API: `amount` in minor units; `payment_method` a test card (sandbox) or a PaymentMethod id."""
-
-    amount = IntegerField(_l("Amount (minor units)"), validators=[DataRequired(message=_l("Required."))])
-    reward_id = IntegerField(_l("Reward"), validators=[Optional()])
-    payment_method = StringField(_l("Card"), validators=[Optional(), Length(max=255)])
-    setup_intent = StringField(_l("SetupIntent"), validators=[Optional(), Length(max=255)])
-    shipping_region = StringField(_l("Ship to region"), validators=[Optional(), Length(max=20)])
-    currency = StringField(_l("Currency"), validators=[Optional(), Length(max=3)])
+    # `shipping_fees`: a text field of the page ("CN=0, WORLD=120.00", major units), parsed by the view.
 
 
 class PledgePageForm(FlaskForm):
@@ -143,11 +121,6 @@ class CommentForm(FlaskForm):
 
 class MediaForm(FlaskForm):
     file = FileField(_l("Image"))
-
-
-class MatchFundForm(FlaskForm):
-    organisation_id = IntegerField(_l("Anchor company"), validators=[DataRequired()])
-    cap = IntegerField(_l("Cap (minor units)"), validators=[DataRequired(), NumberRange(min=1)])
 
 
 class FinancingForm(FlaskForm):

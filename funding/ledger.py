@@ -14,7 +14,15 @@ import io
 from flask import current_app
 from sqlalchemy import func, select
 
-from funding.models import Campaign, LedgerEntry, LedgerKind, MatchFund, Pledge, PledgeStatus
+from funding.models import (
+    MONEY_LEDGER_KINDS,
+    Campaign,
+    LedgerEntry,
+    LedgerKind,
+    MatchFund,
+    Pledge,
+    PledgeStatus,
+)
 from portal import audit
 from portal.db import utcnow
 from portal.exports import csv_safe
@@ -90,9 +98,9 @@ def totals(campaign: Campaign) -> dict[str, int]:
     rows = dict(db.session.execute(
         select(LedgerEntry.kind, func.sum(LedgerEntry.amount)).where(LedgerEntry.campaign_id == campaign.id)
         .group_by(LedgerEntry.kind)).all())
-    value = {kind: int(rows.get(kind) or 0) for kind in LedgerKind.ALL}
+    value = {kind: int(rows.get(kind) or 0) for kind in LedgerKind.values()}
     fees = -(value[LedgerKind.STRIPE_FEE] + value[LedgerKind.PLATFORM_FEE])
-    net = sum(value[kind] for kind in LedgerKind.MONEY)
+    net = sum(value[kind] for kind in MONEY_LEDGER_KINDS)
     return {
         "pledged": value[LedgerKind.PLEDGED],
         "collected": value[LedgerKind.COLLECTED],
@@ -165,7 +173,7 @@ def ledger_csv(campaign: Campaign) -> str:
 
 
 def backers_csv(campaign: Campaign) -> str:
-    from funding.services import SURVEY_FIELDS
+    from funding.community import SURVEY_FIELDS
 
     out = io.StringIO()
     writer = csv.writer(out)

@@ -31,11 +31,12 @@ from funding import ledger
 from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import REFUND_KEY_PATTERN, AttemptStatus, PaymentAttempt, Pledge, PledgeStatus
 from funding.payments import ProviderUnavailable, RefundResult, get_provider
-from funding.services import check_amount
+from funding.schemas import RefundRequest
 from portal import audit
 from portal.db import commit, rollback, utcnow
 from portal.errors import Conflict, PortalError, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_user
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def _claim(pledge_id: int, amount: int | None, by_team: bool = False) -> tuple[i
     if pledge.status not in REFUNDABLE or not pledge.payment_ref:
         raise Conflict(_("Only a collected pledge can be refunded."), {"status": [pledge.status]})
     refundable = pledge.amount + pledge.shipping_fee - pledge.refunded_amount
-    amount = refundable if amount is None else check_amount(amount)
+    amount = refundable if amount is None else amount
     in_flight = pending_refund(pledge.id)
     if in_flight is not None:
         # An earlier request crashed or lost the provider: asking again for the same amount re-sends that
@@ -106,14 +107,14 @@ def _money(amount: int, pledge: Pledge) -> str:
     return format_money(amount, pledge.campaign.currency)
 
 
-def refund_pledge(pledge_id: int, amount: int | None = None, *, by_team: bool = False) -> Pledge:
-    """Refund all (amount None) or part of a collected pledge. Commits; safe to retry after any crash.
+def refund_pledge(pledge_id: int, cmd: RefundRequest, *, by_team: bool = False) -> Pledge:
+    """Refund all (`cmd.amount` None) or part of a collected pledge. Commits; safe to retry after any crash.
 
     The caller checked the permission: platform admins, or the campaign's team (`by_team`, recorded in the
     audit trail next to the acting user)."""
     with serial_on_sqlite():
         try:
-            attempt_id, call = _claim(pledge_id, amount, by_team)
+            attempt_id, call = _claim(pledge_id, cmd.amount, by_team)
         except BaseException:
             rollback()
             raise
@@ -164,10 +165,8 @@ def _record(attempt_id: int, result: RefundResult | None, error: str | None = No
 
 def _mail_backer(pledge: Pledge, amount: int) -> None:
     """Tell the backer, in their language, that money is on its way back (sent after the commit)."""
-    from funding.notify import mail_user
-
     campaign = pledge.campaign
-    mail_user(pledge.backer, lambda: (
+    send_to_user(pledge.backer, lambda: (
         _("Refund for your pledge to %(title)s", title=campaign.title),
         _("Hello %(name)s,\n\n%(amount)s of your pledge to %(title)s has been refunded to your card. It can take a "
           "few days to show on your statement.", name=pledge.backer.name, amount=_money(amount, pledge),

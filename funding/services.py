@@ -9,25 +9,23 @@ provider calls.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
-from babel.numbers import is_currency
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
 from funding.models import (
+    CAMPAIGN_TRANSITIONS,
+    COUNTED_PLEDGE_STATUSES,
+    PRIVATE_CAMPAIGN_STATUSES,
     BackerAccount,
     Campaign,
-    CampaignComment,
     CampaignStatus,
-    CampaignUpdate,
-    FundingModel,
-    MatchFund,
     Pledge,
     PledgeStatus,
     Reward,
-    StretchGoal,
 )
+from funding.schemas import CardChange, NewCampaign, NewPledge, NewReward, PledgeChange
 from incubation.models import Project
 from incubation.services import member_organisation_ids
 from portal import audit
@@ -35,7 +33,8 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, Forbidden, ValidationFailed
 from portal.extensions import db
-from portal.organisations.services import require_verified
+from portal.mail import send_to_user
+from portal.states import transition
 
 # ---- reading ---------------------------------------------------------------------------------
 
@@ -45,7 +44,7 @@ def visible_campaigns(user: User | None) -> Select:
     stmt = select(Campaign)
     if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
         return stmt
-    public = Campaign.status.not_in(CampaignStatus.PRIVATE)
+    public = Campaign.status.not_in(PRIVATE_CAMPAIGN_STATUSES)
     own = member_organisation_ids(user)
     if not own:
         return stmt.where(public)
@@ -65,7 +64,7 @@ def totals_for(campaign_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
         return totals
     rows = db.session.execute(
         select(Pledge.campaign_id, func.sum(Pledge.amount), func.count(func.distinct(Pledge.backer_id)))
-        .where(Pledge.campaign_id.in_(ids), Pledge.status.in_(PledgeStatus.COUNTED))
+        .where(Pledge.campaign_id.in_(ids), Pledge.status.in_(COUNTED_PLEDGE_STATUSES))
         .group_by(Pledge.campaign_id))
     for campaign_id, amount, backers in rows:
         totals[campaign_id] = (int(amount or 0), int(backers or 0))
@@ -77,7 +76,7 @@ def claimed_per_reward(campaign: Campaign) -> dict[int, int]:
     rows = db.session.execute(
         select(Pledge.reward_id, func.count()).where(
             Pledge.campaign_id == campaign.id, Pledge.reward_id.is_not(None),
-            Pledge.status.in_(PledgeStatus.COUNTED)).group_by(Pledge.reward_id))
+            Pledge.status.in_(COUNTED_PLEDGE_STATUSES)).group_by(Pledge.reward_id))
     return {reward_id: int(count) for reward_id, count in rows}
 
 
@@ -93,13 +92,6 @@ def campaigns_of_projects(project_ids: Iterable[int]) -> list[Campaign]:
 
 MIN_CAMPAIGN_DAYS = 1
 MAX_CAMPAIGN_DAYS = 60
-
-def check_currency(currency: str) -> str:
-    currency = (currency or "").strip().upper()
-    if len(currency) != 3 or not currency.isalpha() or not is_currency(currency):
-        raise ValidationFailed.field("currency", _("Use a three-letter ISO 4217 currency code."))
-    return currency
-
 
 class CrowdfundingModeRequired(Conflict):
     """The crowdfunding gate: 409 `crowdfunding_mode_required`."""
@@ -126,98 +118,65 @@ def crowdfunding_gate_failure(project: Project) -> str | None:
              "first.")
 
 
-def create_campaign(project: Project, *, title: str, goal_amount: int, currency: str, deadline: datetime,
-                    funding_model: str = FundingModel.ALL_OR_NOTHING, story: str = "") -> Campaign:
-    """A draft campaign for a project. The caller checked that the user may edit the project."""
+def create_campaign(project: Project, cmd: NewCampaign) -> Campaign:
+    """A draft campaign for a project. The caller checked that the user may edit the project (`cmd.project_id`)."""
     failure = crowdfunding_gate_failure(project)
     if failure:
         raise CrowdfundingModeRequired(failure, {"project_id": [failure]})
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    if goal_amount is None or goal_amount <= 0:
-        raise ValidationFailed.field("goal", _("The goal must be more than zero."))
-    if funding_model not in FundingModel.ALL:
-        raise ValidationFailed.field("funding_model", _("Choose all_or_nothing or keep_it_all."))
-    if deadline is None or deadline <= utcnow():
+    deadline, now = cmd.deadline, utcnow()
+    if deadline <= now:
         raise ValidationFailed.field("deadline", _("The deadline must be in the future."))
-    if deadline < utcnow() + timedelta(days=MIN_CAMPAIGN_DAYS):
+    if deadline < now + timedelta(days=MIN_CAMPAIGN_DAYS):
         raise ValidationFailed.field("deadline", _("A campaign runs at least %(days)d day.", days=MIN_CAMPAIGN_DAYS))
-    if deadline > utcnow() + timedelta(days=MAX_CAMPAIGN_DAYS):
+    if deadline > now + timedelta(days=MAX_CAMPAIGN_DAYS):
         raise ValidationFailed.field("deadline", _("A campaign runs %(days)d days at most.", days=MAX_CAMPAIGN_DAYS))
-    campaign = Campaign(project_id=project.id, title=title, story=story or "", goal_amount=goal_amount,
-                        currency=check_currency(currency), deadline=deadline, funding_model=funding_model,
+    campaign = Campaign(project_id=project.id, title=cmd.title, story=cmd.story, goal_amount=cmd.goal.amount,
+                        currency=cmd.goal.currency, deadline=deadline, funding_model=cmd.funding_model,
                         status=CampaignStatus.DRAFT)
     db.session.add(campaign)
     db.session.flush()
-    audit.record("campaign.created", campaign, after={"project_id": project.id, "goal_amount": goal_amount,
+    audit.record("campaign.created", campaign, after={"project_id": project.id, "goal_amount": cmd.goal.amount,
                                                       "currency": campaign.currency, "deadline": deadline,
-                                                      "funding_model": funding_model})
+                                                      "funding_model": cmd.funding_model})
     return campaign
 
 
-def _check_shipping(shipping_fees: dict | None) -> dict[str, int]:
-    fees: dict[str, int] = {}
-    for region, fee in (shipping_fees or {}).items():
-        region = str(region).strip().upper()
-        if not region or len(region) > 20:
-            raise ValidationFailed.field("shipping_fees", _("Name each shipping region in at most 20 characters."))
-        if isinstance(fee, bool) or not isinstance(fee, int) or fee < 0:
-            raise ValidationFailed.field("shipping_fees", _("Shipping fees are whole minor units, zero or more."))
-        fees[region] = fee
-    return fees
-
-
-def add_reward(campaign: Campaign, *, title: str, amount: int, quantity: int | None = None, description: str = "",
-               estimated_delivery: date | None = None, shipping_fees: dict | None = None,
-               variants: list[str] | None = None) -> Reward:
-    if campaign.status not in CampaignStatus.PRIVATE:
+def add_reward(campaign: Campaign, cmd: NewReward) -> Reward:
+    if campaign.status not in PRIVATE_CAMPAIGN_STATUSES:
         raise Conflict(_("Rewards can only be added before the campaign goes live."))
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    if amount is None or amount < 0:
-        raise ValidationFailed.field("amount", _("The amount cannot be negative."))
-    if quantity is not None and quantity < 1:
-        raise ValidationFailed.field("quantity", _("The quantity must be at least 1, or empty for unlimited."))
-    reward = Reward(campaign_id=campaign.id, title=title, description=description or "", amount=amount,
-                    quantity=quantity, estimated_delivery=estimated_delivery,
-                    shipping_fees=_check_shipping(shipping_fees),
-                    variants=[str(v).strip()[:60] for v in (variants or []) if str(v).strip()])
+    reward = Reward(campaign_id=campaign.id, title=cmd.title, description=cmd.description, amount=cmd.amount,
+                    quantity=cmd.quantity, estimated_delivery=cmd.estimated_delivery,
+                    shipping_fees=dict(cmd.shipping_fees), variants=list(cmd.variants))
     db.session.add(reward)
     db.session.flush()
-    audit.record("reward.created", reward, after={"campaign_id": campaign.id, "amount": amount,
-                                                  "currency": campaign.currency, "quantity": quantity})
+    audit.record("reward.created", reward, after={"campaign_id": campaign.id, "amount": cmd.amount,
+                                                  "currency": campaign.currency, "quantity": cmd.quantity})
     return reward
 
 
-def _transition(campaign: Campaign, allowed_from: tuple[str, ...], to: str, action: str) -> Campaign:
-    if campaign.status not in allowed_from:
-        raise Conflict(_("A campaign in status %(status)s cannot become %(target)s.",
-                         status=campaign.status, target=to), {"status": [campaign.status]})
-    before = campaign.status
-    campaign.status = to
+def _transition(campaign: Campaign, to: str, action: str) -> Campaign:
+    before = transition(campaign, to, CAMPAIGN_TRANSITIONS, message=lambda status, target: _(
+        "A campaign in status %(status)s cannot become %(target)s.", status=status, target=target))
     db.session.flush()
     audit.record(action, campaign, before={"status": before}, after={"status": to})
     return campaign
 
 
 def submit_campaign(campaign: Campaign) -> Campaign:
-    return _transition(campaign, (CampaignStatus.DRAFT,), CampaignStatus.SUBMITTED, "campaign.submitted")
+    return _transition(campaign, CampaignStatus.SUBMITTED, "campaign.submitted")
 
 
 def approve_campaign(campaign: Campaign) -> Campaign:
     """Submitted -> live (platform admins; checked by the caller)."""
     if campaign.deadline <= utcnow():
         raise ValidationFailed.field("deadline", _("The deadline has passed; move it before going live."))
-    return _transition(campaign, (CampaignStatus.SUBMITTED,), CampaignStatus.LIVE, "campaign.approved")
+    return _transition(campaign, CampaignStatus.LIVE, "campaign.approved")
 
 
 
 def cancel_campaign(campaign: Campaign) -> Campaign:
     """The team withdraws a campaign before it ends; active pledges are released, nothing is charged."""
-    _transition(campaign, (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE),
-                CampaignStatus.CANCELLED, "campaign.cancelled")
+    _transition(campaign, CampaignStatus.CANCELLED, "campaign.cancelled")
     for pledge in db.session.scalars(select(Pledge).where(Pledge.campaign_id == campaign.id,
                                                           Pledge.status == PledgeStatus.ACTIVE)):
         set_pledge_status(pledge, PledgeStatus.RELEASED, "pledge.released")
@@ -226,7 +185,7 @@ def cancel_campaign(campaign: Campaign) -> Campaign:
 
 
 def mark_fulfilled(campaign: Campaign) -> Campaign:
-    return _transition(campaign, (CampaignStatus.SUCCESSFUL,), CampaignStatus.FULFILLED, "campaign.fulfilled")
+    return _transition(campaign, CampaignStatus.FULFILLED, "campaign.fulfilled")
 
 
 def set_media(campaign: Campaign, stored_file_id: int) -> None:
@@ -247,14 +206,6 @@ def set_pledge_status(pledge: Pledge, status: str, action: str, **details) -> No
                  after={"status": status, "amount": pledge.amount, "currency": pledge.campaign.currency, **details})
 
 
-def check_amount(amount, field: str = "amount", allow_zero: bool = False) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise ValidationFailed.field(field, _("Give a whole number of minor units (no fractions)."))
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationFailed.field(field, _("The amount must be more than zero."))
-    return amount
-
-
 def _check_open(campaign: Campaign) -> None:
     if campaign.status != CampaignStatus.LIVE:
         raise Conflict(_("This campaign is not taking pledges."), {"campaign": [campaign.status]})
@@ -262,13 +213,21 @@ def _check_open(campaign: Campaign) -> None:
         raise Conflict(_("The campaign's deadline has passed."), {"campaign": [_("deadline passed")]})
 
 
+def reward_of(campaign: Campaign, reward_id: int | None) -> Reward | None:
+    """The reward a pledge asks for, which must be one of the campaign's (400 naming `reward_id` otherwise)."""
+    if reward_id is None:
+        return None
+    reward = db.session.get(Reward, reward_id)
+    if reward is None or reward.campaign_id != campaign.id:
+        raise ValidationFailed.field("reward_id", _("This reward belongs to another campaign."))
+    return reward
+
+
 def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region: str | None,
                   ignore_pledge: Pledge | None = None) -> int:
     """Check the reward and its stock (row lock on PostgreSQL); return the shipping fee."""
     if reward is None:
         return 0
-    if reward.campaign_id != campaign.id:
-        raise ValidationFailed.field("reward_id", _("This reward belongs to another campaign."))
     if amount < reward.amount:
         raise ValidationFailed.field("amount", _("This reward needs a pledge of at least its amount."))
     if reward.quantity is not None:
@@ -276,7 +235,7 @@ def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region
         # then sees every committed pledge (PostgreSQL re-reads after the lock; SQLite writers are serial).
         db.session.execute(select(Reward.id).where(Reward.id == reward.id).with_for_update())
         stmt = select(func.count()).select_from(Pledge).where(
-            Pledge.reward_id == reward.id, Pledge.status.in_(PledgeStatus.COUNTED))
+            Pledge.reward_id == reward.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))
         if ignore_pledge is not None:
             stmt = stmt.where(Pledge.id != ignore_pledge.id)
         if (db.session.scalar(stmt) or 0) >= reward.quantity:
@@ -284,7 +243,7 @@ def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region
     fees = reward.shipping_fees or {}
     if not fees:
         return 0
-    region = (region or "").strip().upper()
+    region = (region or "").upper()
     if region not in fees:
         raise ValidationFailed.field("shipping_region", _("Choose where to ship: %(regions)s.",
                                                           regions=", ".join(sorted(fees))))
@@ -294,11 +253,11 @@ def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region
 def _region(reward: Reward | None, region: str | None) -> str | None:
     if reward is None or not reward.shipping_fees:
         return None
-    return (region or "").strip().upper() or None
+    return (region or "").upper() or None
 
 
 def _check_currency_matches(campaign: Campaign, currency: str | None) -> None:
-    if currency and currency.strip().upper() != campaign.currency:
+    if currency is not None and currency != campaign.currency:
         raise ValidationFailed.field("currency", _("This campaign takes pledges in %(currency)s.",
                                                    currency=campaign.currency))
 
@@ -345,26 +304,25 @@ def _check_not_own(campaign: Campaign, backer: User) -> None:
         raise Forbidden(reason, "own_campaign", {"campaign_id": [_("your own campaign")]})
 
 
-def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward | None = None, *,
-                 payment_method: str | None = None, setup_intent: str | None = None,
-                 shipping_region: str | None = None, currency: str | None = None,
-                 require_card: bool = True) -> Pledge:
+def place_pledge(campaign: Campaign, backer: User, cmd: NewPledge, *, require_card: bool = True) -> Pledge:
     """Record an active pledge and save the card for an off-session charge at the deadline.
 
     Nothing is charged here. Every check runs before anything is written or sent to the provider.
-    `payment_method`: a Stripe test card number in the sandbox, a PaymentMethod id with Stripe.
+    `cmd.payment_method`: a Stripe test card number in the sandbox, a PaymentMethod id with Stripe.
     `require_card=False` (rule tests only) records a pledge without a card; settlement then asks for one.
     """
-    amount = check_amount(amount)
+    payment_method, setup_intent = cmd.payment_method or None, cmd.setup_intent or None
     if require_card and not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
     _check_not_own(campaign, backer)
-    _check_currency_matches(campaign, currency)
+    reward = reward_of(campaign, cmd.reward_id)
+    _check_currency_matches(campaign, cmd.currency)
     _check_open(campaign)
-    shipping_fee = _check_reward(campaign, reward, amount, shipping_region)
+    amount = cmd.amount
+    shipping_fee = _check_reward(campaign, reward, amount, cmd.shipping_region)
     pledge = Pledge(campaign_id=campaign.id, backer_id=backer.id, reward_id=reward.id if reward else None,
                     amount=amount, extra_support=amount - (reward.amount if reward else amount),
-                    shipping_region=_region(reward, shipping_region),
+                    shipping_region=_region(reward, cmd.shipping_region),
                     shipping_fee=shipping_fee, status=PledgeStatus.ACTIVE)
     if payment_method or setup_intent:
         provider, card = _save_card(backer, payment_method, setup_intent)
@@ -381,23 +339,23 @@ def place_pledge(campaign: Campaign, backer: User, amount: int, reward: Reward |
     return pledge
 
 
-def update_pledge(pledge: Pledge, *, amount: int, reward: Reward | None, shipping_region: str | None = None,
-                  currency: str | None = None) -> Pledge:
+def update_pledge(pledge: Pledge, cmd: PledgeChange) -> Pledge:
     """The backer changes reward or amount until the deadline."""
     campaign = pledge.campaign
     _check_not_own(campaign, pledge.backer)
-    amount = check_amount(amount)
-    _check_currency_matches(campaign, currency)
+    reward = reward_of(campaign, cmd.reward_id)
+    _check_currency_matches(campaign, cmd.currency)
     if pledge.status != PledgeStatus.ACTIVE:
         raise Conflict(_("Only an active pledge can be changed."), {"status": [pledge.status]})
     _check_open(campaign)
-    shipping_fee = _check_reward(campaign, reward, amount, shipping_region, ignore_pledge=pledge)
+    amount = cmd.amount
+    shipping_fee = _check_reward(campaign, reward, amount, cmd.shipping_region, ignore_pledge=pledge)
     before = {"amount": pledge.amount, "reward_id": pledge.reward_id, "shipping_fee": pledge.shipping_fee}
     pledge.amount = amount
     pledge.reward_id = reward.id if reward else None
     pledge.extra_support = amount - (reward.amount if reward else amount)
     pledge.shipping_fee = shipping_fee
-    pledge.shipping_region = _region(reward, shipping_region)
+    pledge.shipping_region = _region(reward, cmd.shipping_region)
     pledge.updated_at = utcnow()
     db.session.flush()
     audit.record("pledge.changed", pledge, before=before,
@@ -406,11 +364,12 @@ def update_pledge(pledge: Pledge, *, amount: int, reward: Reward | None, shippin
     return pledge
 
 
-def change_card(pledge: Pledge, *, payment_method: str | None = None, setup_intent: str | None = None) -> Pledge:
+def change_card(pledge: Pledge, cmd: CardChange) -> Pledge:
     """A new card for an active pledge, or for an errored one (settlement then retries it)."""
     if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
         raise Conflict(_("The card of this pledge can no longer be changed."), {"status": [pledge.status]})
-    provider, card = _save_card(pledge.backer, payment_method, setup_intent)
+    setup_intent = cmd.setup_intent or None
+    provider, card = _save_card(pledge.backer, cmd.payment_method or None, setup_intent)
     before = {"card": pledge.card_label}
     pledge.provider = provider.name
     pledge.customer_ref, pledge.payment_method_ref, pledge.card_label = (
@@ -433,7 +392,6 @@ def needs_card(pledge: Pledge) -> bool:
 def card_setup_failed(pledge: Pledge, setup_intent: str | None, error: str = "") -> bool:
     """The provider could not save the pledge's card (setup_intent.setup_failed): forget that card and ask the
     backer, in their language, for another one. False when the pledge no longer needs a card."""
-    from funding.notify import mail_user
     from portal.urls import external_url
 
     if pledge.status not in CARD_NEEDED:
@@ -446,7 +404,7 @@ def card_setup_failed(pledge: Pledge, setup_intent: str | None, error: str = "")
     audit.record("pledge.card_setup_failed", pledge, before=before,
                  after={"setup_intent": setup_intent, "error": error[:200]}, actor_id=None)
     campaign = pledge.campaign
-    mail_user(pledge.backer, lambda: (
+    send_to_user(pledge.backer, lambda: (
         _("Your card for %(title)s could not be saved", title=campaign.title),
         _("Hello %(name)s,\n\nYour bank did not let us save your card for your pledge to %(title)s, so it could "
           "not be charged when the campaign ends. Add another card here:\n%(link)s",
@@ -483,14 +441,6 @@ def pledge_histories(pledges: Iterable[Pledge]) -> dict[int, list[audit.AuditEve
     return history
 
 
-def is_backer(user: User | None, campaign: Campaign) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return db.session.scalar(select(func.count()).select_from(Pledge).where(
-        Pledge.campaign_id == campaign.id, Pledge.backer_id == user.id,
-        Pledge.status.in_(PledgeStatus.AT_DEADLINE))) > 0
-
-
 # ---- refunds (admins, or the campaign's team): funding/refunds.py (it commits around the provider call) ------
 
 def refundable_pledges(campaign: Campaign) -> list[Pledge]:
@@ -504,110 +454,22 @@ def refundable_pledges(campaign: Campaign) -> list[Pledge]:
         .order_by(Pledge.id)))
 
 
-# ---- stretch goals, updates, comments --------------------------------------------------------
-
-def add_stretch_goal(campaign: Campaign, *, amount: int, title: str, description: str = "") -> StretchGoal:
-    amount = check_amount(amount)
-    if amount <= campaign.goal_amount:
-        raise ValidationFailed.field("amount", _("A stretch goal lies above the goal."))
-    if not (title or "").strip():
-        raise ValidationFailed.field("title", _("This field is required."))
-    goal = StretchGoal(campaign_id=campaign.id, amount=amount, title=title.strip(), description=description or "")
-    db.session.add(goal)
-    db.session.flush()
-    return goal
 
 
-def stretch_goals(campaign: Campaign) -> list[StretchGoal]:
-    return list(db.session.scalars(select(StretchGoal).where(StretchGoal.campaign_id == campaign.id)
-                                   .order_by(StretchGoal.amount)))
+# ---- re-exported from the modules split off by subdomain (callers keep `funding.services.<name>`) ----------
 
+from funding.community import (  # noqa: E402
+    SURVEY_FIELDS,
+    add_stretch_goal,
+    answer_survey,
+    comments_for,
+    is_backer,
+    post_comment,
+    post_update,
+    stretch_goals,
+    updates_for,
+)
+from funding.matchfunding import add_match_fund, match_funds  # noqa: E402
 
-def post_update(campaign: Campaign, author: User, *, title: str, body: str, backers_only: bool = False
-                ) -> CampaignUpdate:
-    if not (title or "").strip() or not (body or "").strip():
-        raise ValidationFailed("Some fields are not valid",
-                               {k: [_("This field is required.")] for k, v in (("title", title), ("body", body))
-                                if not (v or "").strip()})
-    update = CampaignUpdate(campaign_id=campaign.id, author_id=author.id, title=title.strip(), body=body.strip(),
-                            backers_only=bool(backers_only))
-    db.session.add(update)
-    db.session.flush()
-    return update
-
-
-def updates_for(campaign: Campaign, user: User | None, team: bool) -> list[CampaignUpdate]:
-    stmt = select(CampaignUpdate).where(CampaignUpdate.campaign_id == campaign.id)
-    if not team and not is_backer(user, campaign):
-        stmt = stmt.where(CampaignUpdate.backers_only.is_(False))
-    return list(db.session.scalars(stmt.order_by(CampaignUpdate.created_at.desc())))
-
-
-def post_comment(campaign: Campaign, author: User, body: str, *, is_question: bool = False,
-                 parent: CampaignComment | None = None) -> CampaignComment:
-    if not campaign.is_public:
-        raise Conflict(_("Comments open when the campaign is public."))
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed.field("body", _("This field is required."))
-    if parent is not None and parent.campaign_id != campaign.id:
-        raise ValidationFailed.field("parent_id", _("That comment belongs to another campaign."))
-    comment = CampaignComment(campaign_id=campaign.id, author_id=author.id, body=body[:5000],
-                              is_question=bool(is_question) and parent is None,
-                              parent_id=parent.id if parent else None)
-    db.session.add(comment)
-    db.session.flush()
-    return comment
-
-
-def comments_for(campaign: Campaign) -> list[CampaignComment]:
-    return list(db.session.scalars(select(CampaignComment).where(CampaignComment.campaign_id == campaign.id)
-                                   .order_by(CampaignComment.created_at)))
-
-
-# ---- surveys ---------------------------------------------------------------------------------
-
-SURVEY_FIELDS = ("name", "address", "city", "postcode", "country", "phone")
-
-
-def answer_survey(pledge: Pledge, answers: dict) -> Pledge:
-    """After success, the backer gives a shipping address and picks the reward's variant."""
-    if pledge.campaign.status not in (CampaignStatus.SUCCESSFUL, CampaignStatus.FULFILLED) \
-            or pledge.status != PledgeStatus.COLLECTED:
-        raise Conflict(_("The survey opens once your pledge is collected."))
-    clean = {name: str(answers.get(name) or "").strip()[:300] for name in SURVEY_FIELDS}
-    missing = [name for name in ("name", "address", "country") if not clean[name]]
-    if missing:
-        raise ValidationFailed("Some fields are not valid", {name: [_("This field is required.")] for name in missing})
-    variants = pledge.reward.variants if pledge.reward else []
-    variant = str(answers.get("variant") or "").strip()
-    if variants:
-        if variant not in variants:
-            raise ValidationFailed.field("variant", _("Choose one of: %(choices)s", choices=", ".join(variants)))
-        clean["variant"] = variant
-    pledge.survey_answers = clean
-    pledge.survey_completed_at = utcnow()
-    db.session.flush()
-    audit.record("pledge.survey_answered", pledge)
-    return pledge
-
-
-# ---- matchfunding ----------------------------------------------------------------------------
-
-def add_match_fund(campaign: Campaign, organisation, cap: int) -> MatchFund:
-    """An anchor company promises to match pledges 1:1 up to `cap`, paid when the campaign succeeds."""
-    if organisation.kind != "company":
-        raise ValidationFailed.field("organisation_id", _("Only anchor companies match pledges."))
-    require_verified(organisation)
-    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED, CampaignStatus.LIVE):
-        raise Conflict(_("Matchfunding is set before the campaign ends."))
-    fund = MatchFund(campaign_id=campaign.id, organisation_id=organisation.id, cap=check_amount(cap, "cap"))
-    db.session.add(fund)
-    db.session.flush()
-    audit.record("campaign.match_fund_added", campaign, after={"organisation_id": organisation.id, "cap": cap,
-                                                               "currency": campaign.currency})
-    return fund
-
-
-def match_funds(campaign: Campaign) -> list[MatchFund]:
-    return list(db.session.scalars(select(MatchFund).where(MatchFund.campaign_id == campaign.id)))
+__all__ = ["SURVEY_FIELDS", "add_match_fund", "add_stretch_goal", "answer_survey", "comments_for", "is_backer",
+           "match_funds", "post_comment", "post_update", "stretch_goals", "updates_for"]

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from funding import ledger
 from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import (
+    OUTSTANDING_PLEDGE_STATUSES,
     AttemptStatus,
     Campaign,
     CampaignStatus,
@@ -41,12 +42,12 @@ from funding.models import (
     Pledge,
     PledgeStatus,
 )
-from funding.notify import mail_user
 from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
 from funding.services import set_pledge_status
 from portal import audit
 from portal.db import commit, rollback, utcnow
 from portal.extensions import db
+from portal.mail import send_to_user
 from portal.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def _money(amount: int, campaign: Campaign) -> str:
 
 def _localised(pledge: Pledge, build: Callable[[], tuple[str, str]]) -> None:
     """Mail the backer in the backer's language."""
-    mail_user(pledge.backer, build)
+    send_to_user(pledge.backer, build)
 
 
 # ---- charging one pledge ---------------------------------------------------------------------
@@ -414,7 +415,7 @@ def finish_if_settled(campaign_id: int) -> bool:
         rollback()
         return campaign.settled_at is not None
     outstanding = db.session.scalar(select(func.count()).select_from(Pledge).where(
-        Pledge.campaign_id == campaign.id, Pledge.status.in_(PledgeStatus.OUTSTANDING)))
+        Pledge.campaign_id == campaign.id, Pledge.status.in_(OUTSTANDING_PLEDGE_STATUSES)))
     pending = db.session.scalar(select(func.count()).select_from(PaymentAttempt).join(Pledge).where(
         Pledge.campaign_id == campaign.id, PaymentAttempt.status == AttemptStatus.PENDING))
     if outstanding or pending:
@@ -506,73 +507,6 @@ def _run_jobs(jobs: list[tuple[int, str]], now: datetime, limiter: RateLimiter, 
             report.add(outcome)
             if progress:
                 progress(done, total, outcome)
-
-
-# ---- "Settle now" (admins): a background job, its state read back from the audit log -----------
-
-SETTLEMENT_REQUESTED = "campaign.settlement_requested"
-SETTLEMENT_FINISHED = "campaign.settlement_finished"
-SETTLEMENT_FAILED = "campaign.settlement_failed"
-# A requested run with no answer after this long is taken as lost (a worker died) and may be started again.
-SETTLEMENT_RUN_TIMEOUT = timedelta(hours=1)
-
-
-@dataclass
-class SettlementState:
-    running: bool
-    requested_at: datetime | None = None
-    finished_at: datetime | None = None
-    failed: bool = False
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-
-def settlement_state(campaign: Campaign, now: datetime | None = None) -> SettlementState:
-    """Whether an admin's "Settle now" is queued or running, or how the last one ended."""
-    from portal.audit import AuditEvent
-
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.object_type == "Campaign", AuditEvent.object_id == str(campaign.id),
-        AuditEvent.action.in_((SETTLEMENT_REQUESTED, SETTLEMENT_FINISHED, SETTLEMENT_FAILED)))
-        .order_by(AuditEvent.id.desc()).limit(2)).all()
-    if not events:
-        return SettlementState(running=False)
-    latest = events[0]
-    if latest.action == SETTLEMENT_REQUESTED:
-        running = latest.created_at > (now or utcnow()) - SETTLEMENT_RUN_TIMEOUT
-        return SettlementState(running=running, requested_at=latest.created_at)
-    requested = events[1].created_at if len(events) > 1 and events[1].action == SETTLEMENT_REQUESTED else None
-    return SettlementState(running=False, requested_at=requested, finished_at=latest.created_at,
-                           failed=latest.action == SETTLEMENT_FAILED,
-                           outcomes=dict((latest.after or {}).get("outcomes") or {}))
-
-
-def request_settlement(campaign: Campaign) -> bool:
-    """Queue a settlement run of this campaign after the request commits. False if one is running already.
-    Flushes; the request commits (then the job runs on the worker, or inline without Redis)."""
-    from portal.jobs import enqueue
-
-    if settlement_state(campaign).running:
-        return False
-    audit.record(SETTLEMENT_REQUESTED, campaign, after={"status": campaign.status})
-    enqueue("funding.tasks.settle_campaign", campaign.id)
-    return True
-
-
-def run_requested_settlement(campaign_id: int) -> SettleReport:
-    """The job behind "Settle now": settle the campaign at once, then note how it ended. Commits."""
-    try:
-        report = settle(campaign_id)
-    except Exception as error:
-        rollback()
-        audit.record(SETTLEMENT_FAILED, db.session.get(Campaign, campaign_id), after={"error": str(error)[:200]},
-                     actor_id=None)
-        commit()
-        raise
-    audit.record(SETTLEMENT_FINISHED, db.session.get(Campaign, campaign_id),
-                 after={"status": report.campaigns.get(campaign_id), "outcomes": dict(report.outcomes)},
-                 actor_id=None)
-    commit()
-    return report
 
 
 def settle_due() -> None:

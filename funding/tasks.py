@@ -1,6 +1,6 @@
 """Background jobs of funding (run after commit by `portal.jobs`)."""
 
-from funding import settlement
+from funding import settle_now, settlement
 
 
 def settle_due() -> None:
@@ -15,4 +15,4 @@ def retry_pledge(pledge_id: int) -> None:
 
 def settle_campaign(campaign_id: int) -> None:
     """An admin pressed "Settle now": close the campaign at once and charge its pledges."""
-    settlement.run_requested_settlement(campaign_id)
+    settle_now.run_requested_settlement(campaign_id)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from funding import ledger, services, settlement
+from funding import community, ledger, matchfunding, services, settle_now
 from funding.forms import (
     CampaignForm,
     CommentForm,
@@ -16,27 +16,26 @@ from funding.forms import (
     RewardForm,
     StretchGoalForm,
     UpdateForm,
-    parse_date,
     to_minor,
 )
 from funding.models import (
     Campaign,
-    CampaignComment,
     CampaignStatus,
-    FundingModel,
     Pledge,
 )
+from funding.schemas import NewCampaign, NewComment, NewReward, NewStretchGoal, NewUpdate
 from funding.views.common import (
     LEDGER_LABELS,
     bp,
+    show_errors,
 )
 from incubation.models import Project
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError, ValidationFailed
 from portal.exports import csv_download
 from portal.extensions import db
-from portal.forms import attach_errors
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 from portal.uploads import IMAGES, send_stored, store_upload
 
 # ---- campaigns -------------------------------------------------------------------------------
@@ -60,13 +59,13 @@ def campaign_detail(campaign_id: int):
                                        .order_by(Pledge.id.desc())))
     return render_template("funding/campaign_detail.html", campaign=campaign, pledged=pledged, backers=backers,
                            claimed=services.claimed_per_reward(campaign), team=team, my_pledges=mine,
-                           stretch_goals=services.stretch_goals(campaign),
-                           updates=services.updates_for(campaign, current_user, team),
-                           comments=services.comments_for(campaign), comment_form=CommentForm(),
-                           action_form=EmptyForm(), match_funds=services.match_funds(campaign),
+                           stretch_goals=community.stretch_goals(campaign),
+                           updates=community.updates_for(campaign, current_user, team),
+                           comments=community.comments_for(campaign), comment_form=CommentForm(),
+                           action_form=EmptyForm(), match_funds=matchfunding.match_funds(campaign),
                            own_campaign=services.own_campaign_reason(campaign, current_user),
                            is_admin=current_user.is_authenticated and current_user.is_admin,
-                           settlement_state=settlement.settlement_state(campaign) if team else None)
+                           settlement_state=settle_now.settlement_state(campaign) if team else None)
 
 
 @bp.get("/campaigns/<int:campaign_id>/media")
@@ -96,14 +95,11 @@ def campaign_new():
     if form.validate_on_submit():
         try:
             project = load(Project, form.project_id.data, Permission.EDIT)
-            currency = (form.goal.form.currency.data or "CNY").upper()
-            campaign = services.create_campaign(
-                project, title=form.title.data, goal_amount=form.goal.form.amount.data or 0, currency=currency,
-                deadline=form.deadline.data, funding_model=form.funding_model.data or FundingModel.ALL_OR_NOTHING,
-                story=form.story.data or "")
+            goal = {"amount": form.goal.form.amount.data or 0, "currency": form.goal.form.currency.data or "CNY"}
+            campaign = services.create_campaign(project, from_form(NewCampaign, form, goal=goal))
         except PortalError as error:
             db.session.rollback()
-            attach_errors(form, error)
+            show_errors(form, error)
             status = error.status
         else:
             flash(_("Draft campaign created. Add reward tiers, then submit it for approval."), "success")
@@ -122,19 +118,15 @@ def campaign_manage(campaign_id: int):
     action = request.form.get("action")
     try:
         if action == "reward" and reward_form.validate_on_submit():
-            delivery = parse_date(reward_form.estimated_delivery.data)
             fees = _parse_fees(request.form.get("shipping_fees", ""), campaign.currency)
-            services.add_reward(campaign, title=reward_form.title.data, amount=reward_form.amount.data,
-                                quantity=reward_form.quantity.data, description=reward_form.description.data or "",
-                                estimated_delivery=delivery, shipping_fees=fees, variants=reward_form.variants.data)
+            services.add_reward(campaign, from_form(NewReward, reward_form, shipping_fees=fees,
+                                                    estimated_delivery=reward_form.estimated_delivery.data or None))
             flash(_("Reward added."), "success")
         elif action == "goal" and stretch_form.validate_on_submit():
-            services.add_stretch_goal(campaign, amount=stretch_form.amount.data, title=stretch_form.title.data,
-                                      description=stretch_form.description.data or "")
+            community.add_stretch_goal(campaign, from_form(NewStretchGoal, stretch_form))
             flash(_("Stretch goal added."), "success")
         elif action == "update" and update_form.validate_on_submit():
-            services.post_update(campaign, current_user, title=update_form.title.data, body=update_form.body.data,
-                                 backers_only=update_form.backers_only.data)
+            community.post_update(campaign, current_user, from_form(NewUpdate, update_form))
             flash(_("Update posted."), "success")
         elif action == "media" and media_form.validate_on_submit():
             stored = store_upload(media_form.file.data, field="file", kinds=IMAGES, max_bytes=5 * 1024 * 1024,
@@ -149,17 +141,17 @@ def campaign_manage(campaign_id: int):
             action = None
     except PortalError as error:
         db.session.rollback()
-        attach_errors({"reward": reward_form, "goal": stretch_form, "update": update_form,
+        show_errors({"reward": reward_form, "goal": stretch_form, "update": update_form,
                        "media": media_form}.get(action, reward_form), error)
         return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                                stretch_form=stretch_form, update_form=update_form, media_form=media_form,
-                               action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                               action_form=EmptyForm(), stretch_goals=community.stretch_goals(campaign),
                                refundable=services.refundable_pledges(campaign), refund_form=RefundForm()), 400
     if action:
         return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
     return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                            stretch_form=stretch_form, update_form=update_form, media_form=media_form,
-                           action_form=EmptyForm(), stretch_goals=services.stretch_goals(campaign),
+                           action_form=EmptyForm(), stretch_goals=community.stretch_goals(campaign),
                                refundable=services.refundable_pledges(campaign), refund_form=RefundForm())
 
 
@@ -198,7 +190,7 @@ def campaign_settle(campaign_id: int):
     if EmptyForm().validate_on_submit():
         if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.SUCCESSFUL) or campaign.settled_at:
             flash(_("This campaign has nothing to settle."), "info")
-        elif settlement.request_settlement(campaign):
+        elif settle_now.request_settlement(campaign):
             flash(_("Settlement started. This page shows when it is done."), "info")
         else:
             flash(_("Settlement of this campaign is already running."), "info")
@@ -211,10 +203,8 @@ def comment_create(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
     form = CommentForm()
     if form.validate_on_submit():
-        parent = db.session.get(CampaignComment, form.parent_id.data) if form.parent_id.data else None
         try:
-            services.post_comment(campaign, current_user, form.body.data, is_question=form.is_question.data,
-                                  parent=parent)
+            community.post_comment(campaign, current_user, from_form(NewComment, form))
         except PortalError as error:
             flash(error.message, "danger")
     return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id) + "#comments")

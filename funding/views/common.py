@@ -13,6 +13,8 @@ from funding.models import (
     PledgeStatus,
 )
 from funding.payments import get_provider
+from portal.errors import PortalError
+from portal.forms import attach_errors
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +75,22 @@ def with_stripe_csp(response):
         "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
         "connect-src 'self' https://api.stripe.com; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
     return response
+
+
+def show_errors(form, error: PortalError) -> None:
+    """`portal.forms.attach_errors`, also for a command's nested names (`goal.amount` next to the goal's
+    amount field of the form's `goal` FormField)."""
+    rest = {}
+    for name, messages in error.fields.items():
+        target, parts = form, name.split(".")
+        for part in parts[:-1]:
+            target = getattr(getattr(target, part, None), "form", None)
+            if target is None:
+                break
+        field = getattr(target, parts[-1], None) if target is not None and len(parts) > 1 else None
+        if field is not None and isinstance(getattr(field, "errors", None), list | tuple):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            rest[name] = messages
+    if rest or not error.fields:
+        attach_errors(form, PortalError(error.message, rest))

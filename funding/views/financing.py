@@ -16,14 +16,16 @@ from funding.forms import (
 from funding.models import (
     FinancingApplication,
 )
+from funding.schemas import FinancingDecision, FinancingRequest, FinancingReviewIn
 from funding.views.common import (
     bp,
+    show_errors,
 )
 from incubation.models import Project
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
-from portal.forms import attach_errors
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 
 # ---- financing -------------------------------------------------------------------------------
 
@@ -44,13 +46,12 @@ def financing_index():
             organisation = next((o for o in addressees if o.id == form.organisation_id.data), None)
             if form.organisation_id.data and organisation is None:
                 raise ValidationFailed.field("organisation_id", _("Choose a verified company or fund."))
-            currency = (form.amount.form.currency.data or "CNY").upper()
-            financing.apply_for_financing(project, current_user, amount=form.amount.form.amount.data or 0,
-                                          currency=currency, use_of_funds=form.use_of_funds.data,
-                                          terms=form.terms.data, organisation=organisation)
+            amount = {"amount": form.amount.form.amount.data or 0, "currency": form.amount.form.currency.data or "CNY"}
+            financing.apply_for_financing(project, current_user, from_form(FinancingRequest, form, amount=amount),
+                                          organisation)
         except PortalError as error:
             db.session.rollback()
-            attach_errors(form, error)
+            show_errors(form, error)
         else:
             flash(_("Application sent. You will get a mail when it is decided."), "success")
             return redirect(url_for("funding.financing_index"))
@@ -73,8 +74,8 @@ def financing_review(application_id: int):
     form = FinancingReviewForm(prefix="review")
     if form.validate_on_submit():
         try:
-            financing.review_financing(application, current_user, form.scores(), form.recommendation.data,
-                                       form.comment.data or "")
+            financing.review_financing(application, current_user,
+                                       from_form(FinancingReviewIn, form, scores=form.scores()))
         except PortalError as error:
             flash(error.message, "danger")
         else:
@@ -91,7 +92,7 @@ def financing_decide(application_id: int):
     form = FinancingDecisionForm(prefix="decide")
     if form.validate_on_submit():
         try:
-            financing.decide_financing(application, current_user, form.decision.data, form.note.data)
+            financing.decide_financing(application, current_user, from_form(FinancingDecision, form))
         except PortalError as error:
             flash(error.message, "danger")
         else:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from funding import refunds, services, settlement
+from funding import community, refunds, services, settlement
 from funding.forms import (
     CardForm,
     PledgePageForm,
@@ -20,23 +20,24 @@ from funding.models import (
     CampaignStatus,
     Pledge,
     PledgeStatus,
-    Reward,
 )
 from funding.payments import ProviderUnavailable, get_provider
 from funding.policies import REFUND_BACKER
+from funding.schemas import CardChange, NewPledge, RefundRequest, SurveyAnswers
 from funding.views.common import (
     PLEDGE_STATUS_LABELS,
     STRIPE_JS,
     bp,
+    show_errors,
     stripe_mode,
     with_stripe_csp,
 )
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.forms import attach_errors
 from portal.jobs import enqueue
 from portal.permissions import Permission, load
+from portal.schemas import from_form
 
 # ---- pledges ---------------------------------------------------------------------------------
 
@@ -50,7 +51,7 @@ def pledge_team_refund(campaign_id: int, pledge_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         try:
-            refunds.refund_pledge(pledge.id, form.amount.data, by_team=not current_user.is_admin)
+            refunds.refund_pledge(pledge.id, from_form(RefundRequest, form), by_team=not current_user.is_admin)
         except PortalError as error:
             db.session.rollback()
             flash(error.message, "danger")
@@ -85,17 +86,13 @@ def pledge_new(campaign_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            reward = None
-            if form.reward_id.data:
-                reward = db.session.get(Reward, int(form.reward_id.data))
-            amount = to_minor(form.amount.data, campaign.currency)
-            pledge = services.place_pledge(campaign, current_user, amount, reward,
-                                           payment_method=form.payment_method.data,
-                                           setup_intent=form.setup_intent.data or None,
-                                           shipping_region=form.shipping_region.data or None)
+            cmd = from_form(NewPledge, form, amount=to_minor(form.amount.data, campaign.currency),
+                            reward_id=int(form.reward_id.data) if form.reward_id.data else None,
+                            shipping_region=form.shipping_region.data or None)
+            pledge = services.place_pledge(campaign, current_user, cmd)
         except PortalError as error:
             db.session.rollback()
-            attach_errors(form, error)
+            show_errors(form, error)
             status = error.status
         else:
             flash(_("Thank you! Your pledge is active. Your card is charged only when the campaign succeeds."),
@@ -132,8 +129,7 @@ def pledge_detail(pledge_id: int):
     if request.method == "POST":
         try:
             if action == "card" and card_form.validate_on_submit():
-                services.change_card(pledge, payment_method=card_form.payment_method.data,
-                                     setup_intent=card_form.setup_intent.data or None)
+                services.change_card(pledge, from_form(CardChange, card_form))
                 if pledge.status in (PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
                     enqueue("funding.tasks.retry_pledge", pledge.id)
                 flash(_("Card saved."), "success")
@@ -141,11 +137,11 @@ def pledge_detail(pledge_id: int):
                 services.cancel_pledge(pledge)
                 flash(_("Your pledge is cancelled."), "info")
             elif action == "survey" and survey_form.validate_on_submit():
-                services.answer_survey(pledge, {f.short_name: f.data for f in survey_form})
+                community.answer_survey(pledge, from_form(SurveyAnswers, survey_form))
                 flash(_("Thank you, we have your answers."), "success")
             elif action == "refund" and refund_form.validate_on_submit():
                 load(Pledge, pledge_id, Permission.ADMIN)
-                refunds.refund_pledge(pledge.id, refund_form.amount.data)
+                refunds.refund_pledge(pledge.id, from_form(RefundRequest, refund_form))
                 flash(_("Refund sent."), "success")
             else:
                 status = 400

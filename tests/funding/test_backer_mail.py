@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from flask_babel import get_locale
 
-from funding import notify, settlement
+import portal.mail
+from funding import settlement
 from funding.models import Pledge, PledgeStatus
 from portal.auth.models import Role
 from portal.db import utcnow
@@ -31,13 +32,13 @@ def webhook_secret(app):
 def mail_locales(monkeypatch):
     """(recipient, language the mail was written in) for every funding mail."""
     seen: list[tuple[str, str]] = []
-    original = notify.send_mail
+    original = portal.mail.send_mail
 
     def spy(to, subject, body):
         seen.append((to, get_locale().language))
         original(to, subject, body)
 
-    monkeypatch.setattr(notify, "send_mail", spy)
+    monkeypatch.setattr(portal.mail, "send_mail", spy)
     return seen
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from funding import services
 from funding.models import CampaignStatus, PledgeStatus
+from funding.schemas import MoneyIn, NewCampaign, NewPledge, NewReward
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
@@ -81,36 +82,39 @@ def test_pledge_rules(db_session, factories):
     limited = RewardFactory(campaign=campaign, amount=1000_00, quantity=1)
 
     with pytest.raises(ValidationFailed) as small:
-        services.place_pledge(campaign, backer, 999_00, limited, require_card=False)
+        services.place_pledge(campaign, backer, NewPledge(amount=999_00, reward_id=limited.id), require_card=False)
     assert "amount" in small.value.fields
-    pledge = services.place_pledge(campaign, backer, 1000_00, limited, require_card=False)
+    pledge = services.place_pledge(campaign, backer, NewPledge(amount=1000_00, reward_id=limited.id),
+                                   require_card=False)
     assert pledge.status == PledgeStatus.ACTIVE
     with pytest.raises(Conflict):
-        services.place_pledge(campaign, factories.UserFactory(roles=[Role.BACKER]), 1000_00, limited,
-                              require_card=False)
+        services.place_pledge(campaign, factories.UserFactory(roles=[Role.BACKER]),
+                              NewPledge(amount=1000_00, reward_id=limited.id), require_card=False)
     services.cancel_pledge(pledge)  # frees the reward again
-    again = services.place_pledge(campaign, backer, 1000_00, limited, require_card=False)
+    again = services.place_pledge(campaign, backer, NewPledge(amount=1000_00, reward_id=limited.id),
+                                  require_card=False)
     assert again.status == PledgeStatus.ACTIVE
 
     ended = CampaignFactory(status=CampaignStatus.SUCCESSFUL)
     with pytest.raises(Conflict):
-        services.place_pledge(ended, backer, 1000_00, require_card=False)
+        services.place_pledge(ended, backer, NewPledge(amount=1000_00), require_card=False)
 
 
 def test_campaign_life_cycle(db_session, factories):
     project = ProjectFactory()
     with pytest.raises(ValidationFailed) as past:
-        services.create_campaign(project, title="x", goal_amount=100, currency="CNY",
-                                 deadline=utcnow() - timedelta(days=1))
+        services.create_campaign(project, NewCampaign(project_id=project.id, title="x", goal=MoneyIn(amount=100),
+                                                     deadline=utcnow() - timedelta(days=1)))
     assert "deadline" in past.value.fields
-    campaign = services.create_campaign(project, title="First run", goal_amount=100000_00, currency="cny",
-                                        deadline=utcnow() + timedelta(days=30))
+    campaign = services.create_campaign(project, NewCampaign(
+        project_id=project.id, title="First run", goal=MoneyIn(amount=100000_00, currency="cny"),
+        deadline=utcnow() + timedelta(days=30)))
     assert campaign.status == CampaignStatus.DRAFT and campaign.currency == "CNY"
-    services.add_reward(campaign, title="Early bird", amount=1299_00, quantity=100)
+    services.add_reward(campaign, NewReward(title="Early bird", amount=1299_00, quantity=100))
     services.submit_campaign(campaign)
     with pytest.raises(Conflict):
         services.submit_campaign(campaign)
     services.approve_campaign(campaign)
     assert campaign.status == CampaignStatus.LIVE
     with pytest.raises(Conflict):
-        services.add_reward(campaign, title="Late", amount=1)
+        services.add_reward(campaign, NewReward(title="Late", amount=1))

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from funding import ledger, services, settlement
 from funding.models import LedgerEntry, LedgerKind, Pledge, PledgeStatus
+from funding.schemas import SurveyAnswers
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
@@ -112,10 +113,10 @@ def test_transparency_page_and_exports(client, login, settled, factories):
 def test_survey_rules(db_session, settled):
     _founder, campaign, good, _other, bad = settled
     with pytest.raises(Exception) as wrong_variant:
-        services.answer_survey(good, {"name": "A", "address": "B", "country": "CN", "variant": "pink"})
+        services.answer_survey(good, SurveyAnswers(name="A", address="B", country="CN", variant="pink"))
     assert "variant" in wrong_variant.value.fields
     with pytest.raises(Exception) as not_collected:
-        services.answer_survey(bad, {"name": "A", "address": "B", "country": "CN"})
+        services.answer_survey(bad, SurveyAnswers(name="A", address="B", country="CN"))
     assert getattr(not_collected.value, "status", None) == 409
 
 

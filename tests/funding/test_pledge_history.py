@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from funding import services, settlement
+from funding.schemas import NewPledge
 from portal.auth.models import Role
 from portal.db import utcnow
 from tests.funding.factories import CampaignFactory, PledgeFactory
@@ -20,8 +21,8 @@ def row(page: str, pledge_id: int) -> str:
 def test_my_pledges_shows_each_pledges_history(client, login, factories, provider):
     backer = factories.UserFactory(roles=[Role.BACKER])
     campaign = CampaignFactory(goal_amount=500_00, deadline=utcnow() + timedelta(days=3), title="Kettle")
-    kept = services.place_pledge(campaign, backer, 400_00, payment_method="4242424242424242")
-    failing = services.place_pledge(campaign, backer, 300_00, payment_method="4000000000000341")
+    kept = services.place_pledge(campaign, backer, NewPledge(amount=400_00, payment_method="4242424242424242"))
+    failing = services.place_pledge(campaign, backer, NewPledge(amount=300_00, payment_method="4000000000000341"))
     other = PledgeFactory(campaign=campaign, amount=100_00)  # someone else's
     settlement.settle(campaign.id)
 

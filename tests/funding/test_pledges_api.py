@@ -43,7 +43,8 @@ def test_campaign_life_cycle_through_the_api(client, factories, bearer, admin, p
         refused = client.post(f"/api/v1/campaigns/{campaign_id}/rewards", headers=headers,
                               json={"title": "Bad", "amount": 100} | bad)
         assert refused.status_code == 400, (bad, refused.json)
-        assert set(refused.json["error"]["fields"]) & {"estimated_delivery", "shipping_fees", "amount"}
+        named = {name.split(".")[0] for name in refused.json["error"]["fields"]}  # shipping_fees.CN names the region
+        assert named & {"estimated_delivery", "shipping_fees", "amount"}
     reward = client.post(f"/api/v1/campaigns/{campaign_id}/rewards", headers=headers, json={
         "title": "Early bird", "amount": 99900, "quantity": 2, "estimated_delivery": "2027-05-01",
         "shipping_fees": {"CN": 0, "world": 12000}, "variants": ["white", "graphite"]})

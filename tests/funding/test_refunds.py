@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from funding import ledger, refunds, settlement
 from funding.models import AttemptStatus, LedgerEntry, LedgerKind, PaymentAttempt, Pledge, PledgeStatus
 from funding.payments import ProviderUnavailable, SandboxProvider
+from funding.schemas import RefundRequest
 from funding.webhooks import handle_event
 from portal.db import commit, utcnow
 from portal.extensions import db
@@ -58,7 +59,7 @@ def test_crash_after_the_provider_refunded_never_refunds_twice(client, bearer, a
 
     refunds.AFTER_PROVIDER_CALL = crash
     with pytest.raises(Crash):
-        refunds.refund_pledge(pledge.id, 400_00)
+        refunds.refund_pledge(pledge.id, RefundRequest(amount=400_00))
     db.session.rollback()
     refunds.AFTER_PROVIDER_CALL = None
     assert refunds_made(provider, pledge) == [400_00]  # the money went back...
@@ -142,7 +143,7 @@ def test_webhook_about_the_same_refund_arriving_first_is_counted_once(db_session
         commit()
 
     refunds.AFTER_PROVIDER_CALL = webhook_first
-    refunds.refund_pledge(pledge.id, 250_00)
+    refunds.refund_pledge(pledge.id, RefundRequest(amount=250_00))
     db.session.expire_all()
     pledge = db.session.get(Pledge, pledge.id)
     assert pledge.refunded_amount == 250_00
@@ -190,6 +191,6 @@ def test_no_pledge_lock_or_transaction_is_held_during_the_provider_call(scratch,
         return original(**kwargs)
 
     monkeypatch.setattr(provider, "refund", refund)
-    pledge = refunds.refund_pledge(pledge_id, 100_00)
+    pledge = refunds.refund_pledge(pledge_id, RefundRequest(amount=100_00))
     assert seen == {"in_transaction": False, "locked_elsewhere": True}
     assert pledge.refunded_amount == 100_00

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from funding import services
 from funding.models import Pledge, PledgeStatus, Reward
 from funding.payments import SandboxProvider
+from funding.schemas import NewPledge
 from portal.auth.models import Role
 from portal.db import commit, rollback, utcnow
 from portal.errors import Conflict
@@ -59,7 +60,8 @@ def test_concurrent_pledges_never_oversell_a_limited_reward(tmp_path):
                     reward = db.session.get(Reward, reward_id)
                     backer = db.session.get(User, backer_id)
                     barrier.wait(timeout=30)
-                    services.place_pledge(campaign, backer, 100_00, reward, payment_method="4242424242424242")
+                    services.place_pledge(campaign, backer, NewPledge(amount=100_00, reward_id=reward.id,
+                                                                          payment_method="4242424242424242"))
                     commit()
                     outcome = "ok"
                 except Conflict:

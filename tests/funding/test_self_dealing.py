@@ -76,9 +76,10 @@ def test_matchfunding_counts_only_pledges_from_outside_both_organisations(factor
     PledgeFactory(campaign=campaign, backer=founder, amount=5000_00)
     PledgeFactory(campaign=campaign, backer=anchor_staff, amount=3000_00)
     PledgeFactory(campaign=campaign, backer=outsider, amount=400_00)
-    from funding import services
+    from funding import matchfunding
+    from funding.schemas import NewMatchFund
 
-    services.add_match_fund(campaign, anchor, 10_000_00)
+    matchfunding.add_match_fund(campaign, anchor, NewMatchFund(organisation_id=anchor.id, cap=10_000_00))
     settlement.settle(campaign.id)
     figures = ledger.totals(campaign)
     assert figures["collected"] == 8400_00
