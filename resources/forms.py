@@ -219,6 +219,18 @@ class DeclineTrainingForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
+class PublicationForm(FlaskForm):
+    """Publish (true) or withdraw (false): the hidden field of portal/templates/macros/publication.html."""
+
+    published = BooleanField(_l("Publish"))
+
+
+class PhotoForm(FlaskForm):
+    """The caption of an uploaded photo (the file itself goes through portal.uploads.store_upload)."""
+
+    caption = StringField(_l("Caption"), validators=[Optional(), Length(max=255)])
+
+
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
 

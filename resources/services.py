@@ -22,8 +22,8 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import require_verified, set_publication
-from resources.models import OpeningHours, Resource, ResourcePrice
-from resources.schemas import BookingPolicy, NewResource, PriceTable, Terms
+from resources.models import OpeningHours, Resource, ResourcePhoto, ResourcePrice
+from resources.schemas import BookingPolicy, NewPhoto, NewResource, PriceTable, Terms
 
 
 def utc_offset_label(timezone: str, moment: datetime | None = None) -> str:
@@ -57,6 +57,14 @@ def create_resource(organisation: Organisation, cmd: NewResource, actor: User | 
         "organisation_id": organisation.id, "name": resource.name, "kind": resource.kind,
         "prices": [p.as_dict() for p in resource.prices], "terms_version": resource.terms_version})
     return resource
+
+
+def add_photo(resource: Resource, stored_file_id: int, cmd: NewPhoto) -> ResourcePhoto:
+    """A stored image (portal.uploads) shown on the resource's page."""
+    photo = ResourcePhoto(stored_file_id=stored_file_id, caption=cmd.caption)
+    resource.photos.append(photo)
+    db.session.flush()
+    return photo
 
 
 def set_published(resource: Resource, published: bool, actor: User | None) -> Resource:

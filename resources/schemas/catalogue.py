@@ -155,6 +155,10 @@ class Terms(Body):
     terms_text: text(10_000) = Field("", description="a changed text becomes a new version bookers must accept")
 
 
+class NewPhoto(Body):
+    caption: line(255) = ""
+
+
 class Publication(Command):
     published: bool
 
@@ -240,6 +244,6 @@ class CalendarTokenOut(Out):
 __all__ = [
     "DEFAULT_TIMEZONE", "MAX_SPECIFICATIONS", "BookingPolicy", "CalendarRotation", "CalendarTokenOut", "FeedQuery",
     "HoursIn",
-    "HoursOut", "MoneyOut", "NewResource", "PriceIn", "PriceOut", "PriceTable", "Publication", "RatingOut", "Ref",
+    "HoursOut", "MoneyOut", "NewPhoto", "NewResource", "PriceIn", "PriceOut", "PriceTable", "Publication", "RatingOut", "Ref",
     "ResourceFilter", "ResourceOut", "Terms", "Timezone", "check_hours", "check_prices", "is_valid_timezone",
 ]

@@ -17,10 +17,10 @@ from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load, require
 from portal.schemas import from_form
 from resources import bookings, services
-from resources.forms import HOURS_ROWS, PRICE_ROWS, PricesForm, ResourceForm, weekday_names
+from resources.forms import HOURS_ROWS, PRICE_ROWS, PricesForm, PublicationForm, ResourceForm, weekday_names
 from resources.models import Audience, PriceUnit, Resource, ResourceKind, Review
 from resources.policies import PUBLISH_RESOURCES
-from resources.schemas import NewResource, PriceTable
+from resources.schemas import NewResource, PriceTable, Publication
 from resources.views.common import bp
 
 
@@ -58,10 +58,11 @@ def detail(resource_id: int):
 @login_required
 def publication(resource_id: int):
     resource = load(Resource, resource_id, Permission.EDIT)
-    if not EmptyForm().validate_on_submit():
+    form = PublicationForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
-        services.set_published(resource, request.form.get("published") == "true", current_user)
+        services.set_published(resource, from_form(Publication, form).published, current_user)
     except PortalError as error:
         flash(error.message, "danger")
     else:

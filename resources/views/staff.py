@@ -22,6 +22,7 @@ from resources.forms import (
     CalendarFeedForm,
     DeclineTrainingForm,
     ExceptionForm,
+    PhotoForm,
     ProblemForm,
     QualificationForm,
     ResolveProblemForm,
@@ -45,6 +46,7 @@ from resources.schemas import (
     DeclineTraining,
     NewBlackout,
     NewException,
+    NewPhoto,
     NewQualification,
     ProblemIn,
     ResolveProblem,
@@ -227,11 +229,12 @@ def photo_upload(resource_id: int):
     from portal.uploads import IMAGES, store_upload
 
     resource = load(Resource, resource_id, Permission.EDIT)
+    form = PhotoForm()
+    if not form.validate():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
     stored = store_upload(request.files.get("photo"), field="photo", kinds=IMAGES, max_bytes=5 * 1024 * 1024,
                           uploaded_by_id=current_user.id)
-    resource.photos.append(ResourcePhoto(stored_file_id=stored.id,
-                                         caption=(request.form.get("caption") or "")[:255]))
-    db.session.flush()
+    services.add_photo(resource, stored.id, from_form(NewPhoto, form))
     flash(_("Photo added."), "success")
     return redirect(url_for("resources.manage", resource_id=resource.id))
 
