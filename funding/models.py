@@ -23,20 +23,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incubation.models import Project
+from incubation.models import Project, Recommendation
 from portal.auth.models import User
-from portal.db import UTCDateTime, one_of, utcnow
+from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.states import Choice, Status, status_check
 
 
-class FundingModel:
+class FundingModel(Choice):
     ALL_OR_NOTHING = "all_or_nothing"
     KEEP_IT_ALL = "keep_it_all"
-    ALL = (ALL_OR_NOTHING, KEEP_IT_ALL)
 
 
-class CampaignStatus:
+class CampaignStatus(Status):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     LIVE = "live"
@@ -44,11 +44,20 @@ class CampaignStatus:
     FAILED = "failed"
     FULFILLED = "fulfilled"
     CANCELLED = "cancelled"
-    ALL = (DRAFT, SUBMITTED, LIVE, SUCCESSFUL, FAILED, FULFILLED, CANCELLED)
-    PRIVATE = (DRAFT, SUBMITTED)  # seen only by the project's organisation and admins
 
 
-class PledgeStatus:
+PRIVATE_CAMPAIGN_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SUBMITTED)  # seen by the team and admins only
+# The moves of a campaign: the team submits a draft, admins approve it (live), the deadline decides it
+# (settlement), the creator reports a successful one fulfilled; it may be cancelled before it ends.
+CAMPAIGN_TRANSITIONS: dict[CampaignStatus, tuple[CampaignStatus, ...]] = {
+    CampaignStatus.DRAFT: (CampaignStatus.SUBMITTED, CampaignStatus.CANCELLED),
+    CampaignStatus.SUBMITTED: (CampaignStatus.LIVE, CampaignStatus.CANCELLED),
+    CampaignStatus.LIVE: (CampaignStatus.SUCCESSFUL, CampaignStatus.FAILED, CampaignStatus.CANCELLED),
+    CampaignStatus.SUCCESSFUL: (CampaignStatus.FULFILLED,),
+}
+
+
+class PledgeStatus(Status):
     ACTIVE = "active"
     CANCELLED = "cancelled"
     COLLECTED = "collected"
@@ -58,20 +67,23 @@ class PledgeStatus:
     RELEASED = "released"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
-    ALL = (ACTIVE, CANCELLED, COLLECTED, ERRORED, NEEDS_AUTHENTICATION, DROPPED, RELEASED, REFUNDED, DISPUTED)
-    COUNTED = (ACTIVE, COLLECTED)  # pledges that make up a campaign's pledged total
-    # Still owed after the deadline: settlement keeps working on these.
-    OUTSTANDING = (ACTIVE, ERRORED, NEEDS_AUTHENTICATION)
-    # Counted toward the campaign's pledged total at the deadline (the "gross").
-    AT_DEADLINE = (ACTIVE, COLLECTED, ERRORED, NEEDS_AUTHENTICATION, DROPPED, REFUNDED, DISPUTED)
+
+
+COUNTED_PLEDGE_STATUSES = (PledgeStatus.ACTIVE, PledgeStatus.COLLECTED)  # make up a campaign's pledged total
+# Still owed after the deadline: settlement keeps working on these.
+OUTSTANDING_PLEDGE_STATUSES = (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION)
+# Counted toward the campaign's pledged total at the deadline (the "gross").
+PLEDGE_STATUSES_AT_DEADLINE = (PledgeStatus.ACTIVE, PledgeStatus.COLLECTED, PledgeStatus.ERRORED,
+                               PledgeStatus.NEEDS_AUTHENTICATION, PledgeStatus.DROPPED, PledgeStatus.REFUNDED,
+                               PledgeStatus.DISPUTED)
 
 
 class Campaign(db.Model):
     __tablename__ = "campaign"
     __table_args__ = (
         CheckConstraint("goal_amount > 0", name="goal_amount_positive"),
-        CheckConstraint(one_of("status", CampaignStatus.ALL), name="status_valid"),
-        CheckConstraint(one_of("funding_model", FundingModel.ALL), name="funding_model_valid"),
+        status_check(CampaignStatus, "status", name="status_valid"),
+        status_check(FundingModel, "funding_model", name="funding_model_valid"),
         Index("ix_campaign_status_deadline", "status", "deadline"),
     )
 
@@ -98,7 +110,7 @@ class Campaign(db.Model):
         """(pledged amount, number of distinct backers) over active and collected pledges, in one query."""
         row = db.session.execute(
             select(func.coalesce(func.sum(Pledge.amount), 0), func.count(func.distinct(Pledge.backer_id)))
-            .where(Pledge.campaign_id == self.id, Pledge.status.in_(PledgeStatus.COUNTED))).one()
+            .where(Pledge.campaign_id == self.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))).one()
         return int(row[0]), int(row[1])
 
     def pledged_amount(self) -> int:
@@ -109,7 +121,7 @@ class Campaign(db.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status not in CampaignStatus.PRIVATE
+        return self.status not in PRIVATE_CAMPAIGN_STATUSES
 
     def days_left(self, now: datetime | None = None) -> int:
         seconds = (self.deadline - (now or utcnow())).total_seconds()
@@ -150,7 +162,7 @@ class Pledge(db.Model):
     __tablename__ = "pledge"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(one_of("status", PledgeStatus.ALL), name="status_valid"),
+        status_check(PledgeStatus, "status", name="status_valid"),
         Index("ix_pledge_campaign_id_status", "campaign_id", "status"),
         Index("ix_pledge_reward_id_status", "reward_id", "status"),
     )
@@ -194,12 +206,11 @@ class Pledge(db.Model):
         return self.campaign.currency
 
 
-class AttemptStatus:
+class AttemptStatus(Status):
     PENDING = "pending"  # committed before the provider is called; outcome unknown until recorded
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REQUIRES_ACTION = "requires_action"
-    ALL = (PENDING, SUCCEEDED, FAILED, REQUIRES_ACTION)
 
 
 # Refund attempts share the table (and the numbering per pledge) with charge attempts; their idempotency
@@ -218,7 +229,7 @@ class PaymentAttempt(db.Model):
     __tablename__ = "payment_attempt"
     __table_args__ = (
         UniqueConstraint("pledge_id", "number"),
-        CheckConstraint(one_of("status", AttemptStatus.ALL), name="status_valid"),
+        status_check(AttemptStatus, "status", name="status_valid"),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
@@ -250,7 +261,7 @@ class PaymentAttempt(db.Model):
         return cls.idempotency_key.not_like(REFUND_KEY_PATTERN)
 
 
-class LedgerKind:
+class LedgerKind(Choice):
     PLEDGED = "pledged"  # informational: a pledge counted at the deadline (gross)
     COLLECTED = "collected"  # money in
     DROPPED = "dropped"  # informational: a pledge that could not be collected
@@ -261,10 +272,11 @@ class LedgerKind:
     DISPUTE = "dispute"
     MATCHFUNDING = "matchfunding"
     PAYOUT_DUE = "payout_due"  # informational: what the creator is owed after settlement
-    ALL = (PLEDGED, COLLECTED, DROPPED, RELEASED, STRIPE_FEE, PLATFORM_FEE, REFUND, DISPUTE, MATCHFUNDING,
-           PAYOUT_DUE)
-    # Kinds whose (signed) amounts add up to the campaign's net.
-    MONEY = (COLLECTED, STRIPE_FEE, PLATFORM_FEE, REFUND, DISPUTE, MATCHFUNDING)
+
+
+# Kinds whose (signed) amounts add up to the campaign's net.
+MONEY_LEDGER_KINDS = (LedgerKind.COLLECTED, LedgerKind.STRIPE_FEE, LedgerKind.PLATFORM_FEE, LedgerKind.REFUND,
+                      LedgerKind.DISPUTE, LedgerKind.MATCHFUNDING)
 
 
 class LedgerEntry(db.Model):
@@ -278,7 +290,7 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         UniqueConstraint("campaign_id", "kind", "reference"),
-        CheckConstraint(one_of("kind", LedgerKind.ALL), name="kind_valid"),
+        status_check(LedgerKind, "kind", name="kind_valid"),
         Index("ix_ledger_entry_campaign_id_id", "campaign_id", "id"),
     )
 
@@ -372,11 +384,11 @@ class MatchFund(db.Model):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class FinancingStatus:
+class FinancingStatus(Status):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
-    ALL = (SUBMITTED, APPROVED, REJECTED)
+
 
 
 class FinancingApplication(db.Model):
@@ -389,7 +401,7 @@ class FinancingApplication(db.Model):
     __tablename__ = "financing_application"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint(one_of("status", FinancingStatus.ALL), name="status_valid"),
+        status_check(FinancingStatus, "status", name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -421,7 +433,7 @@ class FinancingReview(db.Model):
     __tablename__ = "financing_review"
     __table_args__ = (
         UniqueConstraint("application_id", "reviewer_id"),
-        CheckConstraint(one_of("recommendation", ("yes", "maybe", "no")), name="recommendation_valid"),
+        status_check(Recommendation, "recommendation", name="recommendation_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@
 campaign's team through `REFUND_BACKER`.
 """
 
-from funding.models import Campaign, CampaignStatus, FinancingApplication, Pledge, Reward
+from funding.models import PRIVATE_CAMPAIGN_STATUSES, Campaign, FinancingApplication, Pledge, Reward
 from portal.organisations.services import acts_for_company, role_in
 from portal.permissions import Permission, policy
 
@@ -17,7 +17,7 @@ def _is_team(user, campaign: Campaign) -> bool:
 @policy(Campaign, Permission.VIEW)
 def campaign_view(user, campaign: Campaign) -> bool:
     """Drafts and campaigns awaiting approval are seen by the project's organisation only."""
-    return campaign.status not in CampaignStatus.PRIVATE or _is_team(user, campaign)
+    return campaign.status not in PRIVATE_CAMPAIGN_STATUSES or _is_team(user, campaign)
 
 
 @policy(Campaign, Permission.EDIT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from funding.models import Campaign, CampaignStatus
-from incubation.models import Project, ProjectStatus
+from incubation.models import PRIVATE_PROJECT_STATUSES, Project
 from portal.extensions import db
 from portal.search.documents import CAMPAIGN, ORGANISATION, PROJECT, document
 from portal.search.registry import (
@@ -20,7 +20,7 @@ from portal.search.registry import (
 
 def campaign_document(campaign: Campaign) -> dict | None:
     project = campaign.project
-    if campaign.status != CampaignStatus.LIVE or project is None or project.status in ProjectStatus.PRIVATE:
+    if campaign.status != CampaignStatus.LIVE or project is None or project.status in PRIVATE_PROJECT_STATUSES:
         return None
     organisation = project.organisation
     return document(
@@ -33,7 +33,7 @@ def campaign_document(campaign: Campaign) -> dict | None:
 
 def _searchable_campaigns():
     return select(func.count(Campaign.id)).join(Project, Project.id == Campaign.project_id).where(
-        Campaign.status == CampaignStatus.LIVE, Project.status.not_in(ProjectStatus.PRIVATE))
+        Campaign.status == CampaignStatus.LIVE, Project.status.not_in(PRIVATE_PROJECT_STATUSES))
 
 
 @expander(PROJECT)

@@ -4,7 +4,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from incubation import services
-from incubation.models import ApplicationStatus, MentorProfile, Program, Project, ProjectStatus
+from incubation.models import (
+    PENDING_APPLICATION_STATUSES,
+    PRIVATE_PROJECT_STATUSES,
+    MentorProfile,
+    Program,
+    Project,
+)
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.main.dashboard import Panel, panel, stat
@@ -34,7 +40,7 @@ def company_programs_panel(user) -> Panel | None:
 def reviewer_panel(user) -> Panel | None:
     pending = [a for a in services.reviews_assigned_to(user)
                if a.review is None and a.conflict_declared_at is None
-               and a.application.status in ApplicationStatus.PENDING]
+               and a.application.status in PENDING_APPLICATION_STATUSES]
     if not pending:
         return None
     blind_ids = {a.application_id for a in pending[:10] if services.is_blind_for(user, a.application, True)}
@@ -63,7 +69,7 @@ def backer_ideas_panel(user) -> Panel | None:
 @stat
 def project_stat() -> tuple[str, int]:
     count = db.session.scalar(select(func.count()).select_from(Project)
-                              .where(Project.status.not_in(ProjectStatus.PRIVATE)))
+                              .where(Project.status.not_in(PRIVATE_PROJECT_STATUSES)))
     return str(_l("projects")), count or 0
 
 

@@ -8,30 +8,29 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
-from portal.db import UTCDateTime, one_of, utcnow
+from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.states import Choice, Status, status_check
 from portal.uploads import StoredFile
 
 
-class ProjectStage:
+class ProjectStage(Choice):
     IDEA = "idea"
     PROTOTYPE = "prototype"
     MVP = "mvp"
     REVENUE = "revenue"
     SCALE = "scale"
-    ALL = (IDEA, PROTOTYPE, MVP, REVENUE, SCALE)
 
 
-class IncubationMode:
+class IncubationMode(Choice):
     INTERNAL = "internal"
     SPIN_OFF = "spin_off"
     CROWDFUNDING = "crowdfunding"
     OPEN_SOURCE = "open_source"
-    ALL = (INTERNAL, SPIN_OFF, CROWDFUNDING, OPEN_SOURCE)
 
 
-class ProjectStatus:
+class ProjectStatus(Status):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     SCREENING = "screening"
@@ -41,9 +40,10 @@ class ProjectStatus:
     INCUBATING = "incubating"
     GRADUATED = "graduated"
     WITHDRAWN = "withdrawn"
-    ALL = (DRAFT, SUBMITTED, SCREENING, NEEDS_INFO, ACCEPTED, REJECTED, INCUBATING, GRADUATED, WITHDRAWN)
-    PRIVATE = (DRAFT,)  # seen only by the organisation's members and admins
-    SUBMITTABLE = (DRAFT, NEEDS_INFO)
+
+
+PRIVATE_PROJECT_STATUSES = (ProjectStatus.DRAFT,)  # seen only by the organisation's members and admins
+SUBMITTABLE_PROJECT_STATUSES = (ProjectStatus.DRAFT, ProjectStatus.NEEDS_INFO)
 
 
 class Project(db.Model):
@@ -53,9 +53,9 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint("funding_sought_amount IS NULL OR funding_sought_amount >= 0",
                         name="funding_sought_amount_non_negative"),
-        CheckConstraint(one_of("status", ProjectStatus.ALL), name="status_valid"),
-        CheckConstraint(one_of("stage", ProjectStage.ALL), name="stage_valid"),
-        CheckConstraint(one_of("mode", IncubationMode.ALL), name="mode_valid"),
+        status_check(ProjectStatus, "status", name="status_valid"),
+        status_check(ProjectStage, "stage", name="stage_valid"),
+        status_check(IncubationMode, "mode", name="mode_valid"),
         Index("ix_project_status_created_at", "status", "created_at"),
     )
 
@@ -90,7 +90,7 @@ class Project(db.Model):
 
     @property
     def is_draft(self) -> bool:
-        return self.status in ProjectStatus.PRIVATE
+        return self.status in PRIVATE_PROJECT_STATUSES
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.status}>"
@@ -103,8 +103,11 @@ class Program(db.Model):
     __table_args__ = (
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
-        CheckConstraint("credit_amount IS NULL OR credit_amount > 0", name="credit_amount_positive"),
-        CheckConstraint(one_of("mode", IncubationMode.ALL), name="mode_valid"),
+        # PostgreSQL only (added by a later migration; on SQLite that re-creates the table, cascading to its
+        # applications).
+        CheckConstraint("credit_amount IS NULL OR credit_amount > 0", name="credit_amount_positive")
+        .ddl_if(dialect="postgresql"),
+        status_check(IncubationMode, "mode", name="mode_valid"),
         Index("ix_program_opens_at_closes_at", "opens_at", "closes_at"),
     )
 
@@ -237,7 +240,7 @@ class IdeaVote(db.Model):
 # ---- lifecycle -------------------------------------------------------------------------------
 
 # The one state machine of a project: status -> statuses it may move to.
-PROJECT_TRANSITIONS: dict[str, tuple[str, ...]] = {
+PROJECT_TRANSITIONS: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
     ProjectStatus.DRAFT: (ProjectStatus.SUBMITTED, ProjectStatus.WITHDRAWN),
     ProjectStatus.SUBMITTED: (ProjectStatus.SCREENING, ProjectStatus.WITHDRAWN),
     ProjectStatus.SCREENING: (ProjectStatus.NEEDS_INFO, ProjectStatus.ACCEPTED, ProjectStatus.REJECTED,
@@ -272,18 +275,17 @@ class ProjectEvent(db.Model):
 
 # ---- documents and NDA -----------------------------------------------------------------------
 
-class Confidentiality:
+class Confidentiality(Choice):
     PUBLIC = "public"
     REGISTERED = "registered"
     NDA = "nda"
-    ALL = (PUBLIC, REGISTERED, NDA)
 
 
 class ProjectDocument(db.Model):
     """A pitch deck, drawing or other file of a project with its confidentiality level."""
 
     __tablename__ = "project_document"
-    __table_args__ = (CheckConstraint(one_of("confidentiality", Confidentiality.ALL), name="confidentiality_valid"),)
+    __table_args__ = (status_check(Confidentiality, "confidentiality", name="confidentiality_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
@@ -371,14 +373,15 @@ class ProgramQuestion(db.Model):
     required: Mapped[bool] = mapped_column(default=False)
 
 
-class ApplicationStatus:
+class ApplicationStatus(Status):
     SUBMITTED = "submitted"
     UNDER_REVIEW = "under_review"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
-    ALL = (SUBMITTED, UNDER_REVIEW, ACCEPTED, REJECTED, WITHDRAWN)
-    PENDING = (SUBMITTED, UNDER_REVIEW)
+
+
+PENDING_APPLICATION_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW)
 
 
 class Application(db.Model):
@@ -387,7 +390,7 @@ class Application(db.Model):
     __tablename__ = "program_application"
     __table_args__ = (
         UniqueConstraint("program_id", "project_id"),
-        CheckConstraint(one_of("status", ApplicationStatus.ALL), name="status_valid"),
+        status_check(ApplicationStatus, "status", name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -431,18 +434,17 @@ class ReviewAssignment(db.Model):
                                                  cascade="all, delete-orphan")
 
 
-class Recommendation:
+class Recommendation(Choice):
     YES = "yes"
     MAYBE = "maybe"
     NO = "no"
-    ALL = (YES, MAYBE, NO)
 
 
 class ApplicationReview(db.Model):
     """Scores 0-5 per criterion (criterion id -> score) plus a recommendation."""
 
     __tablename__ = "application_review"
-    __table_args__ = (CheckConstraint(one_of("recommendation", Recommendation.ALL), name="recommendation_valid"),)
+    __table_args__ = (status_check(Recommendation, "recommendation", name="recommendation_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("review_assignment.id", ondelete="CASCADE"), unique=True)
@@ -516,21 +518,27 @@ class ProgressUpdate(db.Model):
     kpi: Mapped[Kpi | None] = relationship()
 
 
-class ChainStage:
+class ChainStage(Choice):
     RND = "rnd"
     DESIGN = "design"
     MANUFACTURING = "manufacturing"
     SALES = "sales"
     LOGISTICS = "logistics"
     AFTER_SALES = "after_sales"
-    ALL = (RND, DESIGN, MANUFACTURING, SALES, LOGISTICS, AFTER_SALES)
 
 
-class SupportStatus:
+class SupportStatus(Status):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     CLOSED = "closed"
-    ALL = (OPEN, IN_PROGRESS, CLOSED)
+
+
+# Company staff take a request (in progress) and close it.
+SUPPORT_TRANSITIONS: dict[SupportStatus, tuple[SupportStatus, ...]] = {
+    SupportStatus.OPEN: (SupportStatus.IN_PROGRESS, SupportStatus.CLOSED),
+    SupportStatus.IN_PROGRESS: (SupportStatus.CLOSED,),
+    SupportStatus.CLOSED: (),
+}
 
 
 class SupportRequest(db.Model):
@@ -538,8 +546,8 @@ class SupportRequest(db.Model):
 
     __tablename__ = "support_request"
     __table_args__ = (
-        CheckConstraint(one_of("stage", ChainStage.ALL), name="stage_valid"),
-        CheckConstraint(one_of("status", SupportStatus.ALL), name="status_valid"),
+        status_check(ChainStage, "stage", name="stage_valid"),
+        status_check(SupportStatus, "status", name="status_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

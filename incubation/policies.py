@@ -1,6 +1,7 @@
 """Who may see and change incubation objects. Admins pass every check (see portal.permissions.can)."""
 
 from incubation.models import (
+    PRIVATE_PROJECT_STATUSES,
     Application,
     FormerEmployment,
     Idea,
@@ -11,7 +12,6 @@ from incubation.models import (
     Program,
     Project,
     ProjectDocument,
-    ProjectStatus,
     ReviewAssignment,
     SupportRequest,
 )
@@ -26,7 +26,7 @@ def _is_user(user, user_id: int | None) -> bool:
 @policy(Project, Permission.VIEW)
 def project_view(user, project: Project) -> bool:
     """Drafts are seen only by their organisation's members; everything else is public."""
-    if project.status not in ProjectStatus.PRIVATE:
+    if project.status not in PRIVATE_PROJECT_STATUSES:
         return True
     return role_in(user, project.organisation_id) is not None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from incubation.models import MentorProfile, Project, ProjectStatus
+from incubation.models import PRIVATE_PROJECT_STATUSES, MentorProfile, Project
 from portal.auth.models import User
 from portal.extensions import db
 from portal.search.documents import MENTOR, ORGANISATION, PROJECT, USER, as_list, document
@@ -39,7 +39,7 @@ def mentor_document(profile: MentorProfile) -> dict | None:
 
 
 def project_document(project: Project) -> dict | None:
-    if project.status in ProjectStatus.PRIVATE:
+    if project.status in PRIVATE_PROJECT_STATUSES:
         return None
     organisation = project.organisation
     return document(
@@ -56,7 +56,7 @@ def _searchable_mentors():
 
 
 def _searchable_projects():
-    return select(func.count(Project.id)).where(Project.status.not_in(ProjectStatus.PRIVATE))
+    return select(func.count(Project.id)).where(Project.status.not_in(PRIVATE_PROJECT_STATUSES))
 
 
 @expander(USER)

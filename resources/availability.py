@@ -17,7 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from portal.extensions import db
-from resources.models import Blackout, Booking, BookingStatus, OpeningException, Resource
+from resources.models import (
+    OCCUPYING_BOOKING_STATUSES,
+    Blackout,
+    Booking,
+    OpeningException,
+    Resource,
+)
 
 Interval = tuple[datetime, datetime]
 
@@ -95,7 +101,7 @@ def blackouts_in(resource_id: int, start: datetime, end: datetime) -> list[Black
 
 
 def occupying_bookings(resource_id: int, start: datetime, end: datetime,
-                       statuses: Sequence[str] = BookingStatus.OCCUPYING) -> list[Booking]:
+                       statuses: Sequence[str] = OCCUPYING_BOOKING_STATUSES) -> list[Booking]:
     """Bookings whose blocked interval meets [start, end). Uses ix_booking_resource_blocked_until."""
     return list(db.session.scalars(select(Booking).where(
         Booking.resource_id == resource_id, Booking.blocked_until > start, Booking.blocked_from < end,

@@ -27,10 +27,10 @@ def resource_stat() -> tuple[str, int]:
 @panel
 def upcoming_bookings_panel(user) -> Panel | None:
     from portal.db import utcnow
-    from resources.models import Booking, BookingStatus
+    from resources.models import OPEN_BOOKING_STATUSES, Booking
 
     rows = db.session.scalars(select(Booking).where(
-        Booking.user_id == user.id, Booking.end_at > utcnow(), Booking.status.in_(BookingStatus.OPEN))
+        Booking.user_id == user.id, Booking.end_at > utcnow(), Booking.status.in_(OPEN_BOOKING_STATUSES))
         .order_by(Booking.start_at).limit(5)).all()
     if not rows:
         return None

@@ -39,46 +39,48 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
-from portal.db import UTCDateTime, one_of, utcnow
+from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.states import Choice, Status, status_check
 
 
-class ResourceKind:
+class ResourceKind(Choice):
     LAB = "lab"
     EQUIPMENT = "equipment"
     WORKSHOP = "workshop"
     PRODUCTION_LINE = "production_line"
-    ALL = (LAB, EQUIPMENT, WORKSHOP, PRODUCTION_LINE)
 
 
-class Audience:
+class Audience(Choice):
     """Who pays which price: startups in an incubation program, other startups, everyone else."""
 
     INCUBATEE = "incubatee"
     STARTUP = "startup"
     EXTERNAL = "external"
-    ALL = (INCUBATEE, STARTUP, EXTERNAL)
 
 
-class PriceUnit:
+class PriceUnit(Choice):
     HOUR = "hour"
     USE = "use"
-    ALL = (HOUR, USE)
 
 
 class Resource(db.Model):
     __tablename__ = "resource"
     __table_args__ = (
-        CheckConstraint(one_of("kind", ResourceKind.ALL), name="kind_known"),
+        status_check(ResourceKind, "kind", name="kind_known"),
         CheckConstraint("capacity >= 1", name="capacity_positive"),
         CheckConstraint("min_minutes >= 1 AND max_minutes >= min_minutes", name="duration_range"),
         CheckConstraint("buffer_minutes >= 0", name="buffer_non_negative"),
         CheckConstraint("advance_days >= 1", name="advance_days_positive"),
         CheckConstraint("terms_version >= 1", name="terms_version_positive"),
-        CheckConstraint("cancel_free_hours >= 0", name="cancel_free_hours_non_negative"),
-        CheckConstraint("late_cancel_fee_percent BETWEEN 0 AND 100", name="late_cancel_fee_percent_range"),
-        CheckConstraint("quota_minutes_per_week IS NULL OR quota_minutes_per_week > 0", name="quota_positive"),
+        # These three PostgreSQL only (added by a later migration; on SQLite that re-creates the table, cascading
+        # to its bookings).
+        CheckConstraint("cancel_free_hours >= 0", name="cancel_free_hours_non_negative").ddl_if(dialect="postgresql"),
+        CheckConstraint("late_cancel_fee_percent BETWEEN 0 AND 100", name="late_cancel_fee_percent_range")
+        .ddl_if(dialect="postgresql"),
+        CheckConstraint("quota_minutes_per_week IS NULL OR quota_minutes_per_week > 0", name="quota_positive")
+        .ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,8 +148,8 @@ class ResourcePrice(db.Model):
     __table_args__ = (
         UniqueConstraint("resource_id", "audience", "unit"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
-        CheckConstraint(one_of("audience", Audience.ALL), name="audience_known"),
-        CheckConstraint(one_of("unit", PriceUnit.ALL), name="unit_known"),
+        status_check(Audience, "audience", name="audience_known"),
+        status_check(PriceUnit, "unit", name="unit_known"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
     )
 
@@ -213,11 +215,10 @@ class OpeningException(db.Model):
                 "end": self.closes.strftime("%H:%M") if self.closes else None, "note": self.note}
 
 
-class BlackoutKind:
+class BlackoutKind(Choice):
     BLACKOUT = "blackout"
     MAINTENANCE = "maintenance"
     OUTAGE = "outage"
-    ALL = (BLACKOUT, MAINTENANCE, OUTAGE)
 
 
 class Blackout(db.Model):
@@ -226,7 +227,7 @@ class Blackout(db.Model):
     __tablename__ = "resource_blackout"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
-        CheckConstraint(one_of("kind", BlackoutKind.ALL), name="kind_known"),
+        status_check(BlackoutKind, "kind", name="kind_known"),
         Index("ix_resource_blackout_resource_ends", "resource_id", "ends_at"),
     )
 
@@ -253,22 +254,23 @@ class ResourcePhoto(db.Model):
     resource: Mapped[Resource] = relationship(back_populates="photos")
 
 
-class BookingStatus:
+class BookingStatus(Status):
     PENDING = "pending"
     CONFIRMED = "confirmed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     NO_SHOW = "no_show"
-    ALL = (PENDING, CONFIRMED, COMPLETED, CANCELLED, REJECTED, NO_SHOW)
-    # Statuses that hold the slot: the exclusion constraint covers exactly these. Pending requests
-    # (resources with approval) do not: several may ask for one slot, staff approve one of them.
-    OCCUPYING = (CONFIRMED, COMPLETED, NO_SHOW)
-    OPEN = (PENDING, CONFIRMED)  # still changeable
-    TRANSITIONS = {
-        PENDING: (CONFIRMED, REJECTED, CANCELLED),
-        CONFIRMED: (COMPLETED, CANCELLED, NO_SHOW),
-    }
+
+
+# Statuses that hold the slot: the exclusion constraint covers exactly these. Pending requests
+# (resources with approval) do not: several may ask for one slot, staff approve one of them.
+OCCUPYING_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+OPEN_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)  # still changeable
+BOOKING_TRANSITIONS: dict[BookingStatus, tuple[BookingStatus, ...]] = {
+    BookingStatus.PENDING: (BookingStatus.CONFIRMED, BookingStatus.REJECTED, BookingStatus.CANCELLED),
+    BookingStatus.CONFIRMED: (BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW),
+}
 
 
 class Booking(db.Model):
@@ -276,7 +278,10 @@ class Booking(db.Model):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_starts"),
         CheckConstraint("blocked_from <= start_at AND blocked_until >= end_at", name="blocked_covers_booking"),
-        CheckConstraint(one_of("status", BookingStatus.ALL), name="status_known"),
+        status_check(BookingStatus, "status", name="status_known"),
+        # PostgreSQL only (added later; on SQLite that re-creates the table, cascading to its reviews).
+        status_check(Audience, "audience", name="audience_known").ddl_if(dialect="postgresql"),
+        status_check(PriceUnit, "price_unit", name="price_unit_known").ddl_if(dialect="postgresql"),
         CheckConstraint("price_amount >= 0 AND cancel_fee_amount >= 0", name="amounts_non_negative"),
         CheckConstraint("credit_amount >= 0 AND credit_amount <= price_amount", name="credit_within_price"),
         # Availability reads only the window asked for: bookings ending after its start.
@@ -286,7 +291,7 @@ class Booking(db.Model):
             (column("resource_id"), "="),
             (func.tstzrange(column("blocked_from"), column("blocked_until"), literal_column("'[)'")), "&&"),
             using="gist", name="booking_no_overlap",
-            where=text("status IN (" + ", ".join(repr(s) for s in BookingStatus.OCCUPYING) + ")"),
+            where=text("status IN (" + ", ".join(f"'{s}'" for s in OCCUPYING_BOOKING_STATUSES) + ")"),
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -327,7 +332,7 @@ class Booking(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in BookingStatus.OPEN
+        return self.status in OPEN_BOOKING_STATUSES
 
     @property
     def amount_due(self) -> int:
@@ -343,11 +348,10 @@ event.listen(Booking.__table__, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"))
 
 
-class WaitlistStatus:
+class WaitlistStatus(Status):
     WAITING = "waiting"
     PROMOTED = "promoted"
     WITHDRAWN = "withdrawn"
-    ALL = (WAITING, PROMOTED, WITHDRAWN)
 
 
 class WaitlistEntry(db.Model):
@@ -356,7 +360,7 @@ class WaitlistEntry(db.Model):
     __tablename__ = "booking_waitlist"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_starts"),
-        CheckConstraint(one_of("status", WaitlistStatus.ALL), name="status_known"),
+        status_check(WaitlistStatus, "status", name="status_known"),
         Index("ix_booking_waitlist_resource_status", "resource_id", "status", "start_at"),
     )
 
@@ -395,14 +399,21 @@ class Qualification(db.Model):
         return self.expires_at is None or self.expires_at > moment
 
 
+class TrainingStatus(Status):
+    OPEN = "open"
+    GRANTED = "granted"
+    DECLINED = "declined"
+
+
 class TrainingRequest(db.Model):
     __tablename__ = "resource_training_request"
+    __table_args__ = (status_check(TrainingStatus, "status", name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     message: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open, granted, declined
+    status: Mapped[str] = mapped_column(String(20), default=TrainingStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     resource: Mapped[Resource] = relationship()

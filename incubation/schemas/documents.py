@@ -10,7 +10,7 @@ from pydantic import Field
 from incubation.models import Confidentiality
 from portal.schemas import Command, Out, line
 
-ConfidentialityName = Literal[Confidentiality.ALL]  # type: ignore[valid-type]
+ConfidentialityName = Literal[Confidentiality.values()]  # type: ignore[valid-type]
 
 
 class NewDocument(Command):

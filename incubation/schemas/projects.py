@@ -12,9 +12,9 @@ from pydantic import AfterValidator, Field
 from incubation.models import IncubationMode, ProjectStage, ProjectStatus
 from portal.schemas import Command, Count, Currency, Id, Minor, MoneyOut, Out, Query, line, text
 
-Stage = Literal[ProjectStage.ALL]  # type: ignore[valid-type]
-Mode = Literal[IncubationMode.ALL]  # type: ignore[valid-type]
-StatusName = Literal[ProjectStatus.ALL]  # type: ignore[valid-type]
+Stage = Literal[ProjectStage.values()]  # type: ignore[valid-type]
+Mode = Literal[IncubationMode.values()]  # type: ignore[valid-type]
+StatusName = Literal[ProjectStatus.values()]  # type: ignore[valid-type]
 
 _URL = re.compile(r"^https?://[^\s/:?#]+\.[^\s/:?#]+(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
 

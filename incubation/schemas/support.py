@@ -12,7 +12,7 @@ from incubation.models import ChainStage, SupportStatus
 from incubation.schemas.mentors import Moment
 from portal.schemas import Command, Count, Flag, Id, Out, Query, line, text
 
-ChainStageName = Literal[ChainStage.ALL]  # type: ignore[valid-type]
+ChainStageName = Literal[ChainStage.values()]  # type: ignore[valid-type]
 
 
 # ---- commands --------------------------------------------------------------------------------------

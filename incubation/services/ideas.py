@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 
 from incubation.models import (
     OPEN_STATUSES,
+    PRIVATE_PROJECT_STATUSES,
     Idea,
     IdeaComment,
     IdeaVote,
     Project,
-    ProjectStatus,
 )
 from incubation.schemas.ideas import NewComment, NewIdea
 from incubation.services.projects import add_timeline_note
@@ -97,4 +97,4 @@ def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
 
 def projects_of_idea(idea: Idea) -> list[Project]:
     return list(db.session.scalars(select(Project).where(Project.idea_id == idea.id,
-                                                         Project.status.not_in(ProjectStatus.PRIVATE))))
+                                                         Project.status.not_in(PRIVATE_PROJECT_STATUSES))))

@@ -68,7 +68,7 @@ def create_program(organisation: Organisation, *, title: str, description: str =
         raise ValidationFailed.field("organisation_id", _("Programs are run by anchor companies."))
     if published:
         require_verified(organisation)
-    if mode not in IncubationMode.ALL:
+    if mode not in IncubationMode.values():
         raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
     if closes_at <= opens_at:
         raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))

@@ -7,6 +7,7 @@ from sqlalchemy import Select, or_, select
 
 from incubation.models import (
     OPEN_STATUSES,
+    PRIVATE_PROJECT_STATUSES,
     PROJECT_TRANSITIONS,
     Application,
     Program,
@@ -24,6 +25,7 @@ from portal.extensions import db
 from portal.mail import send_to_users
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import role_in, verified_company_ids
+from portal.states import check_transition
 
 PROJECT_TEXT_FIELDS = ("summary", "description", "problem", "solution", "market", "business_model", "team",
                        "video_url")
@@ -43,7 +45,7 @@ def visible_projects(user: User | None) -> Select:
     if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
         return stmt
     own = member_organisation_ids(user)
-    public = Project.status.not_in(ProjectStatus.PRIVATE)
+    public = Project.status.not_in(PRIVATE_PROJECT_STATUSES)
     return stmt.where(or_(public, Project.organisation_id.in_(own)) if own else public)
 
 
@@ -57,7 +59,7 @@ def projects_of(user: User) -> list[Project]:
 
 def industries_in_use() -> list[str]:
     return list(db.session.scalars(
-        select(Project.industry).where(Project.status.not_in(ProjectStatus.PRIVATE), Project.industry != "")
+        select(Project.industry).where(Project.status.not_in(PRIVATE_PROJECT_STATUSES), Project.industry != "")
         .distinct().order_by(Project.industry)))
 
 
@@ -119,9 +121,8 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
     """
     if to not in PROJECT_TRANSITIONS:
         raise ValidationFailed.field("status", _("Not a valid status."))
-    if to not in allowed_targets(project):
-        raise Conflict(_("A project in status %(status)s cannot become %(target)s.",
-                         status=project.status, target=to), {"status": [project.status]})
+    check_transition(project, to, PROJECT_TRANSITIONS, message=lambda status, target: _(
+        "A project in status %(status)s cannot become %(target)s.", status=status, target=target))
     note = (note or "").strip()
     if to == ProjectStatus.REJECTED and not note:
         raise ValidationFailed.field("note", _("Give the founders the reason for the rejection."))

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from incubation.models import (
+    PENDING_APPLICATION_STATUSES,
     Application,
     ApplicationReview,
     ApplicationStatus,
@@ -62,7 +63,7 @@ def conflict_reasons(application: Application, reviewer: User) -> list[str]:
 
 
 def _require_pending(application: Application) -> None:
-    if application.status not in ApplicationStatus.PENDING:
+    if application.status not in PENDING_APPLICATION_STATUSES:
         raise Conflict(_("This application is already decided."), {"status": [application.status]})
 
 
@@ -116,7 +117,7 @@ def blind_program_context(user: User | None, program: Program) -> bool:
 def is_blind_for(user: User | None, application: Application, reviews_in_program: bool | None = None) -> bool:
     """Whether `user` sees `application` blind. `reviews_in_program` saves the query in lists."""
     program = application.program
-    if not program.blind_review or application.status not in ApplicationStatus.PENDING:
+    if not program.blind_review or application.status not in PENDING_APPLICATION_STATUSES:
         return False
     if not authenticated(user):
         return True
@@ -159,7 +160,7 @@ def auto_assign(program: Program, per_application: int, pool: list[User] | None 
     load = active_load(program)
     created = []
     for application in applications_of_program(program, with_assignments=True):
-        if application.status not in ApplicationStatus.PENDING:
+        if application.status not in PENDING_APPLICATION_STATUSES:
             continue
         assigned = {a.reviewer_id for a in application.assignments}
         active = sum(1 for a in application.assignments if a.conflict_declared_at is None)
@@ -186,7 +187,7 @@ DEFAULT_AUTO_ASSIGN_INLINE_MAX = 50
 
 def pending_application_count(program: Program) -> int:
     return db.session.scalar(select(func.count()).select_from(Application).where(
-        Application.program_id == program.id, Application.status.in_(ApplicationStatus.PENDING))) or 0
+        Application.program_id == program.id, Application.status.in_(PENDING_APPLICATION_STATUSES))) or 0
 
 
 @dataclass
@@ -218,7 +219,7 @@ def auto_assign_status(program: Program) -> AutoAssignStatus:
 def short_of_reviewers(program: Program, per_application: int) -> int:
     """Pending applications that still have fewer active reviewers than wanted."""
     return sum(1 for a in applications_of_program(program, with_assignments=True)
-               if a.status in ApplicationStatus.PENDING
+               if a.status in PENDING_APPLICATION_STATUSES
                and sum(1 for x in a.assignments if x.conflict_declared_at is None) < per_application)
 
 
@@ -280,7 +281,7 @@ def recheck_conflicts_after_membership(user: User, organisation_id: int) -> list
     pending = (select(ReviewAssignment).join(Application, Application.id == ReviewAssignment.application_id)
                .outerjoin(ApplicationReview, ApplicationReview.assignment_id == ReviewAssignment.id)
                .where(ApplicationReview.id.is_(None), ReviewAssignment.conflict_declared_at.is_(None),
-                      Application.status.in_(ApplicationStatus.PENDING)))
+                      Application.status.in_(PENDING_APPLICATION_STATUSES)))
     candidates = list(db.session.scalars(pending.where(ReviewAssignment.reviewer_id == user.id)))
     candidates += [a for a in db.session.scalars(
         pending.join(Project, Project.id == Application.project_id)
@@ -354,7 +355,7 @@ def submit_review(assignment: ReviewAssignment, scores: dict, recommendation: st
     if reasons:
         raise ConflictOfInterest(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
                                  {"reviewer": reasons})
-    if recommendation not in Recommendation.ALL:
+    if recommendation not in Recommendation.values():
         raise ValidationFailed.field("recommendation", _("Choose yes, maybe or no."))
     criteria = application.program.criteria
     if not isinstance(scores, dict):
@@ -389,7 +390,7 @@ class RankingRow:
     reviews: int = 0
     average: float | None = None  # mean of the reviews' weighted scores, 0-5
     normalised: float | None = None  # mean of per-reviewer z-scores
-    recommendations: dict[str, int] = field(default_factory=lambda: {r: 0 for r in Recommendation.ALL})
+    recommendations: dict[str, int] = field(default_factory=lambda: {r: 0 for r in Recommendation.values()})
     rank: int | None = None
 
 
@@ -482,7 +483,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
         return application
     still_pending = db.session.scalar(select(func.count()).select_from(Application).where(
         Application.project_id == project.id, Application.id != application.id,
-        Application.status.in_(ApplicationStatus.PENDING + (ApplicationStatus.ACCEPTED,))))
+        Application.status.in_(PENDING_APPLICATION_STATUSES + (ApplicationStatus.ACCEPTED,))))
     if project.status == ProjectStatus.SCREENING and not still_pending:
         transition_project(project, ProjectStatus.REJECTED, actor=by,
                            note=_("%(program)s: %(feedback)s", program=program.title, feedback=feedback))

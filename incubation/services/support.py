@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from incubation.models import (
+    SUPPORT_TRANSITIONS,
     Application,
     ApplicationStatus,
     Kpi,
@@ -25,6 +26,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_users
+from portal.states import check_transition
 
 # ---- incubation support ----------------------------------------------------------------------
 
@@ -169,17 +171,12 @@ def open_support_request(project: Project, user: User, command: NewSupportReques
     return support
 
 
-SUPPORT_TRANSITIONS = {SupportStatus.OPEN: (SupportStatus.IN_PROGRESS, SupportStatus.CLOSED),
-                       SupportStatus.IN_PROGRESS: (SupportStatus.CLOSED,), SupportStatus.CLOSED: ()}
-
-
 def update_support_request(support: SupportRequest, user: User, command: SupportUpdate) -> SupportRequest:
     """Company staff take the request (in progress) and close it with a resolution (the command requires one
     to close)."""
     status, resolution = command.status, command.resolution
-    if status not in SUPPORT_TRANSITIONS[support.status]:
-        raise Conflict(_("A %(status)s request cannot become %(target)s.", status=support.status, target=status),
-                       {"status": [support.status]})
+    check_transition(support, status, SUPPORT_TRANSITIONS, message=lambda current, target: _(
+        "A %(status)s request cannot become %(target)s.", status=current, target=target))
     before = support.status
     support.status = status
     if status == SupportStatus.IN_PROGRESS or support.assignee_id is None:

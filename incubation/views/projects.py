@@ -26,6 +26,7 @@ from incubation.forms import (
     TransitionForm,
 )
 from incubation.models import (
+    SUBMITTABLE_PROJECT_STATUSES,
     FormerEmployment,
     Program,
     Project,
@@ -132,7 +133,7 @@ def project_detail(project_id: int):
     ideas_to_adopt = []
     return render_template(
         "incubation/project_detail.html", project=project, can_edit=can_edit, can_manage=can_manage,
-        can_submit=can_edit and project.status in ProjectStatus.SUBMITTABLE, action_form=EmptyForm(),
+        can_submit=can_edit and project.status in SUBMITTABLE_PROJECT_STATUSES, action_form=EmptyForm(),
         founder_targets=founder_targets if can_edit else [], transition_form=transition_form,
         manager_targets=manager_targets if can_manage else [], timeline=services.timeline(project),
         documents=documents, nda_accepted=services.has_accepted_nda(project, current_user),

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth.models import Role
 
-ROLE_CHOICES = [(role, role) for role in Role.ALL]
+ROLE_CHOICES = [(role, role) for role in Role.values()]
 
 
 class RoleForm(FlaskForm):

@@ -8,17 +8,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.states import Choice, status_check
 
 
-class Role:
+class Role(Choice):
     FOUNDER = "founder"
     COMPANY = "company"
     MENTOR = "mentor"
     BACKER = "backer"
     ADMIN = "admin"
 
-    SELF_SERVICE = (FOUNDER, COMPANY, MENTOR, BACKER)
-    ALL = (FOUNDER, COMPANY, MENTOR, BACKER, ADMIN)
+
+SELF_SERVICE_ROLES = (Role.FOUNDER, Role.COMPANY, Role.MENTOR, Role.BACKER)  # chosen at sign-up
 
 
 class User(UserMixin, db.Model):
@@ -73,7 +74,7 @@ class User(UserMixin, db.Model):
 
 class UserRole(db.Model):
     __tablename__ = "user_role"
-    __table_args__ = (UniqueConstraint("user_id", "role"),)
+    __table_args__ = (UniqueConstraint("user_id", "role"), status_check(Role, "role", name="role_known"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

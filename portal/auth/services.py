@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from portal import audit, jobs
 from portal.auth import sessions
-from portal.auth.models import ApiToken, Role, User, UserRole, UserSession
+from portal.auth.models import SELF_SERVICE_ROLES, ApiToken, Role, User, UserRole, UserSession
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
@@ -65,7 +65,7 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 def register_user(email: str, password: str, name: str, roles: list[str], locale: str | None = None) -> User:
     email = normalise_email(email)
     check_password_policy(password, email)
-    unknown = [r for r in roles if r not in Role.SELF_SERVICE]
+    unknown = [r for r in roles if r not in SELF_SERVICE_ROLES]
     if unknown:
         raise ValidationFailed.field("roles", _("Unknown role: %(role)s", role=", ".join(unknown)))
     if not roles:
@@ -293,7 +293,7 @@ def active_tokens(user: User) -> list[ApiToken]:
 # ---- roles and admins ------------------------------------------------------------------------
 
 def grant_role(user: User, role: str) -> None:
-    if role not in Role.ALL:
+    if role not in Role.values():
         raise ValidationFailed.field("role", _("Unknown role: %(role)s", role=role))
     if not user.has_role(role):
         user.role_rows.append(UserRole(role=role))

@@ -8,22 +8,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.auth.models import User
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.states import Choice, Status, status_check
 
 
-class OrganisationKind:
+class OrganisationKind(Choice):
     STARTUP = "startup"
     COMPANY = "company"
-    ALL = (STARTUP, COMPANY)
 
 
-class MemberRole:
+class MemberRole(Choice):
     OWNER = "owner"
     MEMBER = "member"
-    ALL = (OWNER, MEMBER)
 
 
 class Organisation(db.Model):
     __tablename__ = "organisation"
+    # PostgreSQL only: on SQLite adding a CHECK re-creates the table, and dropping the old one would cascade
+    # through every foreign key pointing at it.
+    __table_args__ = (status_check(OrganisationKind, "kind", name="kind_known").ddl_if(dialect="postgresql"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
@@ -51,7 +53,7 @@ class Organisation(db.Model):
 
 class Membership(db.Model):
     __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"), status_check(MemberRole, "role", name="role_known"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
@@ -63,7 +65,9 @@ class Membership(db.Model):
     user: Mapped[User] = relationship()
 
 
-class InvitationStatus:
+class InvitationStatus(Status):
+    """Computed from the invitation's dates (`Invitation.status()`), not stored."""
+
     INVITED = "invited"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -78,6 +82,7 @@ class Invitation(db.Model):
     """
 
     __tablename__ = "invitation"
+    __table_args__ = (status_check(MemberRole, "role", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)

@@ -42,7 +42,7 @@ INVITATION_STATUS_LABELS = {
 
 def create_organisation(owner: User, name: str, kind: str, description: str = "", city: str = "",
                         website: str = "") -> Organisation:
-    if kind not in OrganisationKind.ALL:
+    if kind not in OrganisationKind.values():
         raise ValidationFailed.field("kind", _("Choose startup or company."))
     name = (name or "").strip()
     if not name:
@@ -139,7 +139,7 @@ def add_member(organisation: Organisation, email: str, role: str, inviter: User)
     Nobody becomes a member without consent: existing accounts get an invitation too, shown in the app
     and mailed with a link; the invitee accepts or declines.
     """
-    if role not in MemberRole.ALL:
+    if role not in MemberRole.values():
         raise ValidationFailed.field("role", _("Choose owner or member."))
     email = normalise_email(email)
     user = get_user_by_email(email)

@@ -16,7 +16,7 @@ from tests.incubation.factories import (
     startup_with_founder,
 )
 
-ALL = ProjectStatus.ALL
+ALL = ProjectStatus.values()
 
 
 def _screened(status: str = ProjectStatus.SUBMITTED):
