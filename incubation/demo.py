@@ -14,6 +14,7 @@ from incubation.models import (
 from incubation.schemas.documents import NewDocument
 from incubation.schemas.ideas import NewComment, NewIdea
 from incubation.schemas.mentors import Booking, MentorProfileIn, NewSlot, SessionFeedback, SessionNotes
+from incubation.schemas.programs import Criterion, Decision, NewApplication, NewProgram, NewReview, Question
 from incubation.schemas.projects import FormerEmploymentClaim, MoneyIn, NdaText, ProjectDraft
 from incubation.schemas.support import KpiIn, MilestoneIn, NewSupportRequest, ProgressIn, SupportUpdate
 from portal.db import utcnow
@@ -73,49 +74,53 @@ def seed_incubation(context: DemoContext, progress) -> None:
         industry="智能家居 Smart home", stage=ProjectStage.IDEA, mode=IncubationMode.SPIN_OFF,
     ))
 
-    program = services.create_program(
-        orgs["haier"], title="海创汇 2027 春季营 Spring Cohort",
+    program = services.create_program(orgs["haier"], NewProgram(
+        organisation_id=orgs["haier"].id, title="海创汇 2027 春季营 Spring Cohort",
         description="12 周加速营：开放海尔实验室、供应链对接与渠道试点，面向从用户需求出发、准备众筹的项目。"
                     "A 12-week accelerator with Haier labs, supply-chain introductions and channel pilots for "
                     "products that start from consumer demand and go to crowdfunding.",
         mode=IncubationMode.CROWDFUNDING, opens_at=now - timedelta(days=3), closes_at=now + timedelta(days=30),
-        capacity=12, criteria=[("Market 市场", 40), ("Team 团队", 35), ("Technology 技术", 25)],
-        questions=[("你们已经验证了哪些用户需求？What consumer demand have you validated?", True),
-                   ("需要海尔哪些资源？Which Haier resources do you need?", False)],
-    )
+        capacity=12, criteria=[Criterion(name="Market 市场", weight=40), Criterion(name="Team 团队", weight=35),
+                               Criterion(name="Technology 技术", weight=25)],
+        questions=[Question(text="你们已经验证了哪些用户需求？What consumer demand have you validated?", required=True),
+                   Question(text="需要海尔哪些资源？Which Haier resources do you need?")],
+    ))
     context.extra["program"] = program
-    open_track = services.create_program(
-        orgs["midea"], title="开源创客营 Open Source Maker Track",
+    open_track = services.create_program(orgs["midea"], NewProgram(
+        organisation_id=orgs["midea"].id, title="开源创客营 Open Source Maker Track",
         description="有想法、缺资源的团队：免费使用顺德创客空间的实验室与设备额度。"
                     "For founders with an idea but no resources: credits for the makerspace's labs and equipment.",
         mode=IncubationMode.OPEN_SOURCE, opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=20),
-        capacity=6, criteria=[("Impact 影响", 50), ("Feasibility 可行性", 50)], blind_review=True,
-        credit_amount=20_000_00, credit_currency="CNY",
-    )
-    services.create_program(
-        orgs["haier"], title="海尔离职创业计划 Haier Alumni Spin-off Program",
+        capacity=6, criteria=[Criterion(name="Impact 影响", weight=50), Criterion(name="Feasibility 可行性", weight=50)],
+        blind_review=True, credit_amount=20_000_00, credit_currency="CNY",
+    ))
+    services.create_program(orgs["haier"], NewProgram(
+        organisation_id=orgs["haier"].id, title="海尔离职创业计划 Haier Alumni Spin-off Program",
         description="只面向经海尔核实的前员工创业团队。Only for startups founded by verified former Haier employees.",
         mode=IncubationMode.SPIN_OFF, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60),
-        capacity=5, criteria=[("Fit with Haier 协同", 60), ("Team 团队", 40)],
-    )
+        capacity=5, criteria=[Criterion(name="Fit with Haier 协同", weight=60), Criterion(name="Team 团队", weight=40)],
+    ))
     # Chen Chen worked in Haier's HVAC division; Haier's staff verified it (the spin-off gate).
     record = services.claim_former_employment(users["founder"], orgs["haier"], FormerEmploymentClaim(
         company_id=orgs["haier"].id, position="HVAC product manager", years="2016-2023"))
     services.verify_former_employment(record, users["haier_staff"])
 
     # The ventilator went the whole way: applied, reviewed, accepted, incubating.
-    application = services.apply_to_program(program, ventilator, users["founder"], {
-        str(program.questions[0].id): "1,200 预订意向、两场用户共创会。1,200 pre-orders of interest and two co-creation "
-                                      "workshops."})
+    application = services.apply_to_program(program, ventilator, users["founder"], NewApplication(
+        project_id=ventilator.id, answers={
+            str(program.questions[0].id): "1,200 预订意向、两场用户共创会。1,200 pre-orders of interest and two "
+                                          "co-creation workshops."}))
     services.assign_reviewer(application, users["haier_staff"], users["haier_staff"])
     services.assign_reviewer(application, users["mentor2"], users["haier_staff"])
     for reviewer, scores, recommendation in (
             ("haier_staff", (5, 4, 4), "yes"), ("mentor2", (4, 4, 5), "yes")):
         assignment = services.assignment_of(application, users[reviewer])
-        services.submit_review(assignment, dict(zip([c.name for c in program.criteria], scores, strict=True)),
-                               recommendation, "Strong demand signal; tooling plan is realistic.")
-    services.decide(application, "accepted", "欢迎加入春季营！请先完成 EMC 预测试。Welcome aboard: book the EMC "
-                                             "pre-compliance lab first.", users["haier_staff"])
+        services.submit_review(assignment, NewReview(
+            scores=dict(zip([c.name for c in program.criteria], scores, strict=True)),
+            recommendation=recommendation, comment="Strong demand signal; tooling plan is realistic."))
+    services.decide(application, Decision(decision="accepted", feedback="欢迎加入春季营！请先完成 EMC 预测试。Welcome "
+                                                                          "aboard: book the EMC pre-compliance lab first."),
+                    users["haier_staff"])
     services.transition_project(ventilator, ProjectStatus.INCUBATING, actor=users["haier_staff"],
                                 note="Kick-off meeting held in Qingdao.")
     services.set_nda_text(ventilator, NdaText(nda_text="接收方对本项目的设计图纸、BOM 与供应商信息保密三年。The recipient keeps the design "
@@ -153,18 +158,21 @@ def seed_incubation(context: DemoContext, progress) -> None:
         solution="开放尺寸与卡扣规范。An open size and clip specification."))
     services.submit_project(filters, users["founder"])
     # Blind review: the reviewers see only these pitches, written for the program without names.
-    composter_application = services.apply_to_program(open_track, composter, users["founder2"], {
-        services.PITCH_KEY: "一台放在厨房台面上的堆肥机，24 小时把厨余变成花肥。A countertop composter that turns "
-                            "kitchen scraps into plant food in 24 hours; 40 households tested the prototype."})
-    filters_application = services.apply_to_program(open_track, filters, users["founder"], {
-        services.PITCH_KEY: "一份开放的新风滤网尺寸与卡扣规范。An open size and clip specification for ventilator "
-                            "filters, so any brand's filter fits any machine."})
+    composter_application = services.apply_to_program(open_track, composter, users["founder2"], NewApplication(
+        project_id=composter.id, answers={
+            services.PITCH_KEY: "一台放在厨房台面上的堆肥机，24 小时把厨余变成花肥。A countertop composter that turns "
+                                "kitchen scraps into plant food in 24 hours; 40 households tested the prototype."}))
+    filters_application = services.apply_to_program(open_track, filters, users["founder"], NewApplication(
+        project_id=filters.id, answers={
+            services.PITCH_KEY: "一份开放的新风滤网尺寸与卡扣规范。An open size and clip specification for ventilator "
+                                "filters, so any brand's filter fits any machine."}))
     names = [c.name for c in open_track.criteria]
     for application_, reviews in ((composter_application, (("midea_staff", (4, 3), "yes"), ("mentor2", (3, 3), "maybe"))),
                                   (filters_application, (("midea_staff", (2, 3), "maybe"), ("mentor2", (1, 2), "no")))):
         for reviewer, scores, recommendation in reviews:
             assignment = services.assign_reviewer(application_, users[reviewer], users["midea_staff"])
-            services.submit_review(assignment, dict(zip(names, scores, strict=True)), recommendation)
+            services.submit_review(assignment, NewReview(scores=dict(zip(names, scores, strict=True)),
+                                                         recommendation=recommendation))
 
     # A rejected project, with the reason on its timeline (and mailed to its founder).
     washer = services.create_project(orgs["greenbrew"], users["founder2"], ProjectDraft(
@@ -172,13 +180,14 @@ def seed_incubation(context: DemoContext, progress) -> None:
         summary="A countertop baby-bottle washer and dryer. 台面奶瓶清洗烘干机。", industry="Cleantech 清洁技术",
         stage=ProjectStage.PROTOTYPE, mode=IncubationMode.CROWDFUNDING))
     services.submit_project(washer, users["founder2"])
-    washer_application = services.apply_to_program(program, washer, users["founder2"], {
-        str(program.questions[0].id): "Interviews with 30 parents."})
+    washer_application = services.apply_to_program(program, washer, users["founder2"], NewApplication(
+        project_id=washer.id, answers={str(program.questions[0].id): "Interviews with 30 parents."}))
     services.assign_reviewer(washer_application, users["haier_staff"], users["haier_staff"])
-    services.submit_review(services.assignment_of(washer_application, users["haier_staff"]),
-                           dict(zip([c.name for c in program.criteria], (2, 3, 2), strict=True)), "no")
-    services.decide(washer_application, "rejected", "市场已饱和，建议聚焦堆肥机。The market is crowded; focus on "
-                                                   "the composter.", users["haier_staff"])
+    services.submit_review(services.assignment_of(washer_application, users["haier_staff"]), NewReview(
+        scores=dict(zip([c.name for c in program.criteria], (2, 3, 2), strict=True)), recommendation="no"))
+    services.decide(washer_application, Decision(decision="rejected", feedback="市场已饱和，建议聚焦堆肥机。The market is "
+                                                                              "crowded; focus on the composter."),
+                    users["haier_staff"])
 
     zhang = services.save_mentor_profile(users["mentor"], MentorProfileIn(
         bio="前海尔供应链总监，15 年家电量产经验。Former Haier supply-chain director, 15 years of appliance mass production.",

@@ -10,9 +10,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DecimalField,
-    FieldList,
     Form,
-    FormField,
     SelectField,
     StringField,
     TextAreaField,
@@ -219,91 +217,28 @@ class FormerEmploymentPageForm(FormerEmploymentForm):
     company_id = SelectField(_l("Company"), coerce=int, validators=[DataRequired()])
 
 
-# ---- programs and applications ---------------------------------------------------------------
+# ---- programs and applications ----------------------------------------------------------------------
+# The pages' forms; the API reads the same commands (incubation.schemas.programs) from JSON.
 
-class CriterionForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    weight = IntegerField(_l("Weight"), validators=[DataRequired(), NumberRange(min=1, max=1000)])
-
-
-class QuestionForm(Form):
-    text = StringField(_l("Question"), validators=[DataRequired(), Length(max=500)])
-    required = BooleanField(_l("Required"))
-
-
-class ProgramForm(FlaskForm):
-    organisation_id = IntegerField(_l("Company"), validators=[DataRequired()])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
-    mode = SelectField(_l("Incubation mode"), choices=MODE_CHOICES, validators=[DataRequired()])
-    opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
-    closes_at = AwareDateTimeField(_l("Closes"), validators=[DataRequired()])
-    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
-    criteria = FieldList(FormField(CriterionForm), min_entries=0, max_entries=20)
-    questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=30)
-    blind_review = BooleanField(_l("Blind review (hide the applicants from reviewers)"))
-    credit_amount = IntegerField(_l("Resource credits per accepted startup (minor units, open source only)"),
-                                 validators=[Optional(), NumberRange(min=1)])
-    credit_currency = StringField(_l("Credit currency"), default="CNY",
-                                  validators=[Optional(), Regexp(r"^[A-Za-z]{3}$")])
-
-    def program_data(self) -> dict:
-        return {"title": self.title.data, "description": self.description.data or "", "mode": self.mode.data,
-                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
-                "criteria": [(c.form.name.data, c.form.weight.data) for c in self.criteria],
-                "questions": [(q.form.text.data, q.form.required.data) for q in self.questions],
-                "blind_review": self.blind_review.data, "credit_amount": self.credit_amount.data,
-                "credit_currency": self.credit_currency.data or "CNY"}
+def criteria_lines(text: str | None) -> list[dict]:
+    """`name: weight` lines as the command's criteria."""
+    criteria = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            name, _sep, weight = line.rpartition(":")
+            if not name.strip() or not weight.strip().isdigit():
+                raise ValidationFailed.field("criteria_text", str(_l("Write each criterion as name: weight.")))
+            criteria.append({"name": name.strip(), "weight": int(weight)})
+    return criteria
 
 
-class ProgramPageForm(ProgramForm):
-    """The HTML form: criteria and questions one per line."""
-
-    organisation_id = SelectField(_l("Company"), coerce=int, validators=[DataRequired()])
-    criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[DataRequired()],
-                                  default="Market: 40\nTeam: 35\nTechnology: 25")
-    questions_text = TextAreaField(_l("Questions, one per line (end with * if required)"), validators=[Optional()])
-
-    def program_data(self) -> dict:
-        data = super().program_data()
-        criteria = []
-        for line in (self.criteria_text.data or "").splitlines():
-            if line.strip():
-                name, _sep, weight = line.rpartition(":")
-                if not name.strip() or not weight.strip().isdigit():
-                    raise ValidationFailed.field("criteria_text", str(_l("Write each criterion as name: weight.")))
-                criteria.append((name.strip(), int(weight)))
-        questions = [(line.strip().rstrip("*").strip(), line.strip().endswith("*"))
-                     for line in (self.questions_text.data or "").splitlines() if line.strip()]
-        data.update(criteria=criteria, questions=questions)
-        return data
+def question_lines(text: str | None) -> list[dict]:
+    """One question a line, `*` at the end for a required one, as the command's questions."""
+    return [{"text": line.strip().rstrip("*").strip(), "required": line.strip().endswith("*")}
+            for line in (text or "").splitlines() if line.strip().rstrip("*").strip()]
 
 
-class ProgramEditForm(FlaskForm):
-    """PUT /api/v1/programs/{id}: the program's terms. Omit `criteria` / `questions` to keep them."""
-
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
-    opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
-    closes_at = AwareDateTimeField(_l("Closes"), validators=[DataRequired()])
-    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
-    criteria = FieldList(FormField(CriterionForm), min_entries=0, max_entries=20)
-    questions = FieldList(FormField(QuestionForm), min_entries=0, max_entries=30)
-
-    def program_data(self, sent: dict) -> dict:
-        data = {"title": self.title.data, "description": self.description.data or "",
-                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
-                "criteria": None, "questions": None}
-        if "criteria" in sent:
-            data["criteria"] = [(c.form.name.data, c.form.weight.data) for c in self.criteria]
-        if "questions" in sent:
-            data["questions"] = [(q.form.text.data, q.form.required.data) for q in self.questions]
-        return data
-
-
-class ProgramEditPageForm(FlaskForm):
-    """The HTML edit form: criteria and questions one per line, as on creation."""
-
+class ProgramTermsPageForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
     opens_at = AwareDateTimeField(_l("Opens"), validators=[DataRequired()])
@@ -312,6 +247,30 @@ class ProgramEditPageForm(FlaskForm):
     criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[Optional()])
     questions_text = TextAreaField(_l("Questions, one per line (end with * if required)"), validators=[Optional()])
 
+    def criteria_items(self) -> list[dict]:
+        return criteria_lines(self.criteria_text.data)
+
+    def question_items(self) -> list[dict]:
+        return question_lines(self.questions_text.data)
+
+
+class ProgramPageForm(ProgramTermsPageForm):
+    """The HTML form creating a program: criteria and questions one per line."""
+
+    organisation_id = SelectField(_l("Company"), coerce=int, validators=[DataRequired()])
+    mode = SelectField(_l("Incubation mode"), choices=MODE_CHOICES, validators=[DataRequired()])
+    criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[DataRequired()],
+                                  default="Market: 40\nTeam: 35\nTechnology: 25")
+    blind_review = BooleanField(_l("Blind review (hide the applicants from reviewers)"))
+    credit_amount = IntegerField(_l("Resource credits per accepted startup (minor units, open source only)"),
+                                 validators=[Optional(), NumberRange(min=1)])
+    credit_currency = StringField(_l("Credit currency"), default="CNY",
+                                  validators=[Optional(), Regexp(r"^[A-Za-z]{3}$")])
+
+
+class ProgramEditPageForm(ProgramTermsPageForm):
+    """The HTML edit form: criteria and questions one per line, as on creation."""
+
     def fill(self, program) -> None:
         self.title.data, self.description.data = program.title, program.description
         self.opens_at.data, self.closes_at.data, self.capacity.data = program.opens_at, program.closes_at, \
@@ -319,31 +278,9 @@ class ProgramEditPageForm(FlaskForm):
         self.criteria_text.data = "\n".join(f"{c.name}: {c.weight}" for c in program.criteria)
         self.questions_text.data = "\n".join(q.text + (" *" if q.required else "") for q in program.questions)
 
-    def program_data(self) -> dict:
-        criteria = []
-        for line in (self.criteria_text.data or "").splitlines():
-            if line.strip():
-                name, _sep, weight = line.rpartition(":")
-                if not name.strip() or not weight.strip().isdigit():
-                    raise ValidationFailed.field("criteria_text", str(_l("Write each criterion as name: weight.")))
-                criteria.append((name.strip(), int(weight)))
-        questions = [(line.strip().rstrip("*").strip(), line.strip().endswith("*"))
-                     for line in (self.questions_text.data or "").splitlines() if line.strip()]
-        return {"title": self.title.data, "description": self.description.data or "",
-                "opens_at": self.opens_at.data, "closes_at": self.closes_at.data, "capacity": self.capacity.data,
-                "criteria": criteria, "questions": questions}
-
-
-class ApplicationForm(FlaskForm):
-    project_id = IntegerField(_l("Project"), validators=[DataRequired()])
-
 
 class ApplicationPageForm(FlaskForm):
     project_id = SelectField(_l("Project"), coerce=int, validators=[DataRequired()])
-
-
-class ReviewerForm(FlaskForm):
-    user_id = IntegerField(_l("Reviewer"), validators=[DataRequired()])
 
 
 class ReviewerPageForm(FlaskForm):
@@ -351,7 +288,7 @@ class ReviewerPageForm(FlaskForm):
 
 
 class AutoAssignForm(FlaskForm):
-    """`user_ids` (a JSON list of user ids, optional) is the reviewer pool; read by the API view."""
+    """The page's automatic assignment (the company's staff are the pool)."""
 
     reviewers_per_application = IntegerField(_l("Reviewers per application"), default=2,
                                              validators=[DataRequired(), NumberRange(min=1, max=10)])
@@ -362,7 +299,7 @@ RECOMMENDATION_CHOICES = [(Recommendation.YES, _l("Yes")), (Recommendation.MAYBE
 
 
 class ReviewForm(FlaskForm):
-    """Scores come as `scores: {criterion: 0-5}`; the service checks them against the program's criteria."""
+    """The scores come from the page's `score-<criterion id>` selects (see views.programs.criterion_scores)."""
 
     recommendation = SelectField(_l("Recommendation"), choices=RECOMMENDATION_CHOICES, validators=[DataRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])

@@ -1,24 +1,34 @@
-"""JSON API of incubation: programs."""
+"""JSON API of incubation: programs, applications and their review."""
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from incubation import services
 from incubation.api.common import bp, program_json, project_json
-from incubation.forms import (
-    ApplicationForm,
-    AutoAssignForm,
-    ConflictForm,
-    DecisionForm,
-    ProgramEditForm,
-    ProgramForm,
-    ReviewerForm,
-    ReviewForm,
-)
 from incubation.models import Application, Program, Project, ReviewAssignment
-from portal.api import doc, iso, json_body, json_bool, paginate, paginate_list, parse, require_login
+from incubation.schemas.programs import (
+    ApplicationOut,
+    AssignmentOut,
+    AutoAssignment,
+    AutoAssignStatusOut,
+    ConflictDeclaration,
+    ConflictOut,
+    Decision,
+    NewApplication,
+    NewProgram,
+    NewReview,
+    ProgramListQuery,
+    ProgramOut,
+    ProgramTerms,
+    Publication,
+    RankingOut,
+    ReviewAssignmentOut,
+    ReviewerAssignedOut,
+    ReviewerChoice,
+    ReviewStoredOut,
+)
+from portal.api import doc, iso, paginate, paginate_list, read_body, read_query, require_login
 from portal.auth.models import User
 from portal.errors import ValidationFailed
 from portal.extensions import db
@@ -29,18 +39,17 @@ from portal.permissions import Permission, can, load
 # ---- programs and mentors --------------------------------------------------------------------
 
 @bp.get("/programs")
-@doc("List incubation programs", auth=False, query={"open": "1: only programs open for applications now",
-                                                      "organisation_id": "only this company's programs"})
+@doc("List incubation programs", auth=False, query=ProgramListQuery, response=ProgramOut)
 def program_list():
-    stmt = services.open_programs_stmt() if request.args.get("open") in ("1", "true") else (
-        services.visible_programs_stmt(current_user))
-    if request.args.get("organisation_id", "").isdigit():
-        stmt = stmt.where(Program.organisation_id == int(request.args["organisation_id"]))
+    args = read_query(ProgramListQuery)
+    stmt = services.open_programs_stmt() if args.open else services.visible_programs_stmt(current_user)
+    if args.organisation_id is not None:
+        stmt = stmt.where(Program.organisation_id == args.organisation_id)
     return jsonify(paginate(stmt, program_json))
 
 
 @bp.get("/programs/<int:program_id>")
-@doc("One incubation program with its review criteria", auth=False)
+@doc("One incubation program with its review criteria", auth=False, response=ProgramOut)
 def program_get(program_id: int):
     return jsonify(program_json(load(Program, program_id, Permission.VIEW)))
 
@@ -49,41 +58,38 @@ def program_get(program_id: int):
 
 @bp.post("/programs")
 @doc("Create a program (a cohort) of your company; `published: false` saves a draft",
-     form=ProgramForm, responses={201: "Created", 403: "Not staff of the organisation",
-                                  409: "organisation_unverified: publishing waits until the company is verified"})
+     body=NewProgram, response=ProgramOut,
+     responses={201: "Created", 403: "Not staff of the organisation",
+                409: "organisation_unverified: publishing waits until the company is verified"})
 def program_create():
     require_login()
-    body = json_body()
-    published = json_bool(body, "published", default=True)
-    body.pop("published", None)
-    form = parse(ProgramForm, body)
-    organisation = load(Organisation, form.organisation_id.data, Permission.VIEW)
+    command = read_body(NewProgram)
+    organisation = load(Organisation, command.organisation_id, Permission.VIEW)
     if not current_user.is_admin and role_in(current_user, organisation.id) is None:
         abort(403)
-    program = services.create_program(organisation, **form.program_data(), published=published)
+    program = services.create_program(organisation, command)
     return jsonify(program_json(program)), 201
 
 
 @bp.post("/programs/<int:program_id>/publication")
 @doc("Publish or withdraw a program (the company's staff); publishing needs a verified company",
+     body=Publication, response=ProgramOut,
      responses={200: "Saved", 409: "organisation_unverified: the company is not verified yet"})
 def program_publication(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.EDIT)
-    published = json_bool(json_body(), "published")
-    return jsonify(program_json(services.set_program_published(program, published, current_user)))
+    command = read_body(Publication)
+    return jsonify(program_json(services.set_program_published(program, command, current_user)))
 
 
 @bp.put("/programs/<int:program_id>")
 @doc("Change a program's title, description, window, capacity, criteria and questions (its managers) while "
-     "no review has been submitted; omit `criteria` / `questions` to keep them", form=ProgramEditForm,
-     responses={200: "Updated", 409: "Reviews were already submitted"})
+     "no review has been submitted; omit `criteria` / `questions` to keep them", body=ProgramTerms,
+     response=ProgramOut, responses={200: "Updated", 409: "Reviews were already submitted"})
 def program_update(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.EDIT)
-    data = json_body()
-    form = parse(ProgramEditForm, data)
-    services.update_program(program, current_user, **form.program_data(data))
+    services.update_program(program, current_user, read_body(ProgramTerms))
     return jsonify(program_json(program))
 
 
@@ -117,23 +123,20 @@ def application_json(application: Application, viewer=None, reviews_in_program: 
 
 
 @bp.post("/programs/<int:program_id>/applications")
-@doc("Apply with a submitted project of your startup; `answers` maps question ids to text", form=ApplicationForm,
+@doc("Apply with a submitted project of your startup; `answers` maps question ids to text", body=NewApplication,
+     response=ApplicationOut,
      responses={201: "Applied", 400: "A gate of the program or a required answer", 409: "Closed, or applied already"})
 def application_create(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.VIEW)
-    data = json_body()
-    form = parse(ApplicationForm, data)
-    project = load(Project, form.project_id.data, Permission.EDIT)
-    answers = data.get("answers") or {}
-    if not isinstance(answers, dict):
-        raise ValidationFailed.field("answers", _("Map question ids to answers."))
-    application = services.apply_to_program(program, project, current_user, {k: str(v) for k, v in answers.items()})
+    command = read_body(NewApplication)
+    project = load(Project, command.project_id, Permission.EDIT)
+    application = services.apply_to_program(program, project, current_user, command)
     return jsonify(application_json(application)), 201
 
 
 @bp.get("/programs/<int:program_id>/applications")
-@doc("The applications to a program (its managers)")
+@doc("The applications to a program (its managers)", response=ApplicationOut)
 def application_list(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
@@ -143,14 +146,16 @@ def application_list(program_id: int):
 
 
 @bp.get("/applications/<int:application_id>")
-@doc("One application (founders, program managers and assigned reviewers; blind review hides the applicant)")
+@doc("One application (founders, program managers and assigned reviewers; blind review hides the applicant)",
+     response=ApplicationOut)
 def application_get(application_id: int):
     require_login()
     return jsonify(application_json(load(Application, application_id, Permission.VIEW)))
 
 
 @bp.get("/programs/<int:program_id>/ranking")
-@doc("Applications ranked by per-reviewer z-score normalised weighted scores (program managers)")
+@doc("Applications ranked by per-reviewer z-score normalised weighted scores (program managers)",
+     response=RankingOut)
 def program_ranking(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
@@ -170,23 +175,13 @@ def program_ranking(program_id: int):
 @doc("Assign reviewers to every pending application, least-loaded first, skipping conflicts of interest "
      "(`user_ids` is the pool; the company's staff by default). Programs with more than AUTO_ASSIGN_INLINE_MAX "
      "(50) pending applications are assigned in the background: 202, then GET this path for the result",
-     form=AutoAssignForm, responses={201: "The new assignments", 202: "Queued: the status",
-                                     409: "A background assignment is already running"})
+     body=AutoAssignment, response={201: AssignmentOut, 202: AutoAssignStatusOut},
+     responses={201: "The new assignments", 202: "Queued: the status",
+                409: "A background assignment is already running"})
 def program_auto_assign(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
-    data = json_body()
-    form = parse(AutoAssignForm, data)
-    pool = None
-    user_ids = data.get("user_ids")
-    if user_ids is not None:
-        if not isinstance(user_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                       for i in user_ids):
-            raise ValidationFailed.field("user_ids", _("A list of user ids."))
-        pool = list(db.session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
-        if len(pool) != len(set(user_ids)):
-            raise ValidationFailed.field("user_ids", _("No such user."))
-    created = services.request_auto_assign(program, form.reviewers_per_application.data, pool, current_user)
+    created = services.request_auto_assign(program, read_body(AutoAssignment), current_user)
     if created is None:
         return jsonify(auto_assign_status_json(services.auto_assign_status(program))), 202
     return jsonify({"items": [{"application_id": a.application_id, "user_id": a.reviewer_id} for a in created]}), 201
@@ -199,7 +194,8 @@ def auto_assign_status_json(status: services.AutoAssignStatus) -> dict:
 
 @bp.get("/programs/<int:program_id>/auto-assign")
 @doc("The latest automatic assignment of the program: none, running (in the background), done (with the number "
-     "of new assignments and of applications still short of reviewers) or failed (program managers)")
+     "of new assignments and of applications still short of reviewers) or failed (program managers)",
+     response=AutoAssignStatusOut)
 def program_auto_assign_status(program_id: int):
     require_login()
     program = load(Program, program_id, Permission.MANAGE)
@@ -207,13 +203,13 @@ def program_auto_assign_status(program_id: int):
 
 
 @bp.post("/applications/<int:application_id>/reviewers")
-@doc("Assign a reviewer (program managers); a conflict of interest is refused", form=ReviewerForm,
-     responses={201: "Assigned", 409: "Conflict of interest, or assigned already"})
+@doc("Assign a reviewer (program managers); a conflict of interest is refused", body=ReviewerChoice,
+     response=ReviewerAssignedOut, responses={201: "Assigned", 409: "Conflict of interest, or assigned already"})
 def application_reviewer_add(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.MANAGE)
-    form = parse(ReviewerForm)
-    reviewer = db.session.get(User, form.user_id.data)
+    command = read_body(ReviewerChoice)
+    reviewer = db.session.get(User, command.user_id)
     if reviewer is None:
         raise ValidationFailed.field("user_id", _("No such user."))
     assignment = services.assign_reviewer(application, reviewer, current_user)
@@ -222,7 +218,8 @@ def application_reviewer_add(application_id: int):
 
 
 @bp.get("/reviews")
-@doc("Your review assignments; in a blind program a pending application shows only as \"Application #id\"")
+@doc("Your review assignments; in a blind program a pending application shows only as \"Application #id\"",
+     response=ReviewAssignmentOut)
 def review_list():
     require_login()
     assignments = services.reviews_assigned_to(current_user)
@@ -249,38 +246,34 @@ def my_assignment(application: Application) -> ReviewAssignment:
 
 @bp.post("/applications/<int:application_id>/reviews")
 @doc("Review an application: scores {criterion: 0-5}, recommendation yes|maybe|no (assigned reviewers)",
-     form=ReviewForm, responses={201: "Stored", 403: "Not assigned",
+     body=NewReview, response=ReviewStoredOut, responses={201: "Stored", 403: "Not assigned",
                                           409: "Reviewed already, or `conflict_of_interest` (declared, withdrawn, or "
                                                "a conflict found at submit time; nothing is stored)"})
 def application_review(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.VIEW)
-    assignment = my_assignment(application)
-    data = json_body()
-    form = parse(ReviewForm, data)
-    review = services.submit_review(assignment, data.get("scores"), form.recommendation.data, form.comment.data)
+    assignment = my_assignment(application)  # refused before the body is read
+    review = services.submit_review(assignment, read_body(NewReview))
     return jsonify({"id": review.id, "scores": review.scores, "weighted_score": review.weighted_score,
                     "recommendation": review.recommendation}), 201
 
 
 @bp.post("/applications/<int:application_id>/conflict")
-@doc("Declare a conflict of interest on an application assigned to you", form=ConflictForm,
-     responses={409: "Reviewed already, or a conflict declared already"})
+@doc("Declare a conflict of interest on an application assigned to you", body=ConflictDeclaration,
+     response=ConflictOut, responses={409: "Reviewed already, or a conflict declared already"})
 def application_conflict(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.VIEW)
     assignment = my_assignment(application)  # refused before the body is read
-    form = parse(ConflictForm)
-    services.declare_conflict(assignment, form.reason.data)
+    services.declare_conflict(assignment, read_body(ConflictDeclaration))
     return jsonify({"application_id": application.id, "conflict": True})
 
 
 @bp.post("/applications/<int:application_id>/decision")
-@doc("Accept or reject with feedback shown to the founders (program managers)", form=DecisionForm,
-     responses={200: "Decided", 409: "Decided already, or the program is full"})
+@doc("Accept or reject with feedback shown to the founders (program managers)", body=Decision,
+     response=ApplicationOut, responses={200: "Decided", 409: "Decided already, or the program is full"})
 def application_decision(application_id: int):
     require_login()
     application = load(Application, application_id, Permission.MANAGE)
-    form = parse(DecisionForm)
-    services.decide(application, form.decision.data, form.feedback.data, current_user)
+    services.decide(application, read_body(Decision), current_user)
     return jsonify(application_json(application))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from incubation.models import (
     ProjectStatus,
     ReviewAssignment,
 )
+from incubation.schemas.programs import NewApplication, NewProgram, ProgramTerms, Publication
 from incubation.services.documents import former_employers
 from incubation.services.people import authenticated, founders_of, organisation_members
 from incubation.services.projects import add_timeline_note, member_organisation_ids
@@ -52,55 +52,31 @@ def visible_programs_stmt(viewer: User | None) -> Select:
     return stmt.where(or_(Program.published.is_(True), Program.organisation_id.in_(own or [0])))
 
 
-def set_program_published(program: Program, published: bool, by: User | None = None) -> Program:
+def set_program_published(program: Program, command: Publication, by: User | None = None) -> Program:
     """Publish a draft program (the company must be verified: 409 `organisation_unverified`) or withdraw it."""
-    set_publication(program, published, program.organisation, by, "program")
+    set_publication(program, command.published, program.organisation, by, "program")
     return program
 
 
-def create_program(organisation: Organisation, *, title: str, description: str = "",
-                   mode: str = IncubationMode.INTERNAL, opens_at: datetime, closes_at: datetime, capacity: int,
-                   criteria: Iterable[tuple[str, int]] = (), questions: Iterable[tuple[str, bool]] = (),
-                   blind_review: bool = False, credit_amount: int | None = None,
-                   credit_currency: str = "CNY", published: bool = True) -> Program:
+def create_program(organisation: Organisation, command: NewProgram) -> Program:
     """A program of an anchor company; an unverified company prepares it as a draft (`published=False`)."""
     if organisation.kind != OrganisationKind.COMPANY:
         raise ValidationFailed.field("organisation_id", _("Programs are run by anchor companies."))
-    if published:
+    if command.published:
         require_verified(organisation)
-    if mode not in IncubationMode.values():
-        raise ValidationFailed.field("mode", _("Not a valid incubation mode."))
-    if closes_at <= opens_at:
-        raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))
-    if capacity is None or capacity <= 0:
-        raise ValidationFailed.field("capacity", _("The capacity must be at least 1."))
-    if not (title or "").strip():
-        raise ValidationFailed.field("title", _("This field is required."))
-    if credit_amount is not None and credit_amount <= 0:
-        raise ValidationFailed.field("credit_amount", _("Credits must be a positive amount."))
-    if credit_amount is not None and mode != IncubationMode.OPEN_SOURCE:
-        raise ValidationFailed.field("credit_amount", _("Only open-source programs grant resource credits."))
-    names = set()
-    program = Program(organisation_id=organisation.id, title=title.strip(), description=description or "",
-                      mode=mode, opens_at=opens_at, closes_at=closes_at, capacity=capacity,
-                      blind_review=bool(blind_review), credit_amount=credit_amount,
-                      credit_currency=(credit_currency or "CNY").upper(), published=bool(published))
-    for text, required in questions:
-        text = (text or "").strip()
-        if text:
-            program.questions.append(ProgramQuestion(text=text[:500], required=bool(required)))
-    for name, weight in criteria:
-        name = name.strip()
-        if not name or name.lower() in names:
-            raise ValidationFailed.field("criteria", _("Criterion names must be present and unique."))
-        if weight is None or weight <= 0:
-            raise ValidationFailed.field("criteria", _("Criterion weights must be at least 1."))
-        names.add(name.lower())
-        program.criteria.append(ProgramCriterion(name=name, weight=weight))
+    program = Program(organisation_id=organisation.id, title=command.title, description=command.description,
+                      mode=command.mode, opens_at=command.opens_at, closes_at=command.closes_at,
+                      capacity=command.capacity, blind_review=command.blind_review,
+                      credit_amount=command.credit_amount, credit_currency=command.credit_currency,
+                      published=command.published)
+    for question in command.questions:
+        program.questions.append(ProgramQuestion(text=question.text, required=question.required))
+    for criterion in command.criteria:
+        program.criteria.append(ProgramCriterion(name=criterion.name, weight=criterion.weight))
     db.session.add(program)
     db.session.flush()
     audit.record("program.created", program, after={"organisation_id": organisation.id, "title": program.title,
-                                                    "capacity": capacity, "published": program.published})
+                                                    "capacity": program.capacity, "published": program.published})
     return program
 
 
@@ -122,23 +98,7 @@ def program_edit_blocker(program: Program) -> str | None:
     return None
 
 
-def _clean_criteria(criteria: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    names, out = set(), []
-    for name, weight in criteria:
-        name = (name or "").strip()
-        if not name or name.lower() in names:
-            raise ValidationFailed.field("criteria", _("Criterion names must be present and unique."))
-        if weight is None or weight <= 0:
-            raise ValidationFailed.field("criteria", _("Criterion weights must be at least 1."))
-        names.add(name.lower())
-        out.append((name[:80], weight))
-    return out
-
-
-def update_program(program: Program, by: User | None = None, *, title: str, description: str = "",
-                   opens_at: datetime, closes_at: datetime, capacity: int,
-                   criteria: Iterable[tuple[str, int]] | None = None,
-                   questions: Iterable[tuple[str, bool]] | None = None) -> Program:
+def update_program(program: Program, by: User | None, command: ProgramTerms) -> Program:
     """Change the program's terms while no review has been submitted yet (409 afterwards).
 
     `criteria` / `questions` None leaves them as they are. Questions are matched by position so that
@@ -147,48 +107,37 @@ def update_program(program: Program, by: User | None = None, *, title: str, desc
     blocker = program_edit_blocker(program)
     if blocker:
         raise Conflict(blocker, {"program": [_("reviewed")]})
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed.field("title", _("This field is required."))
-    if closes_at <= opens_at:
-        raise ValidationFailed.field("closes_at", _("The closing time must be after the opening time."))
-    if capacity is None or capacity <= 0:
-        raise ValidationFailed.field("capacity", _("The capacity must be at least 1."))
     accepted = accepted_count(program)
-    if capacity < accepted:
+    if command.capacity < accepted:
         raise ValidationFailed.field("capacity", ngettext(
             "%(num)s startup is already accepted: the capacity cannot be lower.",
             "%(num)s startups are already accepted: the capacity cannot be lower.", accepted))
-    clean_criteria = _clean_criteria(criteria) if criteria is not None else None
     before = {"title": program.title, "opens_at": program.opens_at.isoformat(),
               "closes_at": program.closes_at.isoformat(), "capacity": program.capacity}
-    program.title = title[:160]
-    program.description = description or ""
-    program.opens_at, program.closes_at, program.capacity = opens_at, closes_at, capacity
-    if clean_criteria is not None:
+    program.title, program.description = command.title, command.description
+    program.opens_at, program.closes_at, program.capacity = command.opens_at, command.closes_at, command.capacity
+    if command.criteria is not None:
         existing = {c.name.lower(): c for c in program.criteria}
-        wanted = {name.lower() for name, _weight in clean_criteria}
+        wanted = {c.name.lower() for c in command.criteria}
         for key, criterion in existing.items():
             if key not in wanted:
                 program.criteria.remove(criterion)
         db.session.flush()  # free the names of removed criteria before adding new ones
-        for name, weight in clean_criteria:
-            criterion = existing.get(name.lower())
+        for wanted_criterion in command.criteria:
+            criterion = existing.get(wanted_criterion.name.lower())
             if criterion is not None:
-                criterion.name, criterion.weight = name, weight
+                criterion.name, criterion.weight = wanted_criterion.name, wanted_criterion.weight
             else:
-                program.criteria.append(ProgramCriterion(name=name, weight=weight))
-    if questions is not None:
-        clean_questions = [((text or "").strip()[:500], bool(required)) for text, required in questions
-                           if (text or "").strip()]
+                program.criteria.append(ProgramCriterion(name=wanted_criterion.name, weight=wanted_criterion.weight))
+    if command.questions is not None:
         current = list(program.questions)
-        for index, (text, required) in enumerate(clean_questions):
+        for index, question in enumerate(command.questions):
             if index < len(current):
-                current[index].text, current[index].required = text, required
+                current[index].text, current[index].required = question.text, question.required
             else:
-                program.questions.append(ProgramQuestion(text=text, required=required))
-        for question in current[len(clean_questions):]:
-            program.questions.remove(question)
+                program.questions.append(ProgramQuestion(text=question.text, required=question.required))
+        for stale in current[len(command.questions):]:
+            program.questions.remove(stale)
     db.session.flush()
     audit.record("program.updated", program, before=before,
                  after={"title": program.title, "opens_at": program.opens_at.isoformat(),
@@ -251,8 +200,8 @@ def program_gate_failure(program: Program, project: Project) -> str | None:
     return None
 
 
-def apply_to_program(program: Program, project: Project, user: User,
-                     answers: dict[str, str] | None = None) -> Application:
+def apply_to_program(program: Program, project: Project, user: User, command: NewApplication) -> Application:
+    """`project` is the command's project, loaded by the caller with its permission."""
     if not program.published or not program.is_open():
         raise Conflict(_("This program is not open for applications."), {"program": [_("closed")]})
     if project.status not in APPLICABLE_STATUSES:
@@ -263,17 +212,14 @@ def apply_to_program(program: Program, project: Project, user: User,
     failure = program_gate_failure(program, project)
     if failure:
         raise ValidationFailed.field("project_id", failure)
-    answers = {str(k): (v or "").strip() for k, v in (answers or {}).items()}
+    answers = dict(command.answers or {})
     fields = answer_fields(program)
-    known = {f.key for f in fields}
-    unknown = set(answers) - known
+    unknown = set(answers) - {f.key for f in fields}
     if unknown:
         raise ValidationFailed.field("answers", _("Unknown question: %(ids)s", ids=", ".join(sorted(unknown))))
     for answer_field in fields:
         if answer_field.required and not answers.get(answer_field.key):
             raise ValidationFailed.field(f"answers.{answer_field.key}", _("This question needs an answer."))
-        if len(answers.get(answer_field.key, "")) > 5000:
-            raise ValidationFailed.field(f"answers.{answer_field.key}", _("At most 5000 characters."))
     application = Application(program_id=program.id, project_id=project.id, submitted_by_id=user.id,
                               answers={k: v for k, v in answers.items() if v}, status=ApplicationStatus.SUBMITTED)
     db.session.add(application)

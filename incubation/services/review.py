@@ -26,8 +26,9 @@ from incubation.models import (
     ResourceCredit,
     ReviewAssignment,
 )
+from incubation.schemas.programs import AutoAssignment, ConflictDeclaration, Decision, NewReview
 from incubation.services.documents import former_employers
-from incubation.services.people import authenticated, founders_of, mail_all, mail_one, organisation_members
+from incubation.services.people import authenticated, founders_of, organisation_members
 from incubation.services.programs import accepted_count, applications_of_program
 from incubation.services.projects import add_timeline_note, transition_project
 from portal import audit
@@ -35,6 +36,7 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ConflictOfInterest, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Organisation
 from portal.organisations.services import MEMBER_JOINED_HOOKS, role_in
 from portal.permissions import Permission, can
@@ -86,7 +88,7 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
         transition_project(project, ProjectStatus.SCREENING, actor=by,
                            note=_("Screening by %(program)s", program=application.program.title))
     audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
-    mail_one(reviewer, lambda: (
+    send_to_user(reviewer, lambda: (
         _("Please review %(title)s", title=application_title(application, blind=is_blind_for(reviewer, application))),
         _("You were asked to review an application to %(program)s.", program=application.program.title)))
     return assignment
@@ -151,9 +153,8 @@ def active_load(program: Program) -> dict[int, int]:
 def auto_assign(program: Program, per_application: int, pool: list[User] | None = None,
                 by: User | None = None) -> list[ReviewAssignment]:
     """Give each pending application `per_application` active reviewers, always picking the least loaded
-    reviewer without a conflict of interest, so the work spreads evenly."""
-    if per_application < 1 or per_application > 10:
-        raise ValidationFailed.field("reviewers_per_application", _("Between 1 and 10."))
+    reviewer without a conflict of interest, so the work spreads evenly. `per_application` is 1 to 10
+    (an `AutoAssignment` command's `reviewers_per_application`)."""
     pool = pool if pool is not None else reviewer_pool(program)
     if not pool:
         raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
@@ -223,17 +224,29 @@ def short_of_reviewers(program: Program, per_application: int) -> int:
                and sum(1 for x in a.assignments if x.conflict_declared_at is None) < per_application)
 
 
-def request_auto_assign(program: Program, per_application: int, pool: list[User] | None = None,
+def reviewer_pool_of(command: AutoAssignment) -> list[User] | None:
+    """The users the command names as the pool (None: the company's staff); 400 on `user_ids` for an
+    unknown id or an empty list."""
+    if command.user_ids is None:
+        return None
+    wanted = set(command.user_ids)
+    pool = list(db.session.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id))) if wanted else []
+    if len(pool) != len(wanted):
+        raise ValidationFailed.field("user_ids", _("No such user."))
+    if not pool:
+        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    return pool
+
+
+def request_auto_assign(program: Program, command: AutoAssignment,
                         by: User | None = None) -> list[ReviewAssignment] | None:
     """Assign now (small programs: the new assignments) or in the background (large ones: None).
 
     Above AUTO_ASSIGN_INLINE_MAX pending applications the work goes to `incubation.tasks.auto_assign_job`;
     its result is shown by `auto_assign_status`. One background run per program at a time.
     """
-    if per_application < 1 or per_application > 10:
-        raise ValidationFailed.field("reviewers_per_application", _("Between 1 and 10."))
-    if pool is not None and not pool:
-        raise ValidationFailed.field("user_ids", _("There is nobody to assign."))
+    per_application = command.reviewers_per_application
+    pool = reviewer_pool_of(command)
     limit = int(current_app.config.get("AUTO_ASSIGN_INLINE_MAX", DEFAULT_AUTO_ASSIGN_INLINE_MAX))
     if pending_application_count(program) <= limit:
         return auto_assign(program, per_application, pool, by)
@@ -252,16 +265,13 @@ def request_auto_assign(program: Program, per_application: int, pool: list[User]
     return None
 
 
-def declare_conflict(assignment: ReviewAssignment, reason: str) -> ReviewAssignment:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.field("reason", _("Say what the conflict is."))
+def declare_conflict(assignment: ReviewAssignment, command: ConflictDeclaration) -> ReviewAssignment:
     if assignment.review is not None:
         raise Conflict(_("You already reviewed this application."))
     if assignment.conflict_declared_at is not None:
         raise Conflict(_("You already declared a conflict."))
     assignment.conflict_declared_at = utcnow()
-    assignment.conflict_reason = reason[:500]
+    assignment.conflict_reason = command.reason
     db.session.flush()
     audit.record("review.conflict_declared", assignment.application,
                  after={"reviewer_id": assignment.reviewer_id, "reason": assignment.conflict_reason})
@@ -313,13 +323,13 @@ def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> R
     for manager in managers:
         in_program[manager.id] = program.id in reviewer_program_ids(manager)
     for manager in managers:
-        mail_one(manager, lambda manager=manager: (
+        send_to_user(manager, lambda manager=manager: (
             _("Reviewer withdrawn from %(title)s", title=application_title(
                 application, blind=is_blind_for(manager, application, in_program[manager.id]))),
             _("%(name)s can no longer review application #%(id)s to %(program)s because of a conflict of "
               "interest:\n%(reason)s\n\nAssign another reviewer if the application needs one.",
               name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)))
-    mail_one(reviewer, lambda: (
+    send_to_user(reviewer, lambda: (
         _("You were withdrawn from application #%(id)s", id=application.id),
         _("A conflict of interest appeared, so you can no longer review application #%(id)s to %(program)s:\n"
           "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)))
@@ -338,9 +348,10 @@ def weighted_score(criteria: list[ProgramCriterion], scores: dict[str, int]) -> 
     return sum(c.weight * scores[c.name] for c in criteria) / total if total else 0.0
 
 
-def submit_review(assignment: ReviewAssignment, scores: dict, recommendation: str, comment: str = "") -> ApplicationReview:
+def submit_review(assignment: ReviewAssignment, command: NewReview) -> ApplicationReview:
     """Store the review of an assigned reviewer. The conflict rules run again now (a membership accepted
-    since the assignment counts): a conflicted reviewer gets 409 `conflict_of_interest` and nothing is stored."""
+    since the assignment counts): a conflicted reviewer gets 409 `conflict_of_interest` and nothing is stored.
+    The command's scores must name each of the program's criteria, and nothing else."""
     application = assignment.application
     _require_pending(application)
     if assignment.review is not None:
@@ -355,32 +366,22 @@ def submit_review(assignment: ReviewAssignment, scores: dict, recommendation: st
     if reasons:
         raise ConflictOfInterest(_("Conflict of interest: %(reasons)s", reasons=" ".join(reasons)),
                                  {"reviewer": reasons})
-    if recommendation not in Recommendation.values():
-        raise ValidationFailed.field("recommendation", _("Choose yes, maybe or no."))
     criteria = application.program.criteria
-    if not isinstance(scores, dict):
-        raise ValidationFailed.field("scores", _("Give a score per criterion."))
-    names = {c.name for c in criteria}
-    unknown = set(scores) - names
+    scores = command.scores
+    unknown = set(scores) - {c.name for c in criteria}
     if unknown:
         raise ValidationFailed.field("scores", _("Unknown criterion: %(names)s", names=", ".join(sorted(unknown))))
-    clean: dict[str, int] = {}
     for criterion in criteria:
-        value = scores.get(criterion.name)
-        try:
-            number = int(value) if value is not None and str(value).strip().lstrip("-").isdigit() else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not 0 <= number <= 5:
+        if criterion.name not in scores:
             raise ValidationFailed.field(f"scores.{criterion.name}", _("A whole number from 0 to 5."))
-        clean[criterion.name] = number
-    review = ApplicationReview(assignment_id=assignment.id, scores=clean, recommendation=recommendation,
-                    weighted_score=round(weighted_score(criteria, clean), 4), comment=(comment or "").strip())
+    clean = {c.name: scores[c.name] for c in criteria}
+    review = ApplicationReview(assignment_id=assignment.id, scores=clean, recommendation=command.recommendation,
+                               weighted_score=round(weighted_score(criteria, clean), 4), comment=command.comment)
     db.session.add(review)
     db.session.flush()
     audit.record("review.submitted", application, after={"reviewer_id": assignment.reviewer_id,
                                                          "weighted_score": review.weighted_score,
-                                                         "recommendation": recommendation})
+                                                         "recommendation": command.recommendation})
     return review
 
 
@@ -435,14 +436,10 @@ def ranking(program: Program) -> list[RankingRow]:
     return ordered
 
 
-def decide(application: Application, decision: str, feedback: str, by: User | None = None) -> Application:
+def decide(application: Application, command: Decision, by: User | None = None) -> Application:
     """Accept or reject an application; the feedback is shown (and mailed) to the founders."""
     _require_pending(application)
-    if decision not in (ApplicationStatus.ACCEPTED, ApplicationStatus.REJECTED):
-        raise ValidationFailed.field("decision", _("Choose accepted or rejected."))
-    feedback = (feedback or "").strip()
-    if not feedback:
-        raise ValidationFailed.field("feedback", _("Write feedback for the founders."))
+    decision, feedback = command.decision, command.feedback
     program, project = application.program, application.project
     if decision == ApplicationStatus.ACCEPTED:
         if accepted_count(program) >= program.capacity:
@@ -477,7 +474,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
             audit.record("resource_credit.granted", credit, after={"amount": credit.amount,
                                                                   "currency": credit.currency,
                                                                   "organisation_id": credit.organisation_id})
-        mail_all(founders_of(project), lambda: (
+        send_to_users(founders_of(project), lambda: (
             _("%(title)s was accepted into %(program)s", title=project.title, program=program.title),
             _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)))
         return application
@@ -489,7 +486,7 @@ def decide(application: Application, decision: str, feedback: str, by: User | No
                            note=_("%(program)s: %(feedback)s", program=program.title, feedback=feedback))
     else:
         add_timeline_note(project, "rejected", _("Not accepted into %(program)s", program=program.title), by)
-        mail_all(founders_of(project), lambda: (
+        send_to_users(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
               title=project.title, reason=feedback)))

@@ -19,6 +19,16 @@ from incubation.forms import (
     ReviewForm,
 )
 from incubation.models import Application, Program, Project
+from incubation.schemas.programs import (
+    AutoAssignment,
+    ConflictDeclaration,
+    Decision,
+    NewApplication,
+    NewProgram,
+    NewReview,
+    ProgramTerms,
+    Publication,
+)
 from incubation.views.common import bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User, UserRole
@@ -26,6 +36,7 @@ from portal.extensions import db
 from portal.organisations.models import OrganisationKind
 from portal.organisations.services import organisations_of
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 
 # ---- programs --------------------------------------------------------------------------------
 
@@ -60,7 +71,7 @@ def program_publication(program_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     published = request.form.get("published") == "true"
-    run_action(lambda: services.set_program_published(program, published, current_user),
+    run_action(lambda: services.set_program_published(program, Publication(published=published), current_user),
          _("Published: founders can now apply.") if published else _("Withdrawn: only your company sees it now."))
     return redirect(url_for("incubation.program_detail", program_id=program.id))
 
@@ -82,8 +93,10 @@ def program_create():
 
         def create():
             # An unverified company prepares a draft; it is published once an admin verifies the company.
-            result["program"] = services.create_program(organisation, **form.program_data(),
-                                                        published=organisation.is_verified)
+            command = from_form(NewProgram, form, criteria=form.criteria_items(), questions=form.question_items(),
+                                credit_currency=form.credit_currency.data or "CNY",
+                                published=organisation.is_verified)
+            result["program"] = services.create_program(organisation, command)
 
         message = (_("Program created.") if organisation.is_verified else
                    _("Program saved as a draft: it is published once a platform admin has verified your company."))
@@ -103,8 +116,11 @@ def program_edit(program_id: int):
     elif blocker:
         flash(blocker, "danger")
     elif form.validate_on_submit():
-        if run_action(lambda: services.update_program(program, current_user, **form.program_data()),
-                _("Program saved."), form):
+        def save():
+            command = from_form(ProgramTerms, form, criteria=form.criteria_items(), questions=form.question_items())
+            services.update_program(program, current_user, command)
+
+        if run_action(save, _("Program saved."), form):
             return redirect(url_for("incubation.program_detail", program_id=program.id))
     else:
         form_failed(form)
@@ -121,7 +137,9 @@ def program_apply(program_id: int):
     if form.validate_on_submit():
         project = load(Project, form.project_id.data, Permission.EDIT)
         answers = {f.key: request.form.get(f"answer-{f.key}", "") for f in services.answer_fields(program)}
-        run_action(lambda: services.apply_to_program(program, project, current_user, answers), _("Application sent."))
+        run_action(lambda: services.apply_to_program(program, project, current_user,
+                                                     from_form(NewApplication, form, answers=answers)),
+                   _("Application sent."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.program_detail", program_id=program.id))
@@ -163,8 +181,7 @@ def program_auto_assign(program_id: int):
         result = {}
 
         def assign():
-            result["created"] = services.request_auto_assign(program, form.reviewers_per_application.data, None,
-                                                             current_user)
+            result["created"] = services.request_auto_assign(program, from_form(AutoAssignment, form), current_user)
 
         if run_action(assign, _("Automatic assignment requested.")):
             if result["created"] is None:
@@ -178,7 +195,8 @@ def program_auto_assign(program_id: int):
     return redirect(url_for("incubation.program_applications", program_id=program.id))
 
 
-def _criterion_scores(program: Program) -> dict[str, str]:
+def criterion_scores(program: Program) -> dict[str, str]:
+    """The page's score selects (`score-<criterion id>`) by criterion name."""
     return {c.name: request.form.get(f"score-{c.id}", "") for c in program.criteria}
 
 
@@ -231,8 +249,8 @@ def application_review(application_id: int):
         abort(403)
     form = ReviewForm()
     if form.validate_on_submit():
-        run_action(lambda: services.submit_review(assignment, _criterion_scores(application.program),
-                                            form.recommendation.data, form.comment.data), _("Review saved."))
+        run_action(lambda: services.submit_review(
+            assignment, from_form(NewReview, form, scores=criterion_scores(application.program))), _("Review saved."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.application_detail", application_id=application.id))
@@ -247,7 +265,8 @@ def application_conflict(application_id: int):
         abort(403)
     form = ConflictForm()
     if form.validate_on_submit():
-        run_action(lambda: services.declare_conflict(assignment, form.reason.data), _("Conflict declared."))
+        run_action(lambda: services.declare_conflict(assignment, from_form(ConflictDeclaration, form)),
+                   _("Conflict declared."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.application_detail", application_id=application.id))
@@ -259,8 +278,8 @@ def application_decision(application_id: int):
     application = load(Application, application_id, Permission.MANAGE)
     form = DecisionForm()
     if form.validate_on_submit():
-        run_action(lambda: services.decide(application, form.decision.data, form.feedback.data, current_user),
-             _("Decision saved and sent to the founders."))
+        run_action(lambda: services.decide(application, from_form(Decision, form), current_user),
+                   _("Decision saved and sent to the founders."))
     else:
         form_failed(form)
     return redirect(url_for("incubation.application_detail", application_id=application.id))

@@ -25,6 +25,7 @@ ANSWER = "We validated demand with 1,200 pre-orders and two co-creation workshop
 def blind_cast(live_server):
     from incubation import services
     from incubation.models import ProjectStatus
+    from incubation.schemas.programs import NewApplication, NewProgram
 
     tag = uuid.uuid4().hex[:6]
     with live_server.app.app_context():
@@ -35,17 +36,18 @@ def blind_cast(live_server):
         company = _organisation(f"Midea Makers {tag}", "company", manager)
         db.session.flush()
         company.memberships.append(Membership(user_id=reviewer.id, role=MemberRole.MEMBER))
-        program = services.create_program(
-            company, title=f"Open Track {tag}", mode="open_source", opens_at=utcnow() - timedelta(days=1),
-            closes_at=utcnow() + timedelta(days=30), capacity=5, criteria=[("Impact", 1)],
-            questions=[("What demand have you validated?", False)], blind_review=True)
+        program = services.create_program(company, NewProgram(
+            organisation_id=company.id, title=f"Open Track {tag}", mode="open_source",
+            opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30), capacity=5,
+            criteria=[{"name": "Impact", "weight": 1}], questions=[{"text": "What demand have you validated?"}],
+            blind_review=True))
         project = services.create_project(
             startup, founder, title=f"Zephyr Quiet Ventilator {tag}", mode="open_source",
             summary=f"A whisper-quiet ventilator for small flats {tag}", team="Chen Chen, ex-Haier HVAC")
         project.status = ProjectStatus.SUBMITTED
         db.session.flush()
-        application = services.apply_to_program(program, project, founder,
-                                                {str(program.questions[0].id): ANSWER})
+        application = services.apply_to_program(program, project, founder, NewApplication(
+            project_id=project.id, answers={str(program.questions[0].id): ANSWER}))
         services.assign_reviewer(application, reviewer, manager)
         cast = {"reviewer": reviewer.email, "application_id": application.id, "title": project.title,
                 "summary": project.summary, "startup": startup.name, "team": project.team,

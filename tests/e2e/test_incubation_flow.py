@@ -41,6 +41,7 @@ def _organisation(name: str, kind: str, owner: User) -> Organisation:
 def cast(live_server):
     """A founder with a startup, a company running an open crowdfunding program, and a mentor."""
     from incubation import services
+    from incubation.schemas.programs import NewProgram
 
     tag = uuid.uuid4().hex[:6]
     with live_server.app.app_context():
@@ -50,10 +51,11 @@ def cast(live_server):
         startup = _organisation(f"QuietAir {tag}", "startup", founder)
         company = _organisation(f"Haier Labs {tag}", "company", manager)
         db.session.flush()
-        program = services.create_program(
-            company, title=f"Spring Cohort {tag}", mode="crowdfunding", opens_at=utcnow() - timedelta(days=1),
-            closes_at=utcnow() + timedelta(days=30), capacity=5, criteria=[("Market", 2), ("Team", 1)],
-            questions=[("What demand have you validated?", True)])
+        program = services.create_program(company, NewProgram(
+            organisation_id=company.id, title=f"Spring Cohort {tag}", mode="crowdfunding",
+            opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30), capacity=5,
+            criteria=[{"name": "Market", "weight": 2}, {"name": "Team", "weight": 1}],
+            questions=[{"text": "What demand have you validated?", "required": True}]))
         cast = {"founder": founder.email, "manager": manager.email, "reviewer": reviewer.email,
                 "reviewer_name": reviewer.name, "startup": startup.name, "program_id": program.id,
                 "program": program.title, "tag": tag}

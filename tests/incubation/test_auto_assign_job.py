@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from incubation import services
 from incubation.models import ReviewAssignment
+from incubation.schemas.programs import AutoAssignment
 from portal import jobs
 from portal.extensions import db
 from tests.incubation.factories import (
@@ -69,7 +70,8 @@ def test_the_page_shows_the_result(client, factories, login, small_inline_limit)
 def test_a_running_assignment_is_not_started_twice(client, factories, bearer, small_inline_limit):
     manager, program, pool = _large_program(factories)
     # queued but not yet run: the job only starts after the commit
-    services.request_auto_assign(program, 1, pool, manager)
+    services.request_auto_assign(program, AutoAssignment(reviewers_per_application=1,
+                                                       user_ids=[u.id for u in pool]), manager)
     jobs.discard_pending()
     assert services.auto_assign_status(program).state == "running"
     refused = client.post(f"/api/v1/programs/{program.id}/auto-assign", headers=bearer(manager),

@@ -251,3 +251,33 @@ def test_reproducer_a_founder_cannot_make_a_reviewer_a_member_without_consent(cl
     assert services.assignment_of(application, reviewer).withdrawn_at is not None
     response = _review(client, bearer(reviewer), application)
     assert response.status_code == 409 and response.json["error"]["code"] == "conflict_of_interest"
+
+
+def test_the_blind_responses_match_their_models(client, factories, bearer):
+    """Blind answers leave out `project_id` and `project` (and give no `project_id` in lists): the response
+    models say so, and every variant validates."""
+    from incubation.schemas.programs import ApplicationOut, RankingOut, ReviewAssignmentOut
+
+    def assert_out(model, body: dict) -> None:
+        model.model_validate(body)
+        assert set(body) <= set(model.model_fields), set(body) - set(model.model_fields)
+        assert {name for name, f in model.model_fields.items() if f.is_required()} <= set(body)
+
+    founder, manager, company, program, application = _blind_setup(factories)
+    staff_reviewer = factories.UserFactory(roles=["company"])
+    factories.MembershipFactory(organisation=company, user=staff_reviewer)
+    assert _assign(client, bearer(manager), application, staff_reviewer).status_code == 201
+    blind = client.get(f"/api/v1/applications/{application.id}", headers=bearer(staff_reviewer)).json
+    assert blind["blind"] is True and "project" not in blind and "project_id" not in blind
+    assert_out(ApplicationOut, blind)
+    for item in client.get(f"/api/v1/programs/{program.id}/applications", headers=bearer(staff_reviewer)).json["items"]:
+        assert_out(ApplicationOut, item)
+    ranked = client.get(f"/api/v1/programs/{program.id}/ranking", headers=bearer(staff_reviewer)).json["items"]
+    assert ranked[0]["project_id"] is None
+    assert_out(RankingOut, ranked[0])
+    listed = client.get("/api/v1/reviews", headers=bearer(staff_reviewer)).json["items"]
+    assert listed[0]["project_id"] is None
+    assert_out(ReviewAssignmentOut, listed[0])
+    own = client.get(f"/api/v1/applications/{application.id}", headers=bearer(founder)).json
+    assert own["blind"] is False and own["project_id"] == application.project_id
+    assert_out(ApplicationOut, own)

@@ -212,3 +212,95 @@ def test_program_pages(client, factories, login):
         "organisation_id": company.id, "title": "Broken", "mode": "internal", "opens_at": "2027-09-01T09:00",
         "closes_at": "2027-10-01T09:00", "capacity": "8", "criteria_text": "Market three"})
     assert bad.status_code == 200 and "name: weight" in bad.get_data(as_text=True)
+
+
+# ---- the typed input layer and the response models ------------------------------------------------------
+
+def assert_out(model, body: dict) -> None:
+    """`body` is exactly what `model` describes: valid, every key a field, every required field present."""
+    model.model_validate(body)
+    fields = model.model_fields
+    assert set(body) <= set(fields), set(body) - set(fields)
+    assert {name for name, f in fields.items() if f.is_required()} <= set(body)
+
+
+def test_program_bodies_are_typed_and_refusals_name_the_field(client, bearer):
+    staff, company = company_with_staff()
+    headers = bearer(staff)
+    cases = [
+        ({"title": 5}, "title"), ({"title": ["Spring"]}, "title"), ({"title": "two\nlines"}, "title"),
+        ({"capacity": "10"}, "capacity"), ({"capacity": 2**31}, "capacity"), ({"capacity": True}, "capacity"),
+        ({"blind_review": "yes"}, "blind_review"), ({"published": 1}, "published"),
+        ({"criteria": {"name": "Market"}}, "criteria"), ({"criteria": [{"name": "Market", "weight": "40"}]},
+                                                         "criteria.0.weight"),
+        ({"questions": [{"text": "Why?", "required": "yes"}]}, "questions.0.required"),
+        ({"credit_amount": 2**31}, "credit_amount"), ({"credit_currency": "XXQ"}, "credit_currency"),
+        ({"organisation_id": "1"}, "organisation_id"), ({"opens_at": 1700000000}, "opens_at"),
+        ({"closes_at": "9999-12-31T23:00:00-05:00"}, "closes_at"),
+    ]
+    before = _count(Program)
+    for change, field in cases:
+        response = client.post("/api/v1/programs", headers=headers, json=_program_body(company, **change))
+        assert response.status_code == 400, (change, response.json)
+        assert field in response.json["error"]["fields"], (change, response.json)
+    assert _count(Program) == before
+    program = program_with_criteria(company, mode="open_source")
+    for body in ({}, {"published": "false"}, {"published": None}):
+        response = client.post(f"/api/v1/programs/{program.id}/publication", headers=headers, json=body)
+        assert response.status_code == 400 and "published" in response.json["error"]["fields"], body
+    for query in ({"organisation_id": "abc"}, {"organisation_id": "0"}, {"open": "maybe"}):
+        response = client.get("/api/v1/programs", query_string=query)
+        assert response.status_code == 400 and list(response.json["error"]["fields"]) == list(query), query
+
+
+def test_application_bodies_are_typed(client, bearer):
+    founder, _startup, project = startup_with_founder(mode="open_source", status="submitted")
+    _staff, company = company_with_staff()
+    program = program_with_criteria(company, mode="open_source")
+    headers = bearer(founder)
+    for answers, field in ((["Because"], "answers"), ("Because", "answers"), ({"pitch": 5}, "answers.pitch"),
+                           ({"pitch": "x" * 5001}, "answers.pitch")):
+        response = _apply(client, headers, program, project, answers)
+        assert response.status_code == 400 and field in response.json["error"]["fields"], (answers, response.json)
+    not_an_id = client.post(f"/api/v1/programs/{program.id}/applications", headers=headers,
+                            json={"project_id": str(project.id)})
+    assert not_an_id.status_code == 400 and "project_id" in not_an_id.json["error"]["fields"]
+    assert _count(Application) == 0
+
+
+def test_program_responses_match_their_models(client, bearer, factories):
+    from incubation.schemas.programs import ApplicationOut, ProgramOut
+
+    staff, company = company_with_staff()
+    company.verified_at = utcnow()
+    headers = bearer(staff)
+    created = client.post("/api/v1/programs", headers=headers, json=_program_body(company))
+    assert created.status_code == 201, created.json
+    assert_out(ProgramOut, created.json)
+    without_credits = client.post("/api/v1/programs", headers=headers, json=_program_body(
+        company, mode="internal", credit_amount=None, published=False))
+    assert without_credits.status_code == 201 and without_credits.json["credits"] is None
+    assert_out(ProgramOut, without_credits.json)
+    program_id = created.json["id"]
+    assert_out(ProgramOut, client.get(f"/api/v1/programs/{program_id}").json)
+    for item in client.get("/api/v1/programs", headers=headers).json["items"]:
+        assert_out(ProgramOut, item)
+    withdrawn = client.post(f"/api/v1/programs/{program_id}/publication", headers=headers, json={"published": False})
+    assert withdrawn.status_code == 200 and withdrawn.json["published"] is False
+    assert_out(ProgramOut, withdrawn.json)
+    edited = client.put(f"/api/v1/programs/{program_id}", headers=headers, json={
+        "title": "Renamed", "opens_at": "2027-03-01T09:00:00Z", "closes_at": "2027-04-01T09:00:00Z", "capacity": 3})
+    assert edited.status_code == 200 and edited.json["title"] == "Renamed"
+    assert_out(ProgramOut, edited.json)
+
+    founder, _startup, project = startup_with_founder(mode="open_source", status="submitted")
+    program = program_with_criteria(company, mode="open_source")
+    applied = _apply(client, bearer(founder), program, project)
+    assert applied.status_code == 201
+    assert_out(ApplicationOut, applied.json)
+    assert "reviewers" not in applied.json  # the founder does not manage the program
+    managed = client.get(f"/api/v1/applications/{applied.json['id']}", headers=headers).json
+    assert_out(ApplicationOut, managed)
+    assert managed["reviewers"] == [] and managed["project"]["id"] == project.id
+    for item in client.get(f"/api/v1/programs/{program.id}/applications", headers=headers).json["items"]:
+        assert_out(ApplicationOut, item)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from incubation import services
 from incubation.models import ApplicationReview, ReviewAssignment
+from incubation.schemas.programs import NewReview
 from portal.extensions import db
 from tests.incubation.factories import (
     ApplicationFactory,
@@ -173,7 +174,7 @@ def _reviewers_score(program, manager, plans):
         db.session.flush()
         for label, value in plan.items():
             assignment = services.assign_reviewer(apps[label], reviewer, manager)
-            services.submit_review(assignment, {"Market": value, "Team": value}, "maybe")
+            services.submit_review(assignment, NewReview(scores={"Market": value, "Team": value}, recommendation="maybe"))
     return {r.application.project.title[2:]: r for r in services.ranking(program) if r.reviews}
 
 
@@ -210,7 +211,7 @@ def test_normalisation_changes_the_order_when_a_lenient_reviewer_inflates_one_pr
     for reviewer, plan in ((h, {"X": 3, "Y": 1}), (l_, {"Z": 5, "Y": 4})):
         for label, value in plan.items():
             assignment = services.assign_reviewer(apps[label], reviewer, manager)
-            services.submit_review(assignment, {"Market": value, "Team": value}, "maybe")
+            services.submit_review(assignment, NewReview(scores={"Market": value, "Team": value}, recommendation="maybe"))
     rows = {r.application.project.title: r for r in services.ranking(program) if r.reviews}
     assert rows["Proj Z"].average == 5.0 and rows["Proj X"].average == 3.0 and rows["Proj Y"].average == 2.5
     assert rows["Proj X"].normalised == pytest.approx(1.0)
@@ -301,3 +302,107 @@ def test_review_and_decision_in_the_pages(client, factories, login):
     login(manager)
     client.post(f"/applications/{application.id}/decision", data={"decision": "accepted", "feedback": "Welcome!"})
     assert db.session.get(type(application.project), application.project_id).status == "accepted"
+
+
+# ---- the typed input layer and the response models ------------------------------------------------------
+
+def assert_out(model, body: dict) -> None:
+    """`body` is exactly what `model` describes: valid, every key a field, every required field present."""
+    model.model_validate(body)
+    fields = model.model_fields
+    assert set(body) <= set(fields), set(body) - set(fields)
+    assert {name for name, f in fields.items() if f.is_required()} <= set(body)
+
+
+def test_review_bodies_are_typed_and_refusals_name_the_field(client, factories, bearer):
+    _founder, manager, _company, program, application = _setup()
+    reviewer = factories.UserFactory()
+    headers = bearer(manager)
+    for body, field in (({"user_id": "1"}, "user_id"), ({"user_id": 2**31}, "user_id"), ({}, "user_id"),
+                        ({"user_id": 999999}, "user_id")):
+        response = client.post(f"/api/v1/applications/{application.id}/reviewers", headers=headers, json=body)
+        assert response.status_code == 400 and field in response.json["error"]["fields"], (body, response.json)
+    _assign(client, headers, application, reviewer)
+    mine = bearer(reviewer)
+    url = f"/api/v1/applications/{application.id}/reviews"
+    for body, field in (({"scores": "5", "recommendation": "yes"}, "scores"),
+                        ({"scores": [5, 3], "recommendation": "yes"}, "scores"),
+                        ({"scores": {"Market": "5", "Team": 3}, "recommendation": "yes"}, "scores.Market"),
+                        ({"scores": {"Market": True, "Team": 3}, "recommendation": "yes"}, "scores.Market"),
+                        ({"scores": {"Market": 5, "Team": 3}, "recommendation": 1}, "recommendation"),
+                        ({"scores": {"Market": 5, "Team": 3}}, "recommendation"),
+                        ({"recommendation": "yes"}, "scores"),
+                        ({"scores": {"Market": 5, "Team": 3}, "recommendation": "yes", "comment": ["a"]}, "comment"),
+                        ({"scores": {"Market": 5, "Team": 3}, "recommendation": "yes", "comment": "x" * 5001},
+                         "comment")):
+        response = client.post(url, headers=mine, json=body)
+        assert response.status_code == 400, (body, response.json)
+        assert field in response.json["error"]["fields"], (body, response.json)
+    conflict = f"/api/v1/applications/{application.id}/conflict"
+    for body in ({"reason": ["x"]}, {"reason": "   "}, {"reason": "x" * 501}):
+        response = client.post(conflict, headers=mine, json=body)
+        assert response.status_code == 400 and "reason" in response.json["error"]["fields"], body
+    decision = f"/api/v1/applications/{application.id}/decision"
+    for body, field in (({"decision": "maybe", "feedback": "x"}, "decision"), ({"decision": "accepted",
+                                                                                 "feedback": 5}, "feedback")):
+        response = client.post(decision, headers=headers, json=body)
+        assert response.status_code == 400 and field in response.json["error"]["fields"], body
+    auto = f"/api/v1/programs/{program.id}/auto-assign"
+    for body, field in (({"reviewers_per_application": 11}, "reviewers_per_application"),
+                        ({"reviewers_per_application": "2"}, "reviewers_per_application"),
+                        ({"user_ids": reviewer.id}, "user_ids"), ({"user_ids": [str(reviewer.id)]}, "user_ids.0"),
+                        ({"user_ids": [999999]}, "user_ids"), ({"user_ids": []}, "user_ids")):
+        response = client.post(auto, headers=headers, json=body)
+        assert response.status_code == 400 and field in response.json["error"]["fields"], (body, response.json)
+    assert _count(ApplicationReview) == 0
+    assert db.session.get(ReviewAssignment, services.assignment_of(application, reviewer).id).conflict_reason == ""
+
+
+def test_review_responses_match_their_models(client, factories, bearer):
+    from incubation.schemas.programs import (
+        ApplicationOut,
+        AssignmentOut,
+        AutoAssignStatusOut,
+        ConflictOut,
+        RankingOut,
+        ReviewAssignmentOut,
+        ReviewerAssignedOut,
+        ReviewStoredOut,
+    )
+
+    _founder, manager, company, program, application = _setup()
+    headers = bearer(manager)
+    reviewer, second = factories.UserFactory(), factories.UserFactory()
+    assert_out(AutoAssignStatusOut, client.get(f"/api/v1/programs/{program.id}/auto-assign", headers=headers).json)
+    assigned = _assign(client, headers, application, reviewer)
+    assert assigned.status_code == 201
+    assert_out(ReviewerAssignedOut, assigned.json)
+    for item in client.get(f"/api/v1/programs/{program.id}/ranking", headers=headers).json["items"]:
+        assert_out(RankingOut, item)  # not reviewed yet: no average, no rank
+    stored = _review(client, bearer(reviewer), application, {"Market": 4, "Team": 2}, "maybe", "Fine")
+    assert stored.status_code == 201
+    assert_out(ReviewStoredOut, stored.json)
+    for item in client.get("/api/v1/reviews", headers=bearer(reviewer)).json["items"]:
+        assert_out(ReviewAssignmentOut, item)
+    _assign(client, headers, application, second)
+    declared = client.post(f"/api/v1/applications/{application.id}/conflict", headers=bearer(second),
+                           json={"reason": "My cousin founded it."})
+    assert declared.status_code == 200
+    assert_out(ConflictOut, declared.json)
+    for item in client.get("/api/v1/reviews", headers=bearer(second)).json["items"]:
+        assert_out(ReviewAssignmentOut, item)
+    managed = client.get(f"/api/v1/applications/{application.id}", headers=headers).json
+    assert_out(ApplicationOut, managed)
+    assert [r["review"] is None for r in managed["reviewers"]] == [False, True]
+    for item in client.get(f"/api/v1/programs/{program.id}/ranking", headers=headers).json["items"]:
+        assert_out(RankingOut, item)
+    auto = client.post(f"/api/v1/programs/{program.id}/auto-assign", headers=headers,
+                       json={"reviewers_per_application": 3})
+    assert auto.status_code == 201, auto.json
+    for item in auto.json["items"]:
+        assert_out(AssignmentOut, item)
+    assert_out(AutoAssignStatusOut, client.get(f"/api/v1/programs/{program.id}/auto-assign", headers=headers).json)
+    decided = client.post(f"/api/v1/applications/{application.id}/decision", headers=headers,
+                          json={"decision": "accepted", "feedback": "Welcome."})
+    assert decided.status_code == 200
+    assert_out(ApplicationOut, decided.json)
