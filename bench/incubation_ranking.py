@@ -90,10 +90,12 @@ def measure(size: int, base: str | None) -> tuple:
             db.session.flush()
             from datetime import timedelta
 
-            program = services.create_program(
-                company, title="Bench", mode="open_source", opens_at=utcnow() - timedelta(days=1),
-                closes_at=utcnow() + timedelta(days=1), capacity=50,
-                criteria=[("Market", 4), ("Team", 3), ("Tech", 2), ("Impact", 1)])
+            from incubation.schemas.programs import NewProgram, NewReview
+
+            program = services.create_program(company, NewProgram(
+                organisation_id=company.id, title="Bench", mode="open_source", opens_at=utcnow() - timedelta(days=1),
+                closes_at=utcnow() + timedelta(days=1), capacity=50, published=False,  # the company is unverified
+                criteria=[{"name": n, "weight": w} for n, w in (("Market", 4), ("Team", 3), ("Tech", 2), ("Impact", 1))]))
             reviewers = []
             for index in range(REVIEWERS):
                 reviewer = User(email=f"r{index}@example.com", name=f"Reviewer {index}", password_hash="x")
@@ -119,7 +121,7 @@ def measure(size: int, base: str | None) -> tuple:
             for assignment in assignments:
                 bias = harshness[assignment.reviewer_id]
                 scores = {c.name: max(0, min(5, round(rng.gauss(3, 1) + bias))) for c in program.criteria}
-                services.submit_review(assignment, scores, rng.choice(["yes", "maybe", "no"]))
+                services.submit_review(assignment, NewReview(scores=scores, recommendation=rng.choice(["yes", "maybe", "no"])))
             _token, raw = create_api_token(manager, "bench")
             program_id = program.id
             commit()
