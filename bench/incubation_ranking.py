@@ -84,7 +84,7 @@ def measure(size: int, base: str | None) -> tuple:
             manager.role_rows = [UserRole(role=Role.COMPANY)]
             db.session.add(manager)
             db.session.flush()
-            company = Organisation(name="Company", kind="company")
+            company = Organisation(name="Company", kind="company", verified_at=utcnow())  # runs programs
             company.memberships.append(Membership(user_id=manager.id, role="owner"))
             db.session.add(company)
             db.session.flush()
@@ -94,7 +94,7 @@ def measure(size: int, base: str | None) -> tuple:
 
             program = services.create_program(company, NewProgram(
                 organisation_id=company.id, title="Bench", mode="open_source", opens_at=utcnow() - timedelta(days=1),
-                closes_at=utcnow() + timedelta(days=1), capacity=50, published=False,  # the company is unverified
+                closes_at=utcnow() + timedelta(days=1), capacity=50,
                 criteria=[{"name": n, "weight": w} for n, w in (("Market", 4), ("Team", 3), ("Tech", 2), ("Impact", 1))]))
             reviewers = []
             for index in range(REVIEWERS):
