@@ -24,7 +24,9 @@ class PortalFlask(Flask):
     """Commits the unit of work once, after the view returned a success response.
 
     Committing inside dispatch (not in `after_request`) lets a failing commit, such as a unique
-    constraint losing a race, reach the error handlers and become a 409 instead of a 500.
+    constraint losing a race, reach the error handlers and become a 409 instead of a 500. A view that
+    catches a service's refusal and still answers below 400 (the form again, a flash and a redirect)
+    calls the service inside `portal.db.attempt()`, which rolls back what the refused call flushed.
     """
 
     def dispatch_request(self):

@@ -1,7 +1,9 @@
-"""Column types and the one place a unit of work is committed."""
+"""Column types, the one place a unit of work is committed, and `attempt()` for refusals a view handles."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -59,6 +61,44 @@ def rollback() -> None:
 
     db.session.rollback()
     jobs.discard_pending()
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """Run a service call whose refusal (a `PortalError`) the view handles itself.
+
+    The request commits when its response is below 400 (`PortalFlask.dispatch_request`), so a view that
+    catches a refusal and answers 200 (the form again, with the errors) or 302 (a flash and a redirect)
+    would commit whatever the service flushed before it raised. Inside `attempt()` the call runs in a
+    savepoint: when it raises, everything it flushed is rolled back and the jobs and mails it queued are
+    dropped, before the view renders anything; what the request did before the call is kept. On success
+    the savepoint is released and the request commits as usual::
+
+        try:
+            with attempt():
+                services.create_thing(current_user, from_form(NewThing, form))
+        except PortalError as error:
+            attach_errors(form, error)
+
+    Views that let a refusal propagate (the API) need nothing: an error response rolls back everything.
+    """
+    from portal import jobs
+
+    queued = list(db.session.info.get(jobs.PENDING, ()))
+    savepoint = db.session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        # (a rollback drops the session's whole pending list: keep what was queued before the call)
+        if queued:
+            db.session.info[jobs.PENDING] = queued
+        else:
+            db.session.info.pop(jobs.PENDING, None)
+        raise
+    if savepoint.is_active:
+        savepoint.commit()
 
 
 def migration_filter(dialect_name: str):

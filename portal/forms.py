@@ -1,4 +1,5 @@
-"""Helpers shared by the forms of every domain (HTML pages, and the JSON API through `portal.api.parse`)."""
+"""Helpers shared by the WTForms forms of every domain's HTML pages (the API reads typed commands, see
+portal/schemas.py; a page turns its validated form into the same command with `from_form`)."""
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
@@ -20,7 +21,9 @@ class IntegerField(_WTFormsIntegerField):
 
 
 def attach_errors(form, error: PortalError) -> None:
-    """Show a service's field errors next to the fields; anything else as a flash message."""
+    """Show a service's field errors next to the fields; anything else as a flash message.
+
+    The refused call must have run inside `portal.db.attempt()`: the page answers 200, which commits."""
     shown = False
     for name, messages in error.fields.items():
         field = getattr(form, name, None)

@@ -26,7 +26,3 @@ class VerificationForm(FlaskForm):
     verified = SelectField(_l("Verified"), choices=[("true", _l("Verified")), ("false", _l("Not verified"))],
                            validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
-
-    @property
-    def is_verified(self) -> bool:
-        return self.verified.data == "true"

@@ -7,14 +7,17 @@ from sqlalchemy import func, or_, select
 
 from portal import audit
 from portal.admin.forms import RoleForm, UserSearchForm, VerificationForm
+from portal.admin.schemas import RoleChange, Verification
 from portal.auth import services as accounts
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User, UserRole
+from portal.db import attempt
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.organisations.services import set_verification
 from portal.permissions import Permission, load, require_role
+from portal.schemas import from_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -63,10 +66,8 @@ def user_roles(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        if form.action.data == "grant":
-            accounts.grant_role(user, form.role.data)
-        else:
-            accounts.revoke_role(user, form.role.data, current_user)
+        with attempt():
+            accounts.change_role(user, from_form(RoleChange, form), current_user)
     except PortalError as error:
         flash(error.message, "danger")
     else:
@@ -79,7 +80,8 @@ def user_active(user_id: int):
     user = load(User, user_id, Permission.ADMIN)
     if EmptyForm().validate_on_submit():
         try:
-            accounts.set_active(user, not user.is_active_account, current_user)
+            with attempt():
+                accounts.set_active(user, not user.is_active_account, current_user)
         except PortalError as error:
             flash(error.message, "danger")
     return redirect(url_for("admin.users"))
@@ -91,7 +93,7 @@ def organisation_verification(organisation_id: int):
     form = VerificationForm()
     if not form.validate_on_submit():
         abort(400)
-    set_verification(organisation, form.is_verified, current_user, form.note.data or "")
+    set_verification(organisation, from_form(Verification, form), current_user)
     if organisation.is_verified:
         flash(_("%(name)s is verified.", name=organisation.name), "success")
     else:

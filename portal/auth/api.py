@@ -1,10 +1,10 @@
 from flask import jsonify
 from flask_login import current_user
 
-from portal.api import api_blueprint, doc, parse, require_login
+from portal.api import api_blueprint, doc, read_body, require_login
 from portal.auth import services
-from portal.auth.forms import RegisterForm, TokenCreateForm
 from portal.auth.models import ApiToken
+from portal.auth.schemas import Registration, TokenCreatedOut, TokenOut, TokenRequest, UserOut
 from portal.errors import Unauthorized
 from portal.extensions import login_budget, register_budget
 from portal.permissions import Permission, load
@@ -33,30 +33,28 @@ def user_json(user, with_organisations: bool = False) -> dict:
 
 @bp.post("/auth/register")
 @register_budget
-@doc("Register an account; a confirmation link is mailed", form=RegisterForm, auth=False,
+@doc("Register an account; a confirmation link is mailed", body=Registration, response=UserOut, auth=False,
      responses={201: "The new user", 409: "Email already registered"})
 def register():
-    form = parse(RegisterForm)
-    user = services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
-                                  form.locale.data or None)
+    user = services.register_user(read_body(Registration))
     return jsonify(user_json(user, with_organisations=True)), 201
 
 
 @bp.post("/auth/tokens")
 @login_budget
-@doc("Exchange email and password for a personal API token (shown once)", form=TokenCreateForm, auth=False,
-     responses={201: "{id, token}", 401: "Wrong credentials"})
+@doc("Exchange email and password for a personal API token (shown once)", body=TokenRequest,
+     response=TokenCreatedOut, auth=False, responses={201: "{id, token}", 401: "Wrong credentials"})
 def token_create():
-    form = parse(TokenCreateForm)
-    user = services.authenticate(form.email.data, form.password.data)
+    cmd = read_body(TokenRequest)
+    user = services.authenticate(cmd)
     if user is None:
         raise Unauthorized("Wrong email or password")
-    token, raw = services.create_api_token(user, form.name.data)
+    token, raw = services.create_api_token(user, cmd.name)
     return jsonify({"id": token.id, "token": raw, "name": token.name}), 201
 
 
 @bp.get("/auth/tokens")
-@doc("List the caller's active API tokens (never the secrets)")
+@doc("List the caller's active API tokens (never the secrets)", response=TokenOut)
 def token_list():
     require_login()
     return jsonify({"items": [
@@ -75,7 +73,7 @@ def token_delete(token_id: int):
 
 
 @bp.get("/me")
-@doc("The current user with roles and organisations")
+@doc("The current user with roles and organisations", response=UserOut)
 def me():
     require_login()
     return jsonify(user_json(current_user, with_organisations=True))

@@ -12,18 +12,19 @@ import unicodedata
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from portal import audit, jobs
+from portal.admin.schemas import RoleChange
 from portal.auth import sessions
-from portal.auth.models import SELF_SERVICE_ROLES, ApiToken, Role, User, UserRole, UserSession
+from portal.auth.models import ApiToken, Role, User, UserRole, UserSession
+from portal.auth.schemas import Credentials, LocaleChoice, PasswordChange, PasswordReset, Registration
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
-from portal.mail import send_mail
+from portal.mail import send_to_user
 from portal.urls import external_url
 
 _hasher = PasswordHasher()
@@ -62,23 +63,21 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def register_user(email: str, password: str, name: str, roles: list[str], locale: str | None = None) -> User:
-    email = normalise_email(email)
-    check_password_policy(password, email)
-    unknown = [r for r in roles if r not in SELF_SERVICE_ROLES]
-    if unknown:
-        raise ValidationFailed.field("roles", _("Unknown role: %(role)s", role=", ".join(unknown)))
-    if not roles:
-        raise ValidationFailed.field("roles", _("Choose at least one role."))
+def register_user(cmd: Registration) -> User:
+    """A new account with the self-service roles chosen (the command allows no other); its owner is
+    mailed a confirmation link. A taken address is `EmailTaken` (409)."""
+    email = normalise_email(cmd.email)
+    check_password_policy(cmd.password, email)
     # Hash first, whether or not the address is taken: the time to answer must not tell.
-    password_hash = hash_password(password)
+    password_hash = hash_password(cmd.password)
     if get_user_by_email(email) is not None:
         raise EmailTaken(_("An account with this email already exists."), {"email": [_("already registered")]})
-    user = User(email=email, name=name.strip(), password_hash=password_hash, locale=locale)
-    user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+    roles = sorted(set(cmd.roles))
+    user = User(email=email, name=cmd.name, password_hash=password_hash, locale=cmd.locale)
+    user.role_rows = [UserRole(role=role) for role in roles]
     db.session.add(user)
     db.session.flush()
-    audit.record("user.registered", user, after={"email": email, "roles": sorted(set(roles))}, actor_id=user.id)
+    audit.record("user.registered", user, after={"email": email, "roles": roles}, actor_id=user.id)
     send_confirmation(user)
     return user
 
@@ -86,13 +85,10 @@ def register_user(email: str, password: str, name: str, roles: list[str], locale
 def send_confirmation(user: User) -> None:
     token = _serializer("confirm-email").dumps({"uid": user.id, "email": user.email})
     link = external_url("auth.confirm", token=token)
-    with force_locale(user.locale or "en"):
-        send_mail(
-            user.email,
-            _("Confirm your email address"),
-            _("Hello %(name)s,\n\nConfirm your email address for Haichuang Portal by opening this link:\n%(link)s\n\n"
-              "If you did not register, ignore this mail.", name=user.name, link=link),
-        )
+    send_to_user(user, lambda: (
+        _("Confirm your email address"),
+        _("Hello %(name)s,\n\nConfirm your email address for Haichuang Portal by opening this link:\n%(link)s\n\n"
+          "If you did not register, ignore this mail.", name=user.name, link=link)))
 
 
 def notify_existing_account(email: str) -> None:
@@ -102,14 +98,11 @@ def notify_existing_account(email: str) -> None:
     user = get_user_by_email(email)
     if user is None:
         return
-    with force_locale(user.locale or "en"):
-        send_mail(
-            user.email,
-            _("Someone tried to register with your email"),
-            _("Hello %(name)s,\n\nSomeone tried to create a new account with this address, which already has one. "
-              "If it was you, log in or reset your password:\n%(link)s", name=user.name,
-              link=external_url("auth.forgot_password")),
-        )
+    send_to_user(user, lambda: (
+        _("Someone tried to register with your email"),
+        _("Hello %(name)s,\n\nSomeone tried to create a new account with this address, which already has one. "
+          "If it was you, log in or reset your password:\n%(link)s", name=user.name,
+          link=external_url("auth.forgot_password"))))
 
 
 def registration_attempted(email: str) -> None:
@@ -134,20 +127,22 @@ def confirm_email(token: str) -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    user = get_user_by_email(email)
+def authenticate(cmd: Credentials) -> User | None:
+    """The active account these credentials open, or None (the same time and answer for an unknown address
+    and a wrong password; a wrong password is audited)."""
+    user = get_user_by_email(cmd.email)
     try:
         if user is None:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_DUMMY_HASH, cmd.password)
             return None
-        _hasher.verify(user.password_hash, password or "")
+        _hasher.verify(user.password_hash, cmd.password)
     except (VerificationError, InvalidHashError):
-        audit.record("user.login_failed", user, after={"email": normalise_email(email)})
+        audit.record("user.login_failed", user, after={"email": normalise_email(cmd.email)})
         return None
     if not user.is_active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(cmd.password)
     return user
 
 
@@ -182,14 +177,11 @@ def send_password_reset(email: str) -> None:
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _password_fingerprint(user)})
     link = external_url("auth.reset_password", token=token)
     minutes = current_app.config["RESET_TOKEN_MAX_AGE"] // 60
-    with force_locale(user.locale or "en"):
-        send_mail(
-            user.email,
-            _("Reset your password"),
-            _("Hello %(name)s,\n\nOpen this link within %(minutes)d minutes to choose a new password:\n%(link)s\n\n"
-              "If you did not ask for this, ignore this mail; your password stays the same.",
-              name=user.name, minutes=minutes, link=link),
-        )
+    send_to_user(user, lambda: (
+        _("Reset your password"),
+        _("Hello %(name)s,\n\nOpen this link within %(minutes)d minutes to choose a new password:\n%(link)s\n\n"
+          "If you did not ask for this, ignore this mail; your password stays the same.",
+          name=user.name, minutes=minutes, link=link)))
     audit.record("user.password_reset_requested", user, actor_id=user.id)
 
 
@@ -219,10 +211,10 @@ def set_password(user: User, new_password: str, keep_session: UserSession | None
     return ended, len(tokens)
 
 
-def reset_password(token: str, new_password: str) -> User:
+def reset_password(token: str, cmd: PasswordReset) -> User:
     user = user_for_reset_token(token)
-    check_password_policy(new_password, user.email)
-    ended, revoked = set_password(user, new_password)
+    check_password_policy(cmd.password, user.email)
+    ended, revoked = set_password(user, cmd.password)
     if user.confirmed_at is None:
         user.confirmed_at = utcnow()  # the link proved control of the mailbox
     audit.record("user.password_reset", user, after={"sessions_ended": ended, "tokens_revoked": revoked},
@@ -230,24 +222,24 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def change_password(user: User, current_password: str, new_password: str) -> int:
+def change_password(user: User, cmd: PasswordChange) -> int:
     """Change the password; the caller's own login survives, every other one and every API token
     is revoked. Returns the number of tokens revoked."""
     try:
-        _hasher.verify(user.password_hash, current_password or "")
+        _hasher.verify(user.password_hash, cmd.current_password)
     except (VerificationError, InvalidHashError):
         raise ValidationFailed.field("current_password", _("The current password is wrong.")) from None
-    check_password_policy(new_password, user.email)
-    ended, revoked = set_password(user, new_password, keep_session=sessions.current_session())
+    check_password_policy(cmd.password, user.email)
+    ended, revoked = set_password(user, cmd.password, keep_session=sessions.current_session())
     audit.record("user.password_changed", user, after={"sessions_ended": ended, "tokens_revoked": revoked},
                  actor_id=user.id)
     return revoked
 
 
-def set_locale(user: User, locale: str) -> None:
-    if locale not in current_app.config["LANGUAGES"]:
+def set_locale(user: User, cmd: LocaleChoice) -> None:
+    if cmd.locale not in current_app.config["LANGUAGES"]:  # a deployment may offer fewer languages
         raise ValidationFailed.field("locale", _("Unsupported language."))
-    user.locale = locale
+    user.locale = cmd.locale
 
 
 # ---- API tokens ------------------------------------------------------------------------------
@@ -256,9 +248,11 @@ def _token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def create_api_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
+def create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A personal API token named `name` (a `NewToken`/`TokenRequest` name; "API token" when empty).
+    Returns the token and its secret, which is shown this once."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=(name or "").strip() or _("API token"), token_hash=_token_digest(raw),
+    token = ApiToken(user_id=user.id, name=name or _("API token"), token_hash=_token_digest(raw),
                      prefix=raw[:10])
     db.session.add(token)
     db.session.flush()
@@ -309,6 +303,14 @@ def revoke_role(user: User, role: str, actor: User) -> None:
             user.role_rows.remove(row)
             db.session.flush()
             audit.record("user.role_revoked", user, before={"role": role})
+
+
+def change_role(user: User, cmd: RoleChange, actor: User) -> None:
+    """An admin grants or revokes one role."""
+    if cmd.action == "grant":
+        grant_role(user, cmd.role)
+    else:
+        revoke_role(user, cmd.role, actor)
 
 
 def set_active(user: User, active: bool, actor: User) -> None:

@@ -16,10 +16,21 @@ from portal.auth.forms import (
 )
 from portal.auth.models import ApiToken
 from portal.auth.redirects import safe_redirect_target
+from portal.auth.schemas import (
+    Credentials,
+    LocaleChoice,
+    NewToken,
+    PasswordChange,
+    PasswordReset,
+    PasswordResetRequest,
+    Registration,
+)
+from portal.db import attempt
 from portal.errors import PortalError
 from portal.extensions import login_budget, register_budget
 from portal.forms import attach_errors
 from portal.permissions import Permission, load
+from portal.schemas import from_form
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
 
@@ -36,8 +47,8 @@ def register():
         form.locale.data = current_locale_code()
     if form.validate_on_submit():
         try:
-            services.register_user(form.email.data, form.password.data, form.name.data, form.roles.data,
-                                   form.locale.data or None)
+            with attempt():
+                services.register_user(from_form(Registration, form, locale=form.locale.data or None))
         except services.EmailTaken:
             # The page must not tell whether the address has an account: the same answer as a
             # new registration (the password was hashed all the same), and the owner of the
@@ -59,7 +70,8 @@ def login():
         return redirect(safe_redirect_target(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        cmd = from_form(Credentials, form)
+        user = services.authenticate(cmd)
         if user is None:
             flash(_("Wrong email or password."), "danger")
         else:
@@ -106,7 +118,7 @@ def resend_confirmation():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(from_form(PasswordResetRequest, form).email)
         flash(_("If an account exists for %(email)s, we sent it a link to reset the password.",
                 email=form.email.data), "info")
         return redirect(url_for("auth.login"))
@@ -124,7 +136,8 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data)
+            with attempt():
+                services.reset_password(token, from_form(PasswordReset, form))
         except PortalError as error:
             attach_errors(form, error)
         else:
@@ -143,12 +156,12 @@ def account():
     new_token = None
     action = request.form.get("action")
     if action == "create_token" and token_form.validate_on_submit():
-        _token, new_token = services.create_api_token(current_user, token_form.name.data)
+        _token, new_token = services.create_api_token(current_user, from_form(NewToken, token_form).name)
         flash(_("Token created. Copy it now: it will not be shown again."), "success")
     elif action == "change_password" and password_form.validate_on_submit():
         try:
-            revoked = services.change_password(current_user, password_form.current_password.data,
-                                               password_form.password.data)
+            with attempt():
+                revoked = services.change_password(current_user, from_form(PasswordChange, password_form))
         except PortalError as error:
             attach_errors(password_form, error)
         else:
@@ -157,7 +170,7 @@ def account():
                            revoked), "success")
             return redirect(url_for("auth.account"))
     elif action == "set_locale" and locale_form.validate_on_submit():
-        services.set_locale(current_user, locale_form.locale.data)
+        services.set_locale(current_user, from_form(LocaleChoice, locale_form))
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", token_form=token_form, password_form=password_form,
                            locale_form=locale_form, tokens=services.active_tokens(current_user),

@@ -30,9 +30,11 @@ def set_language():
     if form.validate_on_submit():
         session[SESSION_KEY] = form.locale.data
         if current_user.is_authenticated:
+            from portal.auth.schemas import LocaleChoice
             from portal.auth.services import set_locale
+            from portal.schemas import from_form
 
-            set_locale(current_user, form.locale.data)
+            set_locale(current_user, from_form(LocaleChoice, form))
     fallback = None if current_user.is_authenticated else url_for("main.index")
     return redirect(safe_redirect_target(request.form.get("next") or referrer_path(), fallback))
 

@@ -8,19 +8,19 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import audit
+from portal.admin.schemas import Verification
 from portal.auth.models import User
 from portal.auth.services import get_user_by_email, normalise_email
 from portal.db import utcnow
 from portal.errors import Conflict, OrganisationUnverified, ValidationFailed
 from portal.extensions import db
-from portal.mail import send_mail
+from portal.mail import send_to_user
 from portal.organisations.models import (
     Invitation,
     InvitationStatus,
@@ -29,6 +29,7 @@ from portal.organisations.models import (
     Organisation,
     OrganisationKind,
 )
+from portal.organisations.schemas import MemberInvite, NewOrganisation, OrganisationChanges
 from portal.urls import external_url
 
 MEMBER_ROLE_LABELS = {MemberRole.OWNER: _l("owner"), MemberRole.MEMBER: _l("member")}
@@ -40,26 +41,23 @@ INVITATION_STATUS_LABELS = {
 }
 
 
-def create_organisation(owner: User, name: str, kind: str, description: str = "", city: str = "",
-                        website: str = "") -> Organisation:
-    if kind not in OrganisationKind.values():
-        raise ValidationFailed.field("kind", _("Choose startup or company."))
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed.field("name", _("This field is required."))
-    organisation = Organisation(name=name, kind=kind, description=description or "", city=city or "",
-                                website=website or "")
+def create_organisation(owner: User, cmd: NewOrganisation) -> Organisation:
+    """A new startup or company organisation, `owner` its first owner (unverified until an admin verifies it)."""
+    organisation = Organisation(name=cmd.name, kind=cmd.kind, description=cmd.description, city=cmd.city,
+                                website=cmd.website)
     organisation.memberships.append(Membership(user_id=owner.id, role=MemberRole.OWNER))
     db.session.add(organisation)
     db.session.flush()
-    audit.record("organisation.created", organisation, after={"name": name, "kind": kind}, actor_id=owner.id)
+    audit.record("organisation.created", organisation, after={"name": cmd.name, "kind": cmd.kind},
+                 actor_id=owner.id)
     return organisation
 
 
-def update_organisation(organisation: Organisation, **changes) -> Organisation:
+def update_organisation(organisation: Organisation, cmd: OrganisationChanges) -> Organisation:
+    changes = cmd.model_dump()
     before = {k: getattr(organisation, k) for k in changes}
     for key, value in changes.items():
-        setattr(organisation, key, value or "")
+        setattr(organisation, key, value)
     db.session.flush()
     audit.record("organisation.updated", organisation, before=before, after=changes)
     return organisation
@@ -133,15 +131,24 @@ MemberJoinedHook = Callable[[User, int], None]
 MEMBER_JOINED_HOOKS: list[MemberJoinedHook] = []
 
 
-def add_member(organisation: Organisation, email: str, role: str, inviter: User) -> Invitation:
+class Invitee:
+    """The addressee of an invitation mail: the account's when one exists, otherwise the bare address
+    (in English, until they choose a language)."""
+
+    def __init__(self, email: str, user: User | None) -> None:
+        self.email = email
+        self.user = user
+        self.locale = user.locale if user is not None else None
+
+
+def add_member(organisation: Organisation, cmd: MemberInvite, inviter: User) -> Invitation:
     """Invite an address to the organisation (owners only, checked by the caller).
 
     Nobody becomes a member without consent: existing accounts get an invitation too, shown in the app
     and mailed with a link; the invitee accepts or declines.
     """
-    if role not in MemberRole.values():
-        raise ValidationFailed.field("role", _("Choose owner or member."))
-    email = normalise_email(email)
+    role = cmd.role
+    email = normalise_email(cmd.email)
     user = get_user_by_email(email)
     if user is not None and role_in(user, organisation.id) is not None:
         raise Conflict(_("%(email)s is already a member.", email=email), {"email": [_("already a member")]})
@@ -159,7 +166,8 @@ def add_member(organisation: Organisation, email: str, role: str, inviter: User)
     audit.record("organisation.member_invited", organisation, after={"email": email, "role": role,
                                                                     "invitation_id": invitation.id})
     link = external_url("organisations.invitation_accept", token=token)
-    with force_locale((user.locale if user is not None else None) or "en"):
+
+    def build() -> tuple[str, str]:
         role_name = str(MEMBER_ROLE_LABELS.get(role, role))
         if user is not None:
             body = _("Hello %(name)s,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
@@ -169,8 +177,9 @@ def add_member(organisation: Organisation, email: str, role: str, inviter: User)
             body = _("Hello,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
                      "Open this link to accept (create an account with this address first if you have none):\n"
                      "%(link)s", inviter=inviter.name, org=organisation.name, role=role_name, link=link)
-        send_mail(email, _("%(inviter)s invites you to %(org)s", inviter=inviter.name, org=organisation.name),
-                  body)
+        return _("%(inviter)s invites you to %(org)s", inviter=inviter.name, org=organisation.name), body
+
+    send_to_user(Invitee(email, user), build)
     return invitation
 
 
@@ -243,9 +252,9 @@ def remove_member(organisation: Organisation, membership: Membership) -> None:
     db.session.flush()
 
 
-def set_verification(organisation: Organisation, verified: bool, by: User, note: str = "") -> Organisation:
+def set_verification(organisation: Organisation, cmd: Verification, by: User) -> Organisation:
     """Verify or unverify an organisation (platform admins; checked by the caller). Audited with the note."""
-    note = (note or "").strip()
+    verified, note = cmd.verified, cmd.note
     if verified and organisation.verified_at is None:
         organisation.verified_at = utcnow()
         audit.record("organisation.verified", organisation, after={"note": note}, actor_id=by.id)
@@ -258,7 +267,7 @@ def set_verification(organisation: Organisation, verified: bool, by: User, note:
 
 
 def verify_organisation(organisation: Organisation, by: User, note: str = "") -> Organisation:
-    return set_verification(organisation, True, by, note)
+    return set_verification(organisation, Verification(verified=True, note=note), by)
 
 
 def pending_invitations(organisation: Organisation) -> list[Invitation]:

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.auth.forms import EmptyForm
+from portal.db import attempt
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_errors
@@ -11,7 +12,9 @@ from portal.organisations import services
 from portal.organisations.forms import MemberForm, OrganisationForm
 from portal.organisations.models import Invitation, Membership, Organisation
 from portal.organisations.policies import RESPOND
+from portal.organisations.schemas import MemberInvite, NewOrganisation, OrganisationChanges
 from portal.permissions import Permission, can, load
+from portal.schemas import from_form
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations", template_folder="templates")
 
@@ -28,8 +31,8 @@ def create():
     form = OrganisationForm()
     if form.validate_on_submit():
         try:
-            organisation = services.create_organisation(current_user, form.name.data, form.kind.data,
-                                                        form.description.data, form.city.data, form.website.data)
+            with attempt():
+                organisation = services.create_organisation(current_user, from_form(NewOrganisation, form))
         except PortalError as error:
             attach_errors(form, error)
         else:
@@ -47,7 +50,8 @@ def detail(organisation_id: int):
         abort(401 if not current_user.is_authenticated else 403)
     if is_owner and member_form.validate_on_submit():
         try:
-            result = services.add_member(organisation, member_form.email.data, member_form.role.data, current_user)
+            with attempt():
+                result = services.add_member(organisation, from_form(MemberInvite, member_form), current_user)
         except PortalError as error:
             attach_errors(member_form, error)
         else:
@@ -68,10 +72,14 @@ def edit(organisation_id: int):
     form = OrganisationForm(obj=organisation)
     del form.kind  # the kind decides which features an organisation has; it does not change
     if form.validate_on_submit():
-        services.update_organisation(organisation, name=form.name.data, description=form.description.data,
-                                     city=form.city.data, website=form.website.data)
-        flash(_("Saved."), "success")
-        return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+        try:
+            with attempt():
+                services.update_organisation(organisation, from_form(OrganisationChanges, form))
+        except PortalError as error:
+            attach_errors(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     return render_template("organisations/form.html", form=form, organisation=organisation)
 
 
@@ -83,7 +91,8 @@ def member_remove(organisation_id: int, membership_id: int):
         return redirect(url_for("organisations.detail", organisation_id=organisation_id))
     if EmptyForm().validate_on_submit():
         try:
-            services.remove_member(membership.organisation, membership)
+            with attempt():
+                services.remove_member(membership.organisation, membership)
         except PortalError as error:
             flash(error.message, "danger")
         else:
@@ -113,10 +122,11 @@ def invitation_respond(invitation_id: int, answer: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        if answer == "accept":
-            services.accept_invitation(invitation, current_user)
-        else:
-            services.decline_invitation(invitation, current_user)
+        with attempt():
+            if answer == "accept":
+                services.accept_invitation(invitation, current_user)
+            else:
+                services.decline_invitation(invitation, current_user)
     except PortalError as error:
         flash(error.message, "danger")
         return redirect(url_for("main.dashboard"))

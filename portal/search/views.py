@@ -5,40 +5,40 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from portal.api import int_arg
+from portal.api import read_query
 from portal.errors import ValidationFailed
 from portal.money import format_money
 from portal.search import services
 from portal.search.forms import LANGUAGE_LABELS, SORT_LABELS, TYPE_LABELS, SearchForm
 from portal.search.interfaces import SearchUnavailable, parse_bucket
+from portal.search.schemas import SearchArgs
 
 bp = Blueprint("search", __name__, template_folder="templates", static_folder="static",
                static_url_path="/search/static")
-PER_PAGE = 20
 RATING_CHOICES = ("4.5", "4", "3")
-MAX_PAGE = 500
 
 
 @bp.get("/search")
 def index():
+    """The search page: the query string is read with the API's model (`SearchArgs`); the WTForms form only
+    renders the fields, with the refusals next to them."""
     form = SearchForm(request.args)
-    page = results = None
+    args = page = results = None
     unavailable = False
     status = 200
-    if form.validate():
-        try:
-            number = int_arg("page", 1, 1, MAX_PAGE)
-        except ValidationFailed as error:
-            form.q.errors = list(form.q.errors) + error.fields.get("page", [])
-            number, status = 1, 400
-        if status == 200:
-            try:
-                results = services.search(form.to_query(number, PER_PAGE), current_user)
-                page = number
-            except SearchUnavailable:
-                unavailable, status = True, 503
-    else:
+    try:
+        args = read_query(SearchArgs)
+    except ValidationFailed as error:
+        for name, messages in error.fields.items():
+            field = getattr(form, name, None) if name in form else form.q  # (page, per_page: shown by the query)
+            field.errors = list(field.errors) + messages
         status = 400
+    if args is not None:
+        try:
+            results = services.search(args.to_query(), current_user)
+            page = args.page
+        except SearchUnavailable:
+            unavailable, status = True, 503
 
     def link(**changes) -> str:
         args = {k: v for k, v in request.args.items() if v}
@@ -47,7 +47,7 @@ def index():
         return url_for("search.index", **{k: v for k, v in args.items() if v not in (None, "")})
 
     active = {name: request.args.get(name, "") for name in ("type", "city", "industry", "language")}
-    rating = f"{form.rating.data:g}" if form.rating.data is not None and not form.rating.errors else ""
+    rating = f"{args.rating:g}" if args is not None and args.rating is not None else ""
     rating_choices = RATING_CHOICES if rating in RATING_CHOICES or not rating else (rating, *RATING_CHOICES)
     peaks = {name: max(values.values(), default=0) for name, values in results.facets.items()} if results else {}
     price_links = []
@@ -57,7 +57,8 @@ def index():
             text = (f"{format_money(low or 0)} – {format_money(high)}" if high is not None
                     else f"{format_money(low)} +")
             price_links.append((text, count, link(price_min=low or None, price_max=high - 1 if high else None)))
-    return render_template("search/index.html", form=form, results=results, page=page, per_page=PER_PAGE,
+    return render_template("search/index.html", form=form, results=results, page=page,
+                           per_page=args.per_page if args is not None else SearchArgs().per_page,
                            unavailable=unavailable, link=link, active=active, type_labels=TYPE_LABELS,
                            sort_labels=SORT_LABELS, language_labels=LANGUAGE_LABELS,
                            price_links=price_links, peaks=peaks, rating_choices=rating_choices, rating=rating,

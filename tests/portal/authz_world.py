@@ -72,6 +72,7 @@ def build(app, client) -> World:
     from portal.auth.models import Role
     from portal.auth.services import create_api_token
     from portal.db import utcnow
+    from portal.organisations.schemas import MemberInvite
     from portal.organisations.services import _digest, add_member
     from portal.uploads import IMAGES, store_upload
     from resources.models import (
@@ -176,7 +177,7 @@ def build(app, client) -> World:
     _flush()
 
     # ---- accounts -------------------------------------------------------------------------------
-    invitation = add_member(startup, u["outsider"].email, "member", u["owner_founder"])
+    invitation = add_member(startup, MemberInvite(email=u["outsider"].email, role="member"), u["owner_founder"])
     invitation.token_hash = _digest(INVITATION_TOKEN)  # the real token is only ever mailed
     w.ids["invitation_token"] = INVITATION_TOKEN
     spare_token, _raw = create_api_token(u["owner_founder"], "spare")
