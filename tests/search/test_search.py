@@ -339,3 +339,28 @@ def test_private_fields_are_never_indexed(factories, search_api, index_now):
     assert titles(search_api(q="solar kettle")) == ["Solar kettle"]
     for word in ("zqxsecret", "zqxteam", "zqxproblem", "123456"):
         assert titles(search_api(q=word)) == [], word
+
+
+# ---- the response models (issue 10) -----------------------------------------------------------------
+
+def test_responses_match_their_models(catalogue, search_api):
+    from portal.search.schemas import SearchItemOut, SearchOut, SuggestOut
+
+    for args in ({}, {"q": "laser"}, {"type": "resource", "sort": "price"}, {"q": "供应链", "per_page": 2}):
+        body = search_api(**args).get_json()
+        page = SearchOut.model_validate(body)
+        assert set(body) == set(SearchOut.model_fields)
+        for item in body["items"]:
+            assert set(item) == set(SearchItemOut.model_fields)
+        assert page.total >= len(page.items)
+    resources = SearchOut.model_validate(search_api(type="resource").get_json()).items
+    assert resources and all(item.price_from is None or item.price_from.currency for item in resources)
+    body = search_api("/api/v1/search/suggest", q="la").get_json()
+    assert set(body) == set(SuggestOut.model_fields) and SuggestOut.model_validate(body).suggestions
+
+
+def test_the_search_page_names_the_refused_parameter(catalogue, client):
+    page = client.get("/search", query_string={"q": "laser", "price_min": "5", "price_max": "1"})
+    assert page.status_code == 400 and "The upper price must not be below the lower price." in page.get_data(
+        as_text=True)
+    assert client.get("/search", query_string={"q": "laser", "type": ""}).status_code == 200
