@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from portal.schemas import INT_MAX, Command, Currency, Id, MoneyOut, Out, Query, line, text
 
@@ -20,7 +20,7 @@ __all__ = [
     "FinancingRequest", "FinancingScores", "FinancingReviewIn", "FinancingDecision", "CampaignQuery",
     "RewardOut", "StretchGoalOut", "MatchFundOut", "CampaignOut", "PledgeOut", "SetupIntentOut",
     "LedgerEntryOut", "LedgerOut", "UpdateOut", "CampaignCommentOut", "OrganisationRef", "FinancingReviewOut",
-    "FinancingOut", "ReviewCreatedOut",
+    "FinancingOut", "ReviewCreatedOut", "StripeEvent",
 ]
 
 CAMPAIGN_STATUSES = ("draft", "submitted", "live", "successful", "failed", "fulfilled", "cancelled")
@@ -319,3 +319,26 @@ class ReviewCreatedOut(Out):
     weighted_score: float
     recommendation: str
 
+
+
+# ---- what Stripe sends ------------------------------------------------------------------------------
+
+class StripeEventData(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    object: dict[str, Any] | None = None
+
+
+class StripeEvent(BaseModel):
+    """The parsed shape of a webhook event, after its signature was verified on the raw body
+    (`funding.payments.construct_event`). Lax: Stripe adds fields and types as it pleases."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
+
+    id: str | None = None
+    type: str | None = None
+    data: StripeEventData | None = None
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        return (self.data.object if self.data is not None else None) or {}

@@ -4,6 +4,10 @@ Functions flush and never commit. Every change of state or money is written to t
 Pledges save a card through the payment provider (Stripe or the sandbox) and charge nothing; the
 charge happens at settlement (funding/settlement.py), which is the only place that commits around
 provider calls.
+
+Stretch goals, updates, comments and surveys live in `funding.community`, matchfunding in
+`funding.matchfunding`; their functions are re-exported here (`X as X`) so `funding.services.<name>` keeps
+working for callers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,17 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
+from funding.community import SURVEY_FIELDS as SURVEY_FIELDS
+from funding.community import add_stretch_goal as add_stretch_goal
+from funding.community import answer_survey as answer_survey
+from funding.community import comments_for as comments_for
+from funding.community import is_backer as is_backer
+from funding.community import post_comment as post_comment
+from funding.community import post_update as post_update
+from funding.community import stretch_goals as stretch_goals
+from funding.community import updates_for as updates_for
+from funding.matchfunding import add_match_fund as add_match_fund
+from funding.matchfunding import match_funds as match_funds
 from funding.models import (
     CAMPAIGN_TRANSITIONS,
     COUNTED_PLEDGE_STATUSES,
@@ -452,24 +467,3 @@ def refundable_pledges(campaign: Campaign) -> list[Pledge]:
         .where(Pledge.campaign_id == campaign.id, Pledge.status.in_((PledgeStatus.COLLECTED, PledgeStatus.DISPUTED)),
                Pledge.payment_ref.is_not(None))
         .order_by(Pledge.id)))
-
-
-
-
-# ---- re-exported from the modules split off by subdomain (callers keep `funding.services.<name>`) ----------
-
-from funding.community import (  # noqa: E402
-    SURVEY_FIELDS,
-    add_stretch_goal,
-    answer_survey,
-    comments_for,
-    is_backer,
-    post_comment,
-    post_update,
-    stretch_goals,
-    updates_for,
-)
-from funding.matchfunding import add_match_fund, match_funds  # noqa: E402
-
-__all__ = ["SURVEY_FIELDS", "add_match_fund", "add_stretch_goal", "answer_survey", "comments_for", "is_backer",
-           "match_funds", "post_comment", "post_update", "stretch_goals", "updates_for"]

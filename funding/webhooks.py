@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from funding import ledger
 from funding.models import AttemptStatus, LedgerKind, PaymentAttempt, Pledge, PledgeStatus, WebhookEvent
 from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
+from funding.schemas import StripeEvent
 from funding.services import card_setup_failed, set_pledge_status
 from portal import audit
 from portal.errors import PortalError
@@ -25,8 +27,11 @@ log = logging.getLogger(__name__)
 
 def handle_event(event: dict) -> str:
     """Record the event id (unique) and dispatch. Returns a short outcome. Flushes; the caller commits."""
-    event_id = str(event.get("id") or "")
-    event_type = str(event.get("type") or "")
+    try:
+        parsed = StripeEvent.model_validate(event)
+    except ValidationError:
+        return "ignored: malformed"
+    event_id, event_type = parsed.id or "", parsed.type or ""
     if not event_id:
         return "ignored: no id"
     if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event_id)) is not None:
@@ -38,7 +43,7 @@ def handle_event(event: dict) -> str:
             db.session.flush()
     except IntegrityError:  # the same event delivered twice at the same time
         return "duplicate"
-    obj = (event.get("data") or {}).get("object") or {}
+    obj = parsed.obj
     handler = HANDLERS.get(event_type)
     outcome = handler(obj) if handler else "ignored"
     row.outcome = outcome[:255]

@@ -321,3 +321,16 @@ def test_html_forms_build_the_same_commands(client, login, team, factories):
     assert reward.status_code == 302
     stored = db.session.scalar(select(Reward))
     assert stored.variants == ["red", "blue"] and stored.estimated_delivery.isoformat() == "2027-05-01"
+
+
+def test_a_signed_webhook_event_of_the_wrong_shape_is_acknowledged_and_ignored(client, app):
+    from tests.funding.test_webhooks import SECRET, send
+
+    app.config["STRIPE_WEBHOOK_SECRET"] = SECRET
+    try:
+        malformed = send(client, {"id": "evt_1", "type": "payment_intent.succeeded", "data": [1, 2]})
+        assert malformed.status_code == 200 and malformed.json["outcome"] == "ignored: malformed"
+        numbered = send(client, {"id": 42, "type": "customer.created", "data": {"object": None}})
+        assert numbered.status_code == 200 and numbered.json["outcome"] == "ignored"
+    finally:
+        app.config["STRIPE_WEBHOOK_SECRET"] = None
