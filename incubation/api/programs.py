@@ -36,7 +36,7 @@ from portal.organisations.models import Organisation
 from portal.organisations.services import role_in
 from portal.permissions import Permission, can, load
 
-# ---- programs and mentors --------------------------------------------------------------------
+# ---- programs ------------------------------------------------------------------------------------
 
 @bp.get("/programs")
 @doc("List incubation programs", auth=False, query=ProgramListQuery, response=ProgramOut)
@@ -54,7 +54,7 @@ def program_get(program_id: int):
     return jsonify(program_json(load(Program, program_id, Permission.VIEW)))
 
 
-# ---- programs, applications, review ----------------------------------------------------------
+# ---- creating and changing programs --------------------------------------------------------------
 
 @bp.post("/programs")
 @doc("Create a program (a cohort) of your company; `published: false` saves a draft",
@@ -92,6 +92,8 @@ def program_update(program_id: int):
     services.update_program(program, current_user, read_body(ProgramTerms))
     return jsonify(program_json(program))
 
+
+# ---- applications and their review ---------------------------------------------------------------
 
 def application_json(application: Application, viewer=None, reviews_in_program: bool | None = None) -> dict:
     """Blind (see services.is_blind_for): the id, status and the answers, nothing that names the applicant."""

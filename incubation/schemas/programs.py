@@ -12,16 +12,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from incubation.models import IncubationMode, Recommendation
 from incubation.schemas.projects import OrganisationRef, ProjectOut
 from portal.schemas import INT_MAX, Command, Currency, Flag, Id, MoneyOut, Out, Query, line, text
 
 # ---- field types -------------------------------------------------------------------------------------
 
-Mode = Literal["internal", "spin_off", "crowdfunding", "open_source"]
+Mode = Literal[IncubationMode.values()]  # type: ignore[valid-type]
 Capacity = Annotated[int, Field(ge=1, le=10_000, description="places in the cohort")]
 Weight = Annotated[int, Field(ge=1, le=1000)]
 Score = Annotated[int, Field(ge=0, le=5)]
-RecommendationChoice = Literal["yes", "maybe", "no"]
+RecommendationChoice = Literal[Recommendation.values()]  # type: ignore[valid-type]
 
 
 def _user_zone() -> ZoneInfo | UTC:
