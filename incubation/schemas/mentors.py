@@ -16,6 +16,8 @@ from portal.schemas import Command, Id, Out, Query, line, text
 def _in_user_zone(moment: datetime) -> datetime:
     """An ISO 8601 time; without an offset (an HTML datetime-local input) it is read in the caller's time
     zone (Asia/Shanghai by default), as the pages' AwareDateTimeField does. Always aware UTC."""
+    if not 2000 <= moment.year <= 2200:  # as resources' Moment: far from datetime's limits, 4-digit years
+        raise ValueError(_("Use a date between the years 2000 and 2200."))
     if moment.tzinfo is None:
         zone = None
         try:

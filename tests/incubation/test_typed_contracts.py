@@ -315,6 +315,10 @@ def test_mentor_bodies_and_queries_of_the_wrong_type_are_refused(client, factori
                               json={"start": "tomorrow", "end": start.isoformat()})) == {"start"}
     assert fields(client.post("/api/v1/mentors/me/slots", headers=headers,
                               json={"start": start.timestamp(), "end": start.isoformat()})) == {"start"}
+    assert fields(client.post("/api/v1/mentors/me/slots", headers=headers,  # a 4-digit year, far from the limits
+                              json={"start": "0226-03-01T14:28:27-02:59", "end": start.isoformat()})) == {"start"}
+    assert fields(client.post("/api/v1/mentors/me/slots", headers=headers,
+                              json={"start": start.isoformat(), "end": "9999-12-31T23:59:59-05:00"})) == {"end"}
     slot = MentorSlotFactory(mentor_profile=profile)
     founder, _startup, project = startup_with_founder(status="submitted")
     founder_headers = bearer(founder)
