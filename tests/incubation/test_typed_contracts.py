@@ -367,3 +367,29 @@ def test_support_bodies_and_queries_of_the_wrong_type_are_refused(client, factor
     assert fields(client.post(status_url, headers=staff_headers, json={"status": "open"})) == {"status"}
     assert fields(client.get("/api/v1/support-requests?all=maybe", headers=staff_headers)) == {"all"}
     assert db.session.get(SupportRequest, support["id"]).status == "open"
+
+
+# ---- the pages build the same commands -----------------------------------------------------------
+
+def test_the_pages_hand_the_services_commands_and_show_their_refusals(client, factories, login):
+    founder, staff, _company, project = _incubating(factories)
+    login(founder)
+    milestone = client.post(f"/projects/{project.id}/milestones", data={"title": "  Tooling  ",
+                                                                        "due_at": "2027-05-01T09:00"})
+    assert milestone.status_code == 302
+    created = db.session.scalar(select(Milestone).where(Milestone.project_id == project.id))
+    assert created.title == "Tooling" and created.due_at.hour == 1  # 09:00 in Shanghai
+    refused = client.post(f"/projects/{project.id}/progress", data={"body": "Halfway", "progress": "50"},
+                          follow_redirects=True)
+    assert refused.status_code == 200 and "A percentage from 0 to 100 for a milestone." in refused.get_data(True)
+    assert created.progress == 0
+    client.post(f"/projects/{project.id}/progress", data={"body": "Halfway", "milestone_id": created.id,
+                                                          "progress": "50"})
+    db.session.refresh(created)
+    assert created.progress == 50
+    edit = client.post(f"/projects/{project.id}/edit", data={
+        "organisation_id": project.organisation_id, "title": "Renamed", "summary": "s", "industry": "i",
+        "stage": "mvp", "mode": "open_source", "funding_sought_amount": "", "currency": "CNY"})
+    assert edit.status_code == 302
+    db.session.refresh(project)
+    assert project.title == "Renamed" and project.funding_sought_amount is None
