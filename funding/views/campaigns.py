@@ -31,6 +31,7 @@ from funding.views.common import (
 )
 from incubation.models import Project
 from portal.auth.forms import EmptyForm
+from portal.db import attempt
 from portal.errors import PortalError, ValidationFailed
 from portal.exports import csv_download
 from portal.extensions import db
@@ -174,7 +175,8 @@ def campaign_approve(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.ADMIN)
     if EmptyForm().validate_on_submit():
         try:
-            services.approve_campaign(campaign)
+            with attempt():
+                services.approve_campaign(campaign)
         except PortalError as error:
             flash(error.message, "danger")
         else:
@@ -204,7 +206,8 @@ def comment_create(campaign_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            community.post_comment(campaign, current_user, from_form(NewComment, form))
+            with attempt():
+                community.post_comment(campaign, current_user, from_form(NewComment, form))
         except PortalError as error:
             flash(error.message, "danger")
     return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id) + "#comments")

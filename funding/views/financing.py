@@ -22,6 +22,7 @@ from funding.views.common import (
     show_errors,
 )
 from incubation.models import Project
+from portal.db import attempt
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
 from portal.permissions import Permission, can, load
@@ -47,8 +48,9 @@ def financing_index():
             if form.organisation_id.data and organisation is None:
                 raise ValidationFailed.field("organisation_id", _("Choose a verified company or fund."))
             amount = {"amount": form.amount.form.amount.data or 0, "currency": form.amount.form.currency.data or "CNY"}
-            financing.apply_for_financing(project, current_user, from_form(FinancingRequest, form, amount=amount),
-                                          organisation)
+            with attempt():
+                financing.apply_for_financing(project, current_user,
+                                              from_form(FinancingRequest, form, amount=amount), organisation)
         except PortalError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -74,8 +76,9 @@ def financing_review(application_id: int):
     form = FinancingReviewForm(prefix="review")
     if form.validate_on_submit():
         try:
-            financing.review_financing(application, current_user,
-                                       from_form(FinancingReviewIn, form, scores=form.scores()))
+            with attempt():
+                financing.review_financing(application, current_user,
+                                           from_form(FinancingReviewIn, form, scores=form.scores()))
         except PortalError as error:
             flash(error.message, "danger")
         else:
@@ -92,7 +95,8 @@ def financing_decide(application_id: int):
     form = FinancingDecisionForm(prefix="decide")
     if form.validate_on_submit():
         try:
-            financing.decide_financing(application, current_user, from_form(FinancingDecision, form))
+            with attempt():
+                financing.decide_financing(application, current_user, from_form(FinancingDecision, form))
         except PortalError as error:
             flash(error.message, "danger")
         else:
