@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from flask_babel import gettext as _
 from pydantic import Field, StringConstraints, field_validator
 
+from portal.auth.models import SELF_SERVICE_ROLES
 from portal.schemas import Command, Email, Out, line
 
-SELF_SERVICE = ("founder", "company", "mentor", "backer")  # the roles chosen at sign-up
-ROLES = (*SELF_SERVICE, "admin")
-LOCALES = ("en", "zh_CN")
+SELF_SERVICE = tuple(str(role) for role in SELF_SERVICE_ROLES)  # the roles chosen at sign-up
 
 # Passwords are taken exactly as typed: no stripping, no normalisation (the hash must match next time).
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]

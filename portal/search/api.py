@@ -34,9 +34,9 @@ def run_search(query: SearchQuery) -> services.Page:
 def search():
     query = read_query(SearchArgs).to_query()
     page = run_search(query)
-    return jsonify({"total": page.total, "approximate": page.approximate, "page": query.page,
-                    "per_page": query.per_page, "items": [item.as_dict() for item in page.items],
-                    "facets": page.facets})
+    body = {"total": page.total, "approximate": page.approximate, "page": query.page, "per_page": query.per_page,
+            "items": [item.as_dict() for item in page.items], "facets": page.facets}
+    return jsonify(body)  # (one object, not a list: SearchOut describes all of it)
 
 
 @bp.get("/search/suggest")

@@ -204,3 +204,19 @@ def test_attempt_keeps_what_came_before_the_call(app, db_session, factories):
         factories.OrganisationFactory(owner=owner, name="Also kept")
     assert "Also kept" in set(db.session.scalars(select(Organisation.name)))
     db.session.info.pop(jobs.PENDING, None)
+
+
+def test_the_documented_response_schemas_are_the_models(client):
+    """A core answer that carries `items` next to other keys is one object (SearchOut), not a list of them."""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+
+    def schema(path, method="get", status="200"):
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert schema("/search") == {"$ref": "#/components/schemas/SearchOut"}
+    assert schema("/search/suggest") == {"$ref": "#/components/schemas/SuggestOut"}
+    assert schema("/me") == {"$ref": "#/components/schemas/UserOut"}
+    assert schema("/auth/register", "post", "201") == {"$ref": "#/components/schemas/UserOut"}
+    assert schema("/organisations/{organisation_id}") == {"$ref": "#/components/schemas/OrganisationOut"}
+    assert schema("/organisations")["properties"]["items"]["items"] == {"$ref": "#/components/schemas/OrganisationOut"}
+    assert schema("/auth/tokens")["properties"]["items"]["items"] == {"$ref": "#/components/schemas/TokenOut"}
