@@ -94,4 +94,4 @@ def test_migrations_create_every_check_of_the_models(migrated_app):
         present = {(table, check["name"]) for table in inspector.get_table_names()
                    for check in inspector.get_check_constraints(table) if check.get("name")}
     assert declared - present == set()
-    assert len(declared) > 60
+    assert len(declared) > 50  # (59 on SQLite, 66 on PostgreSQL as of the statuses migration)
