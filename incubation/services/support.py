@@ -26,7 +26,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_users
-from portal.states import check_transition
+from portal.states import transition
 
 # ---- incubation support ----------------------------------------------------------------------
 
@@ -175,10 +175,8 @@ def update_support_request(support: SupportRequest, user: User, command: Support
     """Company staff take the request (in progress) and close it with a resolution (the command requires one
     to close)."""
     status, resolution = command.status, command.resolution
-    check_transition(support, status, SUPPORT_TRANSITIONS, message=lambda current, target: _(
+    before = transition(support, status, SUPPORT_TRANSITIONS, message=lambda current, target: _(
         "A %(status)s request cannot become %(target)s.", status=current, target=target))
-    before = support.status
-    support.status = status
     if status == SupportStatus.IN_PROGRESS or support.assignee_id is None:
         support.assignee_id = user.id
     if status == SupportStatus.CLOSED:
