@@ -37,13 +37,16 @@ def _user_zone() -> ZoneInfo | UTC:
 
 def _aware_utc(value: datetime) -> datetime:
     """A time without an offset (an HTML datetime-local input) is read in the user's time zone; every
-    time is stored in UTC."""
+    time is stored in UTC, and lies between the years 1900 and 9999 (what the API writes back as ISO 8601)."""
     try:
         if value.tzinfo is None:
             value = value.replace(tzinfo=_user_zone())
-        return value.astimezone(UTC)
+        value = value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValueError(_("Use a date and time like 2027-03-01T09:00+08:00.")) from None
+        value = None
+    if value is None or value.year < 1900:
+        raise ValueError(_("Use a date and time like 2027-03-01T09:00+08:00."))
+    return value
 
 
 Moment = Annotated[datetime, AfterValidator(_aware_utc),

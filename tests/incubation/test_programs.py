@@ -236,7 +236,8 @@ def test_program_bodies_are_typed_and_refusals_name_the_field(client, bearer):
         ({"questions": [{"text": "Why?", "required": "yes"}]}, "questions.0.required"),
         ({"credit_amount": 2**31}, "credit_amount"), ({"credit_currency": "XXQ"}, "credit_currency"),
         ({"organisation_id": "1"}, "organisation_id"), ({"opens_at": 1700000000}, "opens_at"),
-        ({"closes_at": "9999-12-31T23:00:00-05:00"}, "closes_at"),
+        ({"closes_at": "9999-12-31T23:00:00-05:00"}, "closes_at"), ({"opens_at": "0226-03-01T14:28:27-02:59"},
+                                                                     "opens_at"),
     ]
     before = _count(Program)
     for change, field in cases:
