@@ -102,6 +102,14 @@ def run_migrations_online():
     with connectable.connect() as connection:
         from portal.db import migration_filter
 
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode re-creates a table (create a copy, move the rows, drop the old one, rename): with
+            # foreign keys enforced, dropping the old table would delete every row that points at it
+            # (ON DELETE CASCADE) or fail. SQLite's documented procedure turns them off around the
+            # change (outside any transaction) and checks them afterwards.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+
         conf_args.setdefault("include_object", migration_filter(connection.dialect.name))
         conf_args.setdefault("render_item", render_item)
         conf_args.setdefault("compare_type", True)
@@ -113,8 +121,17 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
