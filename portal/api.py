@@ -299,9 +299,11 @@ def paginate_list(items: Iterable[Any], serialize: Callable[[Any], dict]) -> dic
 
 
 def iso(moment) -> str | None:
+    """A stored UTC time as ISO 8601 (`2026-12-01T09:30:00Z`), the year always four digits (strftime's
+    `%Y` writes the year 226 as "226")."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def money(amount: int, currency: str) -> dict:
