@@ -25,6 +25,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from babel.numbers import is_currency
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
@@ -169,19 +170,20 @@ def _message(error: Mapping[str, Any]) -> str:
         return _("Not a valid choice.")
     if kind in ("string_too_short",):
         return _("This field is required.") if ctx.get("min_length") == 1 else \
-            _("At least %(n)d characters.", n=ctx.get("min_length", 0))
+            ngettext("At least %(num)d character.", "At least %(num)d characters.", ctx.get("min_length", 0))
     if kind == "string_too_long":
-        return _("At most %(n)d characters.", n=ctx.get("max_length", 0))
+        return ngettext("At most %(num)d character.", "At most %(num)d characters.", ctx.get("max_length", 0))
     if kind == "string_pattern_mismatch":
         return _("Not in the expected format.")
     if kind in ("less_than_equal", "less_than"):
         return _("At most %(n)s.", n=ctx.get("le", ctx.get("lt")))
     if kind in ("greater_than_equal", "greater_than"):
         return _("At least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
-    if kind in ("too_long",):
-        return _("At most %(n)d items.", n=ctx.get("max_length", 0))
-    if kind in ("too_short",):
-        return _("At least %(n)d items.", n=ctx.get("min_length", 0))
+    if kind == "too_long":
+        return ngettext("At most %(num)d item.", "At most %(num)d items.", ctx.get("max_length", 0))
+    if kind == "too_short":
+        return _("Choose at least one.") if ctx.get("min_length") == 1 else \
+            ngettext("At least %(num)d item.", "At least %(num)d items.", ctx.get("min_length", 0))
     if kind == "value_error":  # our own validators raise ValueError with a translated message
         return str(ctx.get("error") or error.get("msg", ""))
     if kind == "assertion_error":
