@@ -176,8 +176,8 @@ def _body_kind(value: ast.AST | None, paged_names: set[str]) -> str:
         arg = value.args[0]
         if _call_name(arg) in _LIST_HELPERS or (isinstance(arg, ast.Name) and arg.id in paged_names):
             return "page"
-        if isinstance(arg, ast.Dict) and any(isinstance(k, ast.Constant) and k.value == "items" for k in arg.keys):
-            return "items"
+        if isinstance(arg, ast.Dict) and [getattr(k, "value", None) for k in arg.keys] == ["items"]:
+            return "items"  # exactly {"items": [...]}: a whole list (a dict with more keys is one object)
         return "json"
     if isinstance(value, ast.Dict):
         return "json"
