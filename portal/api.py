@@ -11,13 +11,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
-from flask_babel import gettext
 from flask_login import current_user
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, func, select
-from werkzeug.datastructures import MultiDict
-from wtforms import fields as wtf
 
 from portal.errors import Unauthorized, ValidationFailed
 from portal.extensions import csrf, db
@@ -102,27 +99,6 @@ def require_login() -> None:
 
 # ---- input -----------------------------------------------------------------------------------
 
-def _flatten(prefix: str, value: Any, out: MultiDict) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(f"{prefix}-{key}" if prefix else str(key), item, out)
-    elif isinstance(value, list):
-        if all(not isinstance(item, dict | list) for item in value):
-            for item in value:
-                out.add(prefix, _scalar(item))
-        else:
-            for index, item in enumerate(value):
-                _flatten(f"{prefix}-{index}", item, out)
-    elif value is not None:
-        out.add(prefix, _scalar(value))
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def json_body() -> dict:
     data = request.get_json(silent=True)
     if request.content_length and not request.is_json:
@@ -162,15 +138,6 @@ def read_query(model: type[Q]) -> Q:
     return validate(model, data)
 
 
-def json_bool(body: dict, name: str, default: bool | None = None) -> bool:
-    """A strict JSON boolean from a parsed body (400 naming the field for anything else, or when missing
-    without a default)."""
-    value = body.get(name, default)
-    if not isinstance(value, bool):
-        raise ValidationFailed.field(name, gettext("Send true or false."))
-    return value
-
-
 def _form_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     for name, messages in errors.items():
@@ -185,79 +152,6 @@ def _form_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
         else:
             flat[key.rstrip(".")] = [str(m) for m in messages]
     return flat
-
-
-def _type_problem(field, value: Any) -> str | None:
-    """Why a JSON value does not have the type of the form field it fills (strict: no list, bool or number
-    becomes text, no text becomes a number), or None."""
-    if value is None:
-        return None
-    scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
-    if isinstance(field, wtf.FormField):
-        return None if isinstance(value, dict) else gettext("Send an object.")
-    if isinstance(field, wtf.FieldList | wtf.SelectMultipleField):
-        if isinstance(value, list) and (isinstance(field, wtf.FieldList) or all(
-                isinstance(item, str | int) and not isinstance(item, bool) for item in value)):
-            return None
-        return gettext("Send a list.")
-    if isinstance(field, wtf.BooleanField):
-        return None if isinstance(value, bool) else gettext("Send true or false.")
-    if isinstance(field, wtf.IntegerField):
-        return None if isinstance(value, int) and not isinstance(value, bool) else gettext("Send a whole number.")
-    if isinstance(field, wtf.DecimalField | wtf.FloatField):
-        return None if isinstance(value, int | float) and not isinstance(value, bool) else gettext("Send a number.")
-    if getattr(field, "accepts_list", False):  # e.g. a comma list field: a list of texts or one text
-        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(i, str) for i in value))
-        return None if ok else gettext("Send a list of texts.")
-    if isinstance(field, wtf.SelectField):
-        return None if scalar and not isinstance(value, float) else gettext("Send one of the choices.")
-    if isinstance(field, wtf.StringField):
-        return None if isinstance(value, str) else gettext("Send text.")
-    return None
-
-
-def _type_problems(form, data: dict, prefix: str = "") -> dict[str, list[str]]:
-    problems: dict[str, list[str]] = {}
-    for name, value in data.items():
-        field = form._fields.get(name)
-        if field is None:
-            continue
-        key = f"{prefix}{name}"
-        problem = _type_problem(field, value)
-        if problem:
-            problems[key] = [problem]
-        elif isinstance(field, wtf.FormField) and isinstance(value, dict):
-            problems.update(_type_problems(field.form, value, key + "."))
-        elif isinstance(field, wtf.FieldList) and isinstance(value, list):
-            for index, (entry, item) in enumerate(zip(field.entries, value, strict=False)):
-                if isinstance(entry, wtf.FormField):
-                    if not isinstance(item, dict):
-                        problems[f"{key}.{index}"] = [gettext("Send an object.")]
-                    else:
-                        problems.update(_type_problems(entry.form, item, f"{key}.{index}."))
-                else:
-                    item_problem = _type_problem(entry, item)
-                    if item_problem:
-                        problems[f"{key}.{index}"] = [item_problem]
-    return problems
-
-
-def parse(form_class: type, data: dict | None = None, **kwargs):
-    """Validate a JSON body with the same WTForms form the HTML view uses, or raise 400.
-
-    JSON types are checked first and strictly against the form's fields (`_type_problem`), so a list,
-    a boolean or a number never turns into text on its way through the form."""
-    if data is None:
-        data = json_body()
-    formdata = MultiDict()
-    _flatten("", data, formdata)
-    form = form_class(formdata=formdata, meta={"csrf": False}, **kwargs)
-    problems = _type_problems(form, data)
-    if problems:
-        raise ValidationFailed("Some fields are not valid", problems)
-    if not form.validate():
-        raise ValidationFailed("Some fields are not valid", _form_errors(form.errors))
-    return form
 
 
 def raise_form_errors(form) -> None:

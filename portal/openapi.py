@@ -176,8 +176,9 @@ def _body_kind(value: ast.AST | None, paged_names: set[str]) -> str:
         arg = value.args[0]
         if _call_name(arg) in _LIST_HELPERS or (isinstance(arg, ast.Name) and arg.id in paged_names):
             return "page"
-        if isinstance(arg, ast.Dict) and [getattr(k, "value", None) for k in arg.keys] == ["items"]:
-            return "items"  # exactly {"items": [...]}: a whole list (a dict with more keys is one object)
+        keys = {getattr(k, "value", None) for k in arg.keys} if isinstance(arg, ast.Dict) else set()
+        if "items" in keys and keys <= {"items", "total"}:
+            return "items"  # {"items": [...]} (and its count): a whole list; a dict with more keys is one object
         return "json"
     if isinstance(value, ast.Dict):
         return "json"
