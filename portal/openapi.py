@@ -177,8 +177,8 @@ def _body_kind(value: ast.AST | None, paged_names: set[str]) -> str:
         if _call_name(arg) in _LIST_HELPERS or (isinstance(arg, ast.Name) and arg.id in paged_names):
             return "page"
         keys = {getattr(k, "value", None) for k in arg.keys} if isinstance(arg, ast.Dict) else set()
-        if "items" in keys and keys <= {"items", "total"}:
-            return "items"  # {"items": [...]} (and its count): a whole list; a dict with more keys is one object
+        if "items" in keys:
+            return "items"  # {"items": [...], …}: a whole list (the response model describes an item)
         return "json"
     if isinstance(value, ast.Dict):
         return "json"
