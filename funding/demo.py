@@ -94,13 +94,15 @@ def seed_settled_campaign(context: DemoContext, progress) -> None:
     # composter standard is under blind review in the open-source track).
     from incubation import services as incubation_services
     from incubation.models import IncubationMode, ProjectStage
+    from incubation.schemas.projects import ProjectDraft
 
     greenbrew = context.extra["projects"]["greenbrew"]
-    project = incubation_services.create_project(
-        greenbrew.organisation, context.users["founder2"], title="GreenBrew Home Composter 家用堆肥机",
+    founder2 = context.users["founder2"]
+    project = incubation_services.create_project(greenbrew.organisation, founder2, ProjectDraft(
+        title="GreenBrew Home Composter 家用堆肥机",
         summary="The 24-hour composter for city kitchens, made for consumers. 城市厨房的 24 小时堆肥机。",
-        industry=greenbrew.industry, stage=ProjectStage.MVP, mode=IncubationMode.CROWDFUNDING)
-    incubation_services.submit_project(project, context.users["founder2"])
+        industry=greenbrew.industry, stage=ProjectStage.MVP, mode=IncubationMode.CROWDFUNDING))
+    incubation_services.submit_project(project, founder2)
     campaign = services.create_campaign(project, NewCampaign(
         project_id=project.id, title="GreenBrew 24h Composter: first batch 厨余堆肥机首批",
         story="Turn kitchen scraps into compost in 24 hours. 24 小时把厨余变成肥料。\n"

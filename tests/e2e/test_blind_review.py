@@ -26,6 +26,7 @@ def blind_cast(live_server):
     from incubation import services
     from incubation.models import ProjectStatus
     from incubation.schemas.programs import NewApplication, NewProgram
+    from incubation.schemas.projects import ProjectDraft
 
     tag = uuid.uuid4().hex[:6]
     with live_server.app.app_context():
@@ -41,9 +42,9 @@ def blind_cast(live_server):
             opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30), capacity=5,
             criteria=[{"name": "Impact", "weight": 1}], questions=[{"text": "What demand have you validated?"}],
             blind_review=True))
-        project = services.create_project(
-            startup, founder, title=f"Zephyr Quiet Ventilator {tag}", mode="open_source",
-            summary=f"A whisper-quiet ventilator for small flats {tag}", team="Chen Chen, ex-Haier HVAC")
+        project = services.create_project(startup, founder, ProjectDraft(
+            title=f"Zephyr Quiet Ventilator {tag}", mode="open_source",
+            summary=f"A whisper-quiet ventilator for small flats {tag}", team="Chen Chen, ex-Haier HVAC"))
         project.status = ProjectStatus.SUBMITTED
         db.session.flush()
         application = services.apply_to_program(program, project, founder, NewApplication(

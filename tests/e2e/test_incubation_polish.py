@@ -31,13 +31,14 @@ def test_manager_edits_the_program(page: Page, cast):  # noqa: F811
 
 def test_founder_cancels_a_booking_and_the_mentor_is_told(page: Page, live_server, cast):  # noqa: F811
     from incubation import services
+    from incubation.schemas.mentors import MentorProfileIn, NewSlot
 
     with live_server.app.app_context():
         mentor = db.session.query(User).filter_by(email=cast["reviewer"]).one()
-        profile = services.save_mentor_profile(mentor, bio="Moulds and tooling", expertise=["tooling"],
-                                               languages=["en"])
+        profile = services.save_mentor_profile(mentor, MentorProfileIn(
+            bio="Moulds and tooling", expertise=["tooling"], languages=["en"]))
         start = utcnow().replace(second=0, microsecond=0) + timedelta(days=2)
-        services.add_slot(profile, start, start + timedelta(minutes=45))
+        services.add_slot(profile, NewSlot(start=start, end=start + timedelta(minutes=45)))
         profile_id = profile.id
         commit()
     log_in(page, cast["founder"])

@@ -68,6 +68,8 @@ def build(app, client) -> World:
         ReviewAssignment,
         SupportRequest,
     )
+    from incubation.schemas.documents import NewDocument
+    from incubation.schemas.projects import NdaText
     from incubation.services import add_document, set_nda_text
     from portal.auth.models import Role
     from portal.auth.services import create_api_token
@@ -148,9 +150,9 @@ def build(app, client) -> World:
     db.session.add(ReviewAssignment(application_id=application.id, reviewer_id=u["conflicted"].id,
                                     assigned_by_id=u["owner_staff"].id, conflict_declared_at=now,
                                     conflict_reason="Former colleague of the founder"))
-    set_nda_text(project, "Keep our fan design to yourself.", u["owner_founder"])
+    set_nda_text(project, NdaText(nda_text="Keep our fan design to yourself."), u["owner_founder"])
     document = add_document(project, FileStorage(io.BytesIO(PDF), "deck.pdf"), u["owner_founder"],
-                            title="Pitch deck", confidentiality=Confidentiality.NDA)
+                            NewDocument(title="Pitch deck", confidentiality=Confidentiality.NDA))
     milestone = Milestone(project_id=project.id, title="First prototype")
     kpi = Kpi(project_id=project.id, name="Units", target=100, unit="pcs")
     support = SupportRequest(project_id=incubating.id, company_id=anchor.id, stage="manufacturing",
