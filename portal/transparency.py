@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, jsonify, render_template
+from pydantic import Field
 from sqlalchemy import select
 
 from portal import checkpoints
 from portal.api import api_blueprint, doc, paginate
 from portal.checkpoints import AuditCheckpoint, checkpoint_json
 from portal.extensions import db
+from portal.schemas import Out
 
 bp = Blueprint("transparency", __name__)
 api_bp = api_blueprint("audit_api", __name__)
@@ -33,10 +36,48 @@ def verifier_source():
                     headers={"Content-Disposition": "attachment; filename=verify_receipt.py"})
 
 
+class CheckpointOut(Out):
+    """A signed checkpoint of the audit chain (`portal.checkpoints.checkpoint_json`)."""
+
+    sequence: int = Field(ge=1)
+    rows: int = Field(ge=0, description="audit rows covered, from the first")
+    head: str = Field(description="hash of the last covered row")
+    head_event_id: int | None
+    previous_rows: int = Field(ge=0, description="rows covered by the previous checkpoint")
+    batch_root: str = Field(description="Merkle root of the rows since the previous checkpoint")
+    created_at: str
+    signature: str = Field(description="Ed25519 signature (base64) of the checkpoint message")
+    public_key: str
+    timestamp_token: str | None = Field(None, description="RFC 3161 token (base64), when one was obtained")
+    timestamped_at: str | None = None
+
+
+class InclusionOut(Out):
+    leaf_index: int = Field(ge=0)
+    tree_size: int = Field(ge=1)
+    path: list[Any]
+
+
+class ReceiptOut(Out):
+    """A receipt proving a file existed (`portal.checkpoints.upload_receipt`); verify it offline."""
+
+    format: str
+    issued_at: str
+    portal: str | None
+    document: dict[str, Any]
+    file: dict[str, str]
+    audit_event: dict[str, Any]
+    status: Literal["pending", "anchored"]
+    checkpoint: CheckpointOut | None
+    inclusion: InclusionOut | None
+    verify: str
+    note: str | None = None
+
+
 @api_bp.get("/audit/checkpoints")
 @doc("Signed checkpoints of the audit chain, newest first: sequence, rows, head hash, batch root, time, "
      "Ed25519 signature and public key, and the RFC 3161 timestamp token when there is one", auth=False,
-     query={"page": "page number", "per_page": "items per page (max 100)"})
+     query={"page": "page number", "per_page": "items per page (max 100)"}, response=CheckpointOut)
 def checkpoint_list():
     return jsonify(paginate(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()), checkpoint_json))
 

@@ -33,6 +33,7 @@ from portal.api import doc, iso, paginate, raise_form_errors, read_body, read_qu
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load
 from portal.schemas import from_form
+from portal.transparency import ReceiptOut
 from portal.uploads import send_stored
 
 # ---- projects --------------------------------------------------------------------------------
@@ -208,7 +209,8 @@ def document_file(document_id: int):
 @bp.get("/documents/<int:document_id>/receipt")
 @doc("A receipt proving the file existed: its SHA-256, the upload's audit row, the first signed checkpoint "
      "covering it with a Merkle inclusion path (null with status pending until one does) and any RFC 3161 "
-     "timestamp; verify offline with `python -m portal.receipts verify` (the project's team)")
+     "timestamp; verify offline with `python -m portal.receipts verify` (the project's team)",
+     response=ReceiptOut)
 def document_receipt(document_id: int):
     document = load(ProjectDocument, document_id, Permission.VIEW)
     if document.archived_at is not None:

@@ -19,6 +19,7 @@ from portal import receipts
 from portal.audit import AuditEvent
 from portal.checkpoints import create_checkpoint
 from portal.extensions import db
+from portal.transparency import ReceiptOut
 from tests.incubation.factories import startup_with_founder
 from tests.portal.test_audit import make_events
 
@@ -75,6 +76,7 @@ def test_a_receipt_verifies_offline_and_fails_for_a_modified_file(client, bearer
     pending = client.get(f"/api/v1/documents/{document_id}/receipt", headers=headers)
     assert pending.status_code == 200
     assert pending.json["status"] == "pending" and pending.json["checkpoint"] is None
+    ReceiptOut.model_validate(pending.json)  # what the OpenAPI document promises
     code, checks = receipts.verify_receipt(pending.json, PDF)
     assert code == receipts.PENDING and checks[-1].name == "covered by a signed checkpoint"
     create_checkpoint()
@@ -84,6 +86,7 @@ def test_a_receipt_verifies_offline_and_fails_for_a_modified_file(client, bearer
     assert receipt["file"]["sha256"] == receipt["audit_event"]["hashed"]["after"]["sha256"]
     assert {"id", "hash", "prev_hash", "hashed"} <= set(receipt["audit_event"])
     assert {"signature", "public_key", "head", "batch_root"} <= set(receipt["checkpoint"])
+    ReceiptOut.model_validate(receipt)
 
     ok = _verify(tmp_path, receipt, PDF, "--public-key", receipt["checkpoint"]["public_key"])
     assert ok.returncode == 0, ok.stdout + ok.stderr

@@ -17,6 +17,7 @@ from portal.audit import GENESIS, AuditEvent, compute_hash
 from portal.checkpoints import AuditCheckpoint, create_checkpoint, verify_checkpoints
 from portal.config import ConfigError, load_config, parse_audit_signing_key, validate_config
 from portal.extensions import db
+from portal.transparency import CheckpointOut
 from tests.portal.test_audit import make_events, tamper
 
 
@@ -190,6 +191,7 @@ def test_checkpoints_are_public_in_the_api_and_on_the_transparency_page(client, 
     item = body["items"][0]
     assert {"sequence", "rows", "head", "created_at", "signature", "public_key"} <= set(item)
     assert "timestamp_token" not in item
+    CheckpointOut.model_validate(item)
     assert receipts.verify_signature(item["public_key"], item["signature"], receipts.message_of(item))
     spec = client.get("/api/v1/openapi.json").json
     assert spec["paths"]["/audit/checkpoints"]["get"]["security"] == []

@@ -176,3 +176,20 @@ def test_operations_whose_service_raises_conflict_document_409(document, method,
     """Found by schemathesis' status_code_conformance: the service raises Conflict, the view does not."""
     response = document["paths"][path][method]["responses"]["409"]
     assert response["content"]["application/json"]["schema"] == {"$ref": ERROR_REF}
+
+
+def test_every_json_answer_and_body_is_described_by_a_model(document):
+    """No operation answers JSON, or reads a JSON body, that the document leaves as a bare object: the
+    schemas come from the commands and response models the code validates with."""
+    generic = ({"type": "object"}, {"$ref": "#/components/schemas/Page"}, {"$ref": "#/components/schemas/ItemList"})
+    undescribed = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body and body["schema"] in generic:
+                undescribed.append(f"{method.upper()} {path} request")
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json")
+                if status.startswith("2") and content and content["schema"] in generic and path != "/openapi.json":
+                    undescribed.append(f"{method.upper()} {path} {status}")
+    assert undescribed == []
