@@ -7,6 +7,7 @@ when a route has no documentation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -112,13 +113,17 @@ def json_body() -> dict:
 
 def read_body(model: type[C]) -> C:
     """The JSON body of this request as `model` (a portal.schemas.Command), or a 400 naming each bad
-    field. Parsed once, strictly: a list, a boolean or a number never becomes text; dates are ISO 8601."""
+    field. Parsed once, strictly, in pydantic's JSON mode: a list, a boolean or a number never becomes
+    text; dates and times are ISO 8601 text. A top-level `null` is the field left out (its default), as
+    API clients have always sent it, unless the field's default is None (a PATCH clearing a value)."""
     from portal.schemas import validation_failed
 
-    json_body()  # the media type and "an object" checks, with their own messages
-    raw = request.get_data(cache=True) or b"{}"
+    data = json_body()  # the media type and "an object" checks, with their own messages
+    fields = model.model_fields
+    present = {key: value for key, value in data.items()
+               if value is not None or key not in fields or fields[key].default is None}
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(json.dumps(present))
     except PydanticValidationError as exc:
         raise validation_failed(exc) from None
 

@@ -33,7 +33,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 
@@ -111,17 +110,6 @@ class Command(BaseModel):
     """A request body or a submitted form, typed. Strict: JSON `true`, `12` or `["a"]` is never text."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_absent(cls, data: Any) -> Any:
-        """`"description": null` is the field left out (its default), as API clients have always sent it;
-        a field whose default is None keeps the null (a PATCH clearing a value)."""
-        if isinstance(data, dict):
-            fields = cls.model_fields
-            return {key: value for key, value in data.items()
-                    if value is not None or key not in fields or fields[key].default is None}
-        return data
 
     def sent(self) -> dict[str, Any]:
         """The fields the caller actually sent (for partial updates: PATCH)."""

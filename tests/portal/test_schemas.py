@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Literal
 
 import pytest
@@ -120,3 +121,25 @@ def test_a_submitted_form_becomes_the_same_command(app):
     form = ThingForm(data={"title": " Lab ", "organisation_id": 3})
     thing = from_form(NewThing, form, currency="EUR")
     assert (thing.title, thing.organisation_id, thing.currency) == ("Lab", 3, "EUR")
+
+
+class Window(Command):
+    title: line(20) = "untitled"
+    note: text(50) = "keep"
+    cleared: text(50) | None = None
+    starts_at: datetime
+
+
+def test_a_json_body_reads_iso_times_strictly_and_null_as_left_out(app):
+    from portal.api import read_body
+
+    body = {"title": None, "note": None, "cleared": None, "starts_at": "2026-12-01T09:30:00+08:00"}
+    with app.test_request_context(method="POST", json=body):
+        window = read_body(Window)
+    assert window.title == "untitled" and window.note == "keep"  # null: left out
+    assert window.cleared is None and "cleared" in window.sent()  # null kept where None is the default
+    assert window.starts_at.isoformat() == "2026-12-01T09:30:00+08:00"
+    for bad in (1764552600, True, "yesterday"):
+        with app.test_request_context(method="POST", json={"starts_at": bad}), pytest.raises(ValidationFailed) as caught:
+            read_body(Window)
+        assert list(caught.value.fields) == ["starts_at"]
