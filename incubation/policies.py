@@ -1,6 +1,9 @@
 """Who may see and change incubation objects. Admins pass every check (see portal.permissions.can)."""
 
+from sqlalchemy import select
+
 from incubation.models import (
+    PENDING_APPLICATION_STATUSES,
     PRIVATE_PROJECT_STATUSES,
     Application,
     FormerEmployment,
@@ -15,8 +18,10 @@ from incubation.models import (
     ReviewAssignment,
     SupportRequest,
 )
+from portal.auth.models import User
+from portal.extensions import db
 from portal.organisations.services import acts_for_company, is_company_staff, role_in
-from portal.permissions import Permission, policy
+from portal.permissions import Permission, can, policy
 
 
 def _is_user(user, user_id: int | None) -> bool:
@@ -174,3 +179,41 @@ def transition_permission(target: str) -> str:
     from incubation.services import FOUNDER_TARGETS
 
     return Permission.EDIT if target in FOUNDER_TARGETS else Permission.MANAGE
+
+
+# ---- blind review ------------------------------------------------------------------------------
+# The rule: in a blind program, everyone who reviews in the program (holds an assignment on any of its
+# applications, withdrawn or not; company staff and admins included) sees a pending application only as
+# "Application #id" with the answers written for the program at apply time: no title, organisation, people,
+# summary, pitch texts, documents or links. Program managers and admins who review nothing in the program
+# see everything they need to run it; the applicant's own members see their application. Identities show
+# to everyone allowed to see the application once it is decided.
+
+def reviewer_program_ids(user: User | None) -> set[int]:
+    """Programs in which `user` holds a review assignment (one query)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(db.session.scalars(select(Application.program_id).join(
+        ReviewAssignment, ReviewAssignment.application_id == Application.id)
+        .where(ReviewAssignment.reviewer_id == user.id).distinct()))
+
+
+def blind_program_context(user: User | None, program: Program) -> bool:
+    """Whether `user` sees this program's pending applications blind (see the rule above)."""
+    return bool(program.blind_review) and program.id in reviewer_program_ids(user)
+
+
+def is_blind_for(user: User | None, application: Application, reviews_in_program: bool | None = None) -> bool:
+    """Whether `user` sees `application` blind. `reviews_in_program` saves the query in lists."""
+    program = application.program
+    if not program.blind_review or application.status not in PENDING_APPLICATION_STATUSES:
+        return False
+    if user is None or not user.is_authenticated:
+        return True
+    if role_in(user, application.project.organisation_id) is not None:
+        return False  # the applicant's own people
+    if reviews_in_program is None:
+        reviews_in_program = program.id in reviewer_program_ids(user)
+    if reviews_in_program:
+        return True
+    return not can(user, Permission.MANAGE, application)  # managers (and admins) run the program

@@ -6,6 +6,7 @@ module per subdomain; this package re-exports their names, so callers keep using
 
 from __future__ import annotations
 
+from incubation.policies import blind_program_context, is_blind_for, reviewer_program_ids
 from incubation.services.documents import (
     COVER_MAX_BYTES,
     DOCUMENT_MAX_BYTES,
@@ -109,18 +110,15 @@ from incubation.services.review import (
     assignment_of,
     auto_assign,
     auto_assign_status,
-    blind_program_context,
     conflict_reasons,
     decide,
     declare_conflict,
-    is_blind_for,
     pending_application_count,
     ranking,
     recheck_conflicts_after_membership,
     request_auto_assign,
     resource_credits_of,
     reviewer_pool,
-    reviewer_program_ids,
     reviews_assigned_to,
     short_of_reviewers,
     submit_review,

@@ -26,6 +26,7 @@ from incubation.models import (
     ResourceCredit,
     ReviewAssignment,
 )
+from incubation.policies import is_blind_for, reviewer_program_ids
 from incubation.schemas.programs import AutoAssignment, ConflictDeclaration, Decision, NewReview
 from incubation.services.documents import former_employers
 from incubation.services.people import authenticated, founders_of, organisation_members
@@ -39,7 +40,6 @@ from portal.extensions import db
 from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Organisation
 from portal.organisations.services import MEMBER_JOINED_HOOKS, role_in
-from portal.permissions import Permission, can
 
 # ---- review ----------------------------------------------------------------------------------
 
@@ -94,43 +94,7 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
     return assignment
 
 
-# ---- blind review ------------------------------------------------------------------------------
-# The rule: in a blind program, everyone who reviews in the program (holds an assignment on any of its
-# applications, withdrawn or not; company staff and admins included) sees a pending application only as
-# "Application #id" with the answers written for the program at apply time: no title, organisation, people,
-# summary, pitch texts, documents or links. Program managers and admins who review nothing in the program
-# see everything they need to run it; the applicant's own members see their application. Identities show
-# to everyone allowed to see the application once it is decided.
-
-def reviewer_program_ids(user: User | None) -> set[int]:
-    """Programs in which `user` holds a review assignment (one query)."""
-    if not authenticated(user):
-        return set()
-    return set(db.session.scalars(select(Application.program_id).join(
-        ReviewAssignment, ReviewAssignment.application_id == Application.id)
-        .where(ReviewAssignment.reviewer_id == user.id).distinct()))
-
-
-def blind_program_context(user: User | None, program: Program) -> bool:
-    """Whether `user` sees this program's pending applications blind (see the rule above)."""
-    return bool(program.blind_review) and program.id in reviewer_program_ids(user)
-
-
-def is_blind_for(user: User | None, application: Application, reviews_in_program: bool | None = None) -> bool:
-    """Whether `user` sees `application` blind. `reviews_in_program` saves the query in lists."""
-    program = application.program
-    if not program.blind_review or application.status not in PENDING_APPLICATION_STATUSES:
-        return False
-    if not authenticated(user):
-        return True
-    if role_in(user, application.project.organisation_id) is not None:
-        return False  # the applicant's own people
-    if reviews_in_program is None:
-        reviews_in_program = program.id in reviewer_program_ids(user)
-    if reviews_in_program:
-        return True
-    return not can(user, Permission.MANAGE, application)  # managers (and admins) run the program
-
+# ---- blind review: the rule is one policy, incubation.policies.is_blind_for ---------------------------
 
 def application_title(application: Application, *, blind: bool) -> str:
     return _("Application #%(id)s", id=application.id) if blind else application.project.title
