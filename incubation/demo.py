@@ -15,7 +15,7 @@ from incubation.schemas.documents import NewDocument
 from incubation.schemas.ideas import NewComment, NewIdea
 from incubation.schemas.mentors import Booking, MentorProfileIn, NewSlot, SessionFeedback, SessionNotes
 from incubation.schemas.programs import Criterion, Decision, NewApplication, NewProgram, NewReview, Question
-from incubation.schemas.projects import FormerEmploymentClaim, MoneyIn, NdaText, ProjectDraft
+from incubation.schemas.projects import FormerEmploymentClaim, MoneyIn, NdaAccept, NdaText, ProjectDraft
 from incubation.schemas.support import KpiIn, MilestoneIn, NewSupportRequest, ProgressIn, SupportUpdate
 from portal.db import utcnow
 from portal.demo import DemoContext, demo_seeder
@@ -128,7 +128,7 @@ def seed_incubation(context: DemoContext, progress) -> None:
                                       "years and uses them only to evaluate the project."), users["founder"])
     _demo_document(ventilator, users["founder"], "Pitch deck 路演材料", Confidentiality.REGISTERED)
     _demo_document(ventilator, users["founder"], "Duct drawings 风道图纸", Confidentiality.NDA)
-    services.accept_nda(ventilator, users["mentor2"])
+    services.accept_nda(ventilator, users["mentor2"], NdaAccept())
     tooling = services.add_milestone(ventilator, MilestoneIn(title="模具开模 Tooling released",
                                                              due_at=now + timedelta(days=21)))
     services.add_milestone(ventilator, MilestoneIn(title="EMC 预测试通过 EMC pre-compliance passed",

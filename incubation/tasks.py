@@ -14,6 +14,7 @@ from portal import audit
 from portal.auth.models import User
 from portal.db import rollback
 from portal.extensions import db
+from portal.mail import send_to_user
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def auto_assign_job(program_id: int, per_application: int, pool_ids: list[int] |
                                                             "reviewers_per_application": per_application},
                  actor_id=by_id)
     if by is not None:
-        services.mail_one(by, lambda: (
+        send_to_user(by, lambda: (
             _("Reviewers assigned for %(program)s", program=program.title),
             ngettext("The automatic assignment made %(num)s new assignment.",
                      "The automatic assignment made %(num)s new assignments.", len(created))

@@ -57,8 +57,6 @@ from incubation.services.people import (
     authenticated,
     client_ip,
     founders_of,
-    mail_all,
-    mail_one,
     organisation_members,
 )
 from incubation.services.programs import (
@@ -151,7 +149,7 @@ __all__ = [
     "AutoAssignStatus", "COVER_MAX_BYTES", "DEFAULT_AUTO_ASSIGN_INLINE_MAX", "DEFAULT_CANCEL_CUTOFF_HOURS",
     "DOCUMENT_MAX_BYTES", "DocumentAccess", "FOUNDER_TARGETS", "PITCH_KEY", "PROJECT_TEXT_FIELDS",
     "RankingRow", "SUPPORTED_STATUSES", "SUPPORT_TRANSITIONS", "User", "active_load", "authenticated",
-    "client_ip", "mail_all", "mail_one",
+    "client_ip",
     "accept_nda", "accepted_count",
     "add_document", "add_kpi", "add_milestone", "add_slot", "add_timeline_note", "adopt_idea",
     "allowed_targets", "anchor_company_id", "answer_fields", "answered", "application_title",

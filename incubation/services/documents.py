@@ -43,12 +43,8 @@ def set_cover_image(project: Project, file: FileStorage | None, user: User) -> P
     return project
 
 
-def add_document(project: Project, file: FileStorage | None, user: User, command: NewDocument | None = None,
-                 **legacy: str) -> ProjectDocument:
-    """(`**legacy`: `title=..., confidentiality=...`, the earlier keyword form, until its last callers outside
-    incubation build a `NewDocument`.)"""
-    if command is None:
-        command = NewDocument(**legacy)
+def add_document(project: Project, file: FileStorage | None, user: User, command: NewDocument) -> ProjectDocument:
+    """Store an uploaded document of the project; an NDA-gated one needs the project's NDA text first."""
     if command.confidentiality == Confidentiality.NDA and not project.nda_version:
         raise ValidationFailed.field("confidentiality", _("Write the project's NDA text before adding NDA-gated documents."))
     stored = store_upload(file, field="file", kinds=DOCUMENTS, max_bytes=DOCUMENT_MAX_BYTES, uploaded_by_id=user.id)
@@ -73,12 +69,8 @@ def archive_document(document: ProjectDocument, user: User) -> ProjectDocument:
     return document
 
 
-def set_nda_text(project: Project, command: NdaText | str, user: User) -> Project:
-    """A changed text is a new version: earlier acceptances no longer open NDA-gated documents.
-
-    (A plain text is the earlier form, kept until its last caller outside incubation sends an `NdaText`.)"""
-    if isinstance(command, str):
-        command = NdaText(nda_text=command)
+def set_nda_text(project: Project, command: NdaText, user: User) -> Project:
+    """A changed text is a new version: earlier acceptances no longer open NDA-gated documents."""
     text = command.nda_text
     if text != project.nda_text:
         project.nda_text = text
@@ -101,9 +93,9 @@ def has_accepted_nda(project: Project, user: User | None) -> bool:
         NdaAcceptance.version == project.nda_version)) is not None
 
 
-def accept_nda(project: Project, user: User, command: NdaAccept | None = None) -> NdaAcceptance:
+def accept_nda(project: Project, user: User, command: NdaAccept) -> NdaAcceptance:
     """Record that `user` accepts the current NDA. A stale `version` (the text changed meanwhile) is a 409."""
-    version = command.version if command is not None else None
+    version = command.version
     if not project.nda_version:
         raise Conflict(_("This project has no NDA to accept."))
     if version is not None and version != project.nda_version:

@@ -29,11 +29,8 @@ from portal.organisations.services import role_in
 
 # ---- mentors ---------------------------------------------------------------------------------
 
-def save_mentor_profile(user: User, command: MentorProfileIn | None = None, **legacy) -> MentorProfile:
-    """Create or update the user's mentor profile. (`**legacy`: `bio=..., expertise=[...]`, the earlier
-    keyword form, until its last caller outside incubation builds a `MentorProfileIn`.)"""
-    if command is None:
-        command = MentorProfileIn(**legacy)
+def save_mentor_profile(user: User, command: MentorProfileIn) -> MentorProfile:
+    """Create or update the user's mentor profile."""
     profile = mentor_profile_of(user)
     before = None
     if profile is None:
@@ -89,11 +86,8 @@ def upcoming_slots(profile: MentorProfile, now: datetime | None = None, limit: i
         .order_by(MentorSlot.starts_at).limit(limit)))
 
 
-def add_slot(profile: MentorProfile, command: NewSlot | datetime, ends_at: datetime | None = None) -> MentorSlot:
-    """Offer a slot (the command's end is after its start). (`add_slot(profile, start, end)` is the earlier
-    form, kept until its last caller outside incubation builds a `NewSlot`.)"""
-    if isinstance(command, datetime):
-        command = NewSlot(start=command, end=ends_at)
+def add_slot(profile: MentorProfile, command: NewSlot) -> MentorSlot:
+    """Offer a slot (the command's end is after its start)."""
     starts_at, ends_at = command.start, command.end
     overlapping = db.session.scalar(select(func.count()).select_from(MentorSlot).where(
         MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < ends_at, MentorSlot.ends_at > starts_at))
@@ -171,14 +165,14 @@ def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
     return slot
 
 
-def cancel_slot(slot: MentorSlot, mentor: User, command: SlotCancel | None = None) -> None:
+def cancel_slot(slot: MentorSlot, mentor: User, command: SlotCancel) -> None:
     """The mentor withdraws an office-hour slot that has not started; a founder who booked it is mailed."""
     if slot.mentor_profile.user_id != mentor.id:
         raise Conflict(_("Only the mentor can cancel this slot."), {"slot": [_("not yours")]})
     if slot.starts_at <= utcnow():
         raise Conflict(_("This session has already started."), {"slot": [_("past")]})
     booker, topic = slot.booked_by, slot.topic
-    reason = command.reason if command is not None else ""
+    reason = command.reason
     audit.record("mentor_slot.cancelled", slot, before={"booked_by_id": slot.booked_by_id,
                                                         "starts_at": slot.starts_at.isoformat()},
                  after={"reason": reason} if reason else None, actor_id=mentor.id)

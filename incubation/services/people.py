@@ -8,7 +8,6 @@ from sqlalchemy import select
 from incubation.models import Project
 from portal.auth.models import User
 from portal.extensions import db
-from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Membership
 
 # ---- people around a project -----------------------------------------------------------------
@@ -26,12 +25,6 @@ def organisation_members(organisation_id: int) -> list[User]:
 def founders_of(project: Project) -> list[User]:
     """The members of the project's startup."""
     return organisation_members(project.organisation_id)
-
-
-# The earlier mail helpers, now thin aliases of portal.mail (kept for callers outside this part of the
-# package: review.py and tasks.py); new code calls portal.mail.send_to_user / send_to_users.
-mail_one = send_to_user
-mail_all = send_to_users
 
 
 def client_ip() -> str | None:

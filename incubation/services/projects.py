@@ -63,14 +63,8 @@ def industries_in_use() -> list[str]:
         .distinct().order_by(Project.industry)))
 
 
-def create_project(organisation: Organisation, author: User, command: ProjectDraft | None = None,
-                   **legacy) -> Project:
-    """A new draft project of a startup. The caller checked that `author` may create it.
-
-    (`**legacy`: the earlier keyword form, `title=..., funding_sought_amount=..., currency=...`, kept for the
-    callers outside incubation until they build a `ProjectDraft`.)"""
-    if command is None:
-        command = legacy_draft(**legacy)
+def create_project(organisation: Organisation, author: User, command: ProjectDraft) -> Project:
+    """A new draft project of a startup. The caller checked that `author` may create it."""
     if organisation.kind != OrganisationKind.STARTUP:
         raise ValidationFailed.field("organisation_id", _("Projects belong to startups, not anchor companies."))
     sought = command.funding_sought
@@ -86,11 +80,6 @@ def create_project(organisation: Organisation, author: User, command: ProjectDra
                                                     "mode": command.mode, "funding_sought_amount": amount,
                                                     "currency": project.currency}, actor_id=author.id)
     return project
-
-
-def legacy_draft(*, funding_sought_amount: int | None = None, currency: str = "CNY", **fields) -> ProjectDraft:
-    funding = {"amount": funding_sought_amount, "currency": currency} if funding_sought_amount is not None else None
-    return ProjectDraft.model_validate({**fields, "funding_sought": funding}, strict=False)
 
 
 def submit_project(project: Project, actor: User | None = None) -> Project:
