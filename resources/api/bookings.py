@@ -246,8 +246,7 @@ def booking_no_show(booking_id: int):
 def booking_review(booking_id: int):
     require_login()
     booking = load(Booking, booking_id, REVIEW_BOOKING)
-    cmd = read_body(NewReview)
-    review = bookings.add_review(booking, current_user, cmd.rating, cmd.comment)
+    review = bookings.add_review(booking, current_user, read_body(NewReview))
     return jsonify({"id": review.id, "rating": review.rating, "comment": review.comment,
                     "resource_rating": bookings.rating_of(booking.resource_id)}), 201
 

@@ -11,19 +11,20 @@ from portal.auth.models import User
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from resources.models import Booking, BookingStatus, Review
+from resources.schemas import NewReview
 
 # ---- reviews -----------------------------------------------------------------------------------
 
-def add_review(booking: Booking, user: User, rating: int, comment: str = "") -> Review:
-    """The booker rates a completed booking once (`rating` 1-5 and `comment` as a NewReview command holds them)."""
+def add_review(booking: Booking, user: User, cmd: NewReview) -> Review:
+    """The booker rates a completed booking once (1-5, with an optional comment)."""
     if booking.user_id != user.id:
         raise ValidationFailed.field("booking", _("Only the booker can review a booking."))
     if booking.status != BookingStatus.COMPLETED:
         raise Conflict(_("Only completed bookings can be reviewed."), {"status": [booking.status]})
     if db.session.scalar(select(Review.id).where(Review.booking_id == booking.id)):
         raise Conflict(_("You already reviewed this booking."), {"booking": [_("already reviewed")]})
-    review = Review(booking_id=booking.id, resource_id=booking.resource_id, user_id=user.id, rating=rating,
-                    comment=comment)
+    review = Review(booking_id=booking.id, resource_id=booking.resource_id, user_id=user.id, rating=cmd.rating,
+                    comment=cmd.comment)
     db.session.add(review)
     db.session.flush()
     return review

@@ -255,8 +255,7 @@ def booking_review(booking_id: int):
     form = ReviewForm()
     if not form.validate():
         raise ValidationFailed(_("Rate from 1 to 5."), {"rating": [_("Rate from 1 to 5.")]})
-    cmd = from_form(NewReview, form)
-    bookings.add_review(booking, current_user, cmd.rating, cmd.comment)
+    bookings.add_review(booking, current_user, from_form(NewReview, form))
     flash(_("Thank you for your review."), "success")
     return redirect(url_for("resources.my_bookings"))
 

@@ -138,13 +138,14 @@ def test_concurrent_jobs_on_one_document_write_in_order(tmp_path):
 
 def _review(resource, rating: int, factories) -> None:
     from resources.bookings import add_review
+    from resources.schemas import NewReview
 
     user = factories.UserFactory()
     # one completed booking per review, each on its own past day (bookings must not overlap)
     past = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=3 + user.id)
     booking = BookingFactory(resource=resource, user=user, start_at=past, end_at=past + timedelta(hours=2),
                              status="completed")
-    add_review(booking, user, rating, "")
+    add_review(booking, user, NewReview(rating=rating))
 
 
 @pytest.fixture
