@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
 
     configure_logging(app)
+    trust_proxies(app)
     register_input_guard(app)
     register_extensions(app)
     register_blueprints(app)
@@ -76,6 +77,18 @@ def configure_logging(app: Flask) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     app.logger.addFilter(redactor)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind `TRUSTED_PROXIES` reverse proxies, the client's address, scheme, host and port come from
+    their X-Forwarded-* headers (werkzeug's ProxyFix), so rate limits, audit rows, login records,
+    redirects and secure cookies see the client, not the balancer. With 0 (the default) those headers
+    are ignored: a client cannot claim another address."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_input_guard(app: Flask) -> None:

@@ -94,6 +94,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": LOCALES,
         "WTF_CSRF_TIME_LIMIT": None,
+        # How many reverse proxies (load balancer, nginx) stand in front of the app and set X-Forwarded-*:
+        # their headers are trusted for that many hops (client address, scheme, host, port); 0 = none.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0, errors),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -184,6 +187,8 @@ def validate_config(config: Mapping) -> None:
             parse_audit_signing_key(config["AUDIT_SIGNING_KEY"])
         except ValueError as error:
             errors.append(f"AUDIT_SIGNING_KEY {error}")
+    if not 0 <= int(config.get("TRUSTED_PROXIES") or 0) <= 5:
+        errors.append(f"TRUSTED_PROXIES must be between 0 and 5 (proxy hops), got {config.get('TRUSTED_PROXIES')}")
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         errors.append("MAIL_USE_TLS and MAIL_USE_SSL are exclusive")
     if errors:
