@@ -1,6 +1,9 @@
 """Landing page, per-role dashboard, language switch and health check."""
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+import logging
+import os
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -10,6 +13,7 @@ from portal.extensions import db
 from portal.i18n import SESSION_KEY
 from portal.main import dashboard as dashboards
 
+log = logging.getLogger("portal.health")
 bp = Blueprint("main", __name__, template_folder="templates")
 
 
@@ -41,7 +45,65 @@ def set_language():
 
 @bp.get("/healthz")
 def health():
-    db.session.execute(text("SELECT 1"))
+    """Liveness: the process answers. Cheap on purpose (a balancer calls it every few seconds); whether the
+    services behind it answer is /readyz."""
     return jsonify({"status": "ok"})
+
+
+def _check(probe) -> str:
+    try:
+        return probe() or "ok"
+    except Exception:  # noqa: BLE001 (any failure of a probe is "down"; the reason goes to the log)
+        log.warning("readiness probe failed", exc_info=True)
+        return "down"
+
+
+def _database() -> None:
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        db.session.rollback()
+
+
+def _redis() -> str | None:
+    if not current_app.config.get("REDIS_URL"):
+        return "not configured"
+    from portal.jobs import get_redis
+
+    get_redis().ping()
+    return None
+
+
+def _search() -> str | None:
+    if not current_app.config.get("ELASTICSEARCH_URL"):
+        return "built-in"
+    from portal.search.backend import get_backend
+
+    backend = get_backend()
+    backend.client.info()
+    return None
+
+
+def _storage() -> str | None:
+    folder = current_app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"{folder} is not writable")
+    return None
+
+
+@bp.get("/readyz")
+def ready():
+    """Readiness: `{status, checks: {database, redis, search, storage}}`; 503 when the database is down
+    (nothing works without it), 200 "degraded" when only an optional service is."""
+    checks = {"database": _check(_database), "redis": _check(_redis), "search": _check(_search),
+              "storage": _check(_storage)}
+    if checks["database"] == "down":
+        status, code = "unavailable", 503
+    elif "down" in checks.values():
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return jsonify({"status": status, "checks": checks}), code
 
 

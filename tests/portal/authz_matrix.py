@@ -58,6 +58,7 @@ GET    /api/docs                                               public
 # ---- accounts and organisations (HTML) -----------------------------------------------------------------------------
 GET    /                                                       public
 GET    /healthz                                                public
+GET    /readyz                                                 public
 GET    /dashboard                                              user
 POST   /language                                               public
 GET    /admin/                                                 admin
