@@ -233,7 +233,7 @@ def setup_intent_create(campaign_id: int):
     if provider.name == "sandbox":
         return jsonify({"sandbox": True, "provider": provider.label}), 201
     try:
-        intent = provider.create_setup_intent(services.backer_customer(current_user, provider))
+        intent = services.start_card_setup(current_user)  # no transaction open during the provider calls
     except ProviderUnavailable:
         raise Conflict(_("The payment provider could not be reached. Try again.")) from None
     return jsonify({"sandbox": False, "id": intent.id, "client_secret": intent.client_secret,

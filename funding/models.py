@@ -330,6 +330,31 @@ class BackerAccount(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class SandboxObject(db.Model):
+    """The sandbox payment provider's state, kept where every process and host sees it (as Stripe keeps its
+    own): SetupIntents, PaymentIntents by idempotency key with their 3-D Secure step, fees and refunds.
+    Written only by `funding.payments.DatabaseSandboxStore`, in its own short transactions; never with Stripe."""
+
+    __tablename__ = "funding_sandbox_object"
+    __table_args__ = (UniqueConstraint("kind", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)  # pi_sandbox_..., seti_sandbox_..., re_sandbox_...
+    kind: Mapped[str] = mapped_column(String(20))  # payment_intent, setup_intent, refund
+    parent_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # a refund's PaymentIntent
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(String(3))
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    fee: Mapped[int | None] = mapped_column()
+    refunded: Mapped[int] = mapped_column(default=0)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)  # metadata and refunds of a PaymentIntent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class StretchGoal(db.Model):
     __tablename__ = "stretch_goal"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)

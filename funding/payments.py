@@ -7,7 +7,8 @@ install their own instance in `app.extensions["funding_provider"]`.
 The sandbox follows Stripe's test cards so the whole flow works offline:
 4242424242424242 succeeds; 4000000000000341 is saved but declined when charged; 4000002500003155
 needs authentication (3-D Secure) when charged off-session; 4000000000000002 is declined when saved.
-Like Stripe, it answers a repeated idempotency key with the PaymentIntent it created the first time.
+Like Stripe, it answers a repeated idempotency key with the PaymentIntent it created the first time, and
+it keeps its state in the database (`funding_sandbox_object`), so any process or host continues any flow.
 """
 
 from __future__ import annotations
@@ -118,43 +119,224 @@ class SandboxPaymentIntent:
     idempotency_key: str
     metadata: dict[str, str]
     status: str
+    fee: int | None = None
+    customer_ref: str | None = None
     refunded: int = 0
     refunds: list[RefundResult] = field(default_factory=list)
+
+
+class MemorySandboxStore:
+    """Sandbox state in this process only: for tests and the benchmark, which count PaymentIntents."""
+
+    def __init__(self):
+        self.payment_intents: dict[str, SandboxPaymentIntent] = {}  # by idempotency key
+        self.setup_intents: dict[str, SetupIntentInfo] = {}
+        self._lock = threading.Lock()
+
+    def create_intent(self, intent: SandboxPaymentIntent) -> SandboxPaymentIntent:
+        with self._lock:
+            return self.payment_intents.setdefault(intent.idempotency_key, intent)
+
+    def find_intent(self, payment_ref: str) -> SandboxPaymentIntent | None:
+        return next((pi for pi in self.payment_intents.values() if pi.id == payment_ref), None)
+
+    def authenticate(self, payment_ref: str, fee: int) -> SandboxPaymentIntent | None:
+        with self._lock:
+            intent = self.find_intent(payment_ref)
+            if intent is not None and intent.status == ChargeStatus.REQUIRES_ACTION:
+                intent.status, intent.fee = ChargeStatus.SUCCEEDED, fee
+            return intent
+
+    def add_refund(self, payment_ref: str, refund: RefundResult) -> None:
+        with self._lock:
+            intent = self.find_intent(payment_ref)
+            if intent is not None and all(r.refund_ref != refund.refund_ref for r in intent.refunds):
+                intent.refunded += refund.amount
+                intent.refunds.append(refund)
+
+    def save_setup_intent(self, info: SetupIntentInfo) -> None:
+        with self._lock:
+            self.setup_intents[info.id] = info
+
+    def find_setup_intent(self, ref: str) -> SetupIntentInfo | None:
+        return self.setup_intents.get(ref)
+
+    def all_intents(self) -> dict[str, SandboxPaymentIntent]:
+        return self.payment_intents
+
+
+class DatabaseSandboxStore:
+    """Sandbox state in the `funding_sandbox_object` table, so any process or host continues any flow: a
+    3-D Secure step confirmed elsewhere, an idempotency key repeated elsewhere, a webhook re-fetching.
+
+    Each call runs in its own short transaction on its own connection (like a call to Stripe, it is not part
+    of the caller's unit of work, and is kept when the caller rolls back). Writing calls start with their
+    write, so on SQLite they wait for the write lock instead of failing to upgrade a read."""
+
+    def _table(self):
+        from funding.models import SandboxObject
+
+        return SandboxObject.__table__
+
+    def _engine(self):
+        from portal.extensions import db
+
+        return db.engine
+
+    def _intent(self, row, refunds: list[RefundResult] | None = None) -> SandboxPaymentIntent:
+        refunds = refunds or []
+        return SandboxPaymentIntent(row.ref, row.amount, row.currency, row.payment_method_ref, row.idempotency_key,
+                                    dict((row.data or {}).get("metadata") or {}), row.status, row.fee,
+                                    row.customer_ref, sum(r.amount for r in refunds), refunds)
+
+    def _load(self, connection, where) -> SandboxPaymentIntent | None:
+        from sqlalchemy import select
+
+        table = self._table()
+        row = connection.execute(select(table).where(table.c.kind == "payment_intent", where)).first()
+        if row is None:
+            return None
+        refunds = [RefundResult(r.ref, r.amount) for r in connection.execute(
+            select(table.c.ref, table.c.amount).where(table.c.kind == "refund", table.c.parent_ref == row.ref)
+            .order_by(table.c.id))]
+        return self._intent(row, refunds)
+
+    def _insert(self, values: dict) -> bool:
+        """Insert a row in its own transaction; False when its ref or key exists already."""
+        from sqlalchemy.exc import IntegrityError
+
+        from portal.db import utcnow
+
+        now = utcnow()
+        try:
+            with self._engine().begin() as connection:
+                connection.execute(self._table().insert().values(
+                    refunded=0, data={}, created_at=now, updated_at=now, **values))
+        except IntegrityError:
+            return False
+        return True
+
+    def create_intent(self, intent: SandboxPaymentIntent) -> SandboxPaymentIntent:
+        self._insert({"ref": intent.id, "kind": "payment_intent", "idempotency_key": intent.idempotency_key,
+                      "status": intent.status, "amount": intent.amount, "currency": intent.currency,
+                      "customer_ref": intent.customer_ref, "payment_method_ref": intent.payment_method_ref,
+                      "fee": intent.fee, "data": {"metadata": intent.metadata}})
+        table = self._table()
+        with self._engine().connect() as connection:
+            return self._load(connection, table.c.idempotency_key == intent.idempotency_key)
+
+    def find_intent(self, payment_ref: str) -> SandboxPaymentIntent | None:
+        with self._engine().connect() as connection:
+            return self._load(connection, self._table().c.ref == payment_ref)
+
+    def authenticate(self, payment_ref: str, fee: int) -> SandboxPaymentIntent | None:
+        from portal.db import utcnow
+
+        table = self._table()
+        with self._engine().begin() as connection:
+            connection.execute(table.update().where(
+                table.c.kind == "payment_intent", table.c.ref == payment_ref,
+                table.c.status == ChargeStatus.REQUIRES_ACTION).values(
+                    status=ChargeStatus.SUCCEEDED, fee=fee, updated_at=utcnow()))
+            return self._load(connection, table.c.ref == payment_ref)
+
+    def add_refund(self, payment_ref: str, refund: RefundResult) -> None:
+        if self.find_intent(payment_ref) is not None:
+            self._insert({"ref": refund.refund_ref, "kind": "refund", "parent_ref": payment_ref,
+                          "idempotency_key": None, "status": ChargeStatus.SUCCEEDED, "amount": refund.amount})
+
+    def save_setup_intent(self, info: SetupIntentInfo) -> None:
+        from portal.db import utcnow
+
+        table = self._table()
+        values = {"status": info.status, "customer_ref": info.customer_ref,
+                  "payment_method_ref": info.payment_method_ref}
+        if not self._insert({"ref": info.id, "kind": "setup_intent", "idempotency_key": None, **values}):
+            with self._engine().begin() as connection:
+                connection.execute(table.update().where(table.c.ref == info.id).values(
+                    updated_at=utcnow(), **values))
+
+    def find_setup_intent(self, ref: str) -> SetupIntentInfo | None:
+        from sqlalchemy import select
+
+        table = self._table()
+        with self._engine().connect() as connection:
+            row = connection.execute(select(table).where(table.c.kind == "setup_intent", table.c.ref == ref)).first()
+        if row is None:
+            return None
+        return SetupIntentInfo(row.ref, row.ref + "_secret", row.status, row.payment_method_ref, row.customer_ref)
+
+    def all_intents(self) -> dict[str, SandboxPaymentIntent]:
+        from sqlalchemy import select
+
+        table = self._table()
+        with self._engine().connect() as connection:
+            keys = list(connection.scalars(select(table.c.idempotency_key).where(table.c.kind == "payment_intent")
+                                           .order_by(table.c.id)))
+            return {key: self._load(connection, table.c.idempotency_key == key) for key in keys}
 
 
 class SandboxProvider:
     """SANDBOX: simulated payments, no money moves. Used when no Stripe keys are configured.
 
-    PaymentIntents are kept in memory (per process) only to honour idempotency keys and to let
-    tests and the benchmark count them; their ids are derived from the idempotency key, so even a
-    new process answers a repeated key with the same PaymentIntent id.
-    `latency` (seconds) simulates the provider's response time for the benchmark.
+    Its state (SetupIntents, PaymentIntents by idempotency key, 3-D Secure steps, fees, refunds) lives in a
+    store: `DatabaseSandboxStore` (what `get_provider()` uses: every process and host shares it) or, by
+    default for tests and the benchmark, `MemorySandboxStore` (this process only, easy to count).
+    PaymentIntent ids are derived from the idempotency key, as a second guard against double charges.
+    `latency` (seconds) simulates the provider's response time; `setup_latency` that of saving a card.
     """
 
     name = "sandbox"
     label = "SANDBOX (simulated payments, no money moves)"
 
-    def __init__(self, latency: float = 0.0):
+    def __init__(self, latency: float = 0.0, store: MemorySandboxStore | DatabaseSandboxStore | None = None,
+                 setup_latency: float = 0.0):
         self.latency = latency
-        self.payment_intents: dict[str, SandboxPaymentIntent] = {}  # by idempotency key
+        self.setup_latency = setup_latency
+        self.store = store if store is not None else MemorySandboxStore()
         self.calls = 0
         self._lock = threading.Lock()
 
-    def _wait(self) -> None:
-        if self.latency:
-            time.sleep(self.latency)
+    @property
+    def payment_intents(self) -> dict[str, SandboxPaymentIntent]:
+        """{idempotency key: PaymentIntent} (tests and the benchmark count them)."""
+        return self.store.all_intents()
+
+    def _wait(self, seconds: float | None = None) -> None:
+        seconds = self.latency if seconds is None else seconds
+        if seconds:
+            time.sleep(seconds)
 
     def ensure_customer(self, email: str, name: str, existing: str | None) -> str:
         return existing or "cus_sandbox_" + hashlib.sha256(email.encode()).hexdigest()[:16]
 
     def create_setup_intent(self, customer_ref: str) -> SetupIntentInfo:
+        self._wait(self.setup_latency)
         ident = "seti_sandbox_" + hashlib.sha256(f"{customer_ref}{time.time_ns()}".encode()).hexdigest()[:16]
-        return SetupIntentInfo(ident, ident + "_secret", "requires_payment_method", customer_ref=customer_ref)
+        info = SetupIntentInfo(ident, ident + "_secret", "requires_payment_method", customer_ref=customer_ref)
+        self.store.save_setup_intent(info)
+        return info
+
+    def confirm_setup_intent(self, setup_intent_ref: str, card_number: str) -> SetupIntentInfo:
+        """What the browser does with Stripe.js: give the SetupIntent a (test) card; sandbox only."""
+        info = self.retrieve_setup_intent(setup_intent_ref)
+        number = "".join(ch for ch in card_number if ch.isdigit())
+        card = SANDBOX_CARDS.get(number)
+        if card is None:
+            info.status, info.payment_method_ref = "requires_payment_method", None
+        else:
+            info.status, info.payment_method_ref = "succeeded", card[0]
+        self.store.save_setup_intent(info)
+        return info
 
     def retrieve_setup_intent(self, setup_intent_ref: str) -> SetupIntentInfo:
-        raise ValidationFailed.field("setup_intent", _("The sandbox has no SetupIntents: give a test card number."))
+        info = self.store.find_setup_intent(setup_intent_ref)
+        if info is None:
+            raise ValidationFailed.field("setup_intent", _("Unknown SetupIntent."))
+        return info
 
     def save_card(self, customer_ref: str, payment_method: str, field: str = "payment_method") -> SavedCard:
+        self._wait(self.setup_latency)
         number = "".join(ch for ch in (payment_method or "") if ch.isdigit())
         if number in SANDBOX_SETUP_DECLINED:
             raise ValidationFailed.field(field, _("Your card was declined."))
@@ -171,18 +353,16 @@ class SandboxProvider:
         self._wait()
         with self._lock:
             self.calls += 1
-            intent = self.payment_intents.get(idempotency_key)
-            if intent is None:
-                if payment_method_ref == "pm_sandbox_charge_declined":
-                    status = ChargeStatus.FAILED
-                elif payment_method_ref == "pm_sandbox_authentication_required" and off_session:
-                    status = ChargeStatus.REQUIRES_ACTION
-                else:
-                    status = ChargeStatus.SUCCEEDED
-                intent = SandboxPaymentIntent(
-                    "pi_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24], amount, currency,
-                    payment_method_ref, idempotency_key, dict(metadata), status)
-                self.payment_intents[idempotency_key] = intent
+        if payment_method_ref == "pm_sandbox_charge_declined":
+            status, fee = ChargeStatus.FAILED, None
+        elif payment_method_ref == "pm_sandbox_authentication_required" and off_session:
+            status, fee = ChargeStatus.REQUIRES_ACTION, None
+        else:
+            status, fee = ChargeStatus.SUCCEEDED, estimated_card_fee(amount)
+        # The first intent made with a key wins, in whatever process made it (Stripe's idempotency).
+        intent = self.store.create_intent(SandboxPaymentIntent(
+            "pi_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24], amount, currency,
+            payment_method_ref, idempotency_key, dict(metadata), status, fee, customer_ref))
         return self._result(intent)
 
     def _result(self, intent: SandboxPaymentIntent) -> ChargeResult:
@@ -193,13 +373,11 @@ class SandboxProvider:
             return ChargeResult(ChargeStatus.REQUIRES_ACTION, intent.id, error_code="authentication_required",
                                 error_message="The bank asks the card holder to authenticate. (sandbox)",
                                 client_secret=intent.id + "_secret")
-        return ChargeResult(ChargeStatus.SUCCEEDED, intent.id, fee=estimated_card_fee(intent.amount))
-
-    def _find(self, payment_ref: str) -> SandboxPaymentIntent | None:
-        return next((pi for pi in self.payment_intents.values() if pi.id == payment_ref), None)
+        fee = intent.fee if intent.fee is not None else estimated_card_fee(intent.amount)
+        return ChargeResult(ChargeStatus.SUCCEEDED, intent.id, fee=fee)
 
     def retrieve_payment(self, payment_ref: str) -> ChargeResult:
-        intent = self._find(payment_ref)
+        intent = self.store.find_intent(payment_ref)
         if intent is None:
             raise ProviderUnavailable(f"unknown sandbox PaymentIntent {payment_ref}")
         return self._result(intent)
@@ -207,24 +385,19 @@ class SandboxProvider:
     def complete_authentication(self, payment_ref: str) -> ChargeResult:
         """The backer finished 3-D Secure on-session: the same PaymentIntent succeeds (no new charge)."""
         self._wait()
-        with self._lock:
-            intent = self._find(payment_ref)
-            if intent is not None and intent.status == ChargeStatus.REQUIRES_ACTION:
-                intent.status = ChargeStatus.SUCCEEDED
+        probe = self.store.find_intent(payment_ref)
+        intent = self.store.authenticate(payment_ref, estimated_card_fee(probe.amount)) if probe else None
         if intent is None:
-            # Another process created it (e.g. the CLI): ids are derived from keys, so trust the reference.
+            # Not in this store (a memory store of another process): ids are derived from keys, so trust
+            # the reference; the fee is unknown.
             return ChargeResult(ChargeStatus.SUCCEEDED, payment_ref, fee=None)
         return self._result(intent)
 
     def refund(self, *, payment_ref: str, amount: int, idempotency_key: str) -> RefundResult:
         self._wait()
-        ident = "re_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        with self._lock:
-            intent = self._find(payment_ref)
-            if intent is not None and all(r.refund_ref != ident for r in intent.refunds):
-                intent.refunded += amount
-                intent.refunds.append(RefundResult(ident, amount))
-        return RefundResult(ident, amount)
+        result = RefundResult("re_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24], amount)
+        self.store.add_refund(payment_ref, result)
+        return result
 
 
 # ---- Stripe ----------------------------------------------------------------------------------
@@ -386,7 +559,7 @@ def get_provider() -> PaymentProvider:
         if config.get("STRIPE_SECRET_KEY"):
             provider = StripeProvider(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE"))
         else:
-            provider = SandboxProvider()
+            provider = SandboxProvider(store=DatabaseSandboxStore())
         current_app.extensions["funding_provider"] = provider
     return provider
 

@@ -1,9 +1,10 @@
 """Funding rules: campaigns and their life cycle, reward tiers, pledges and pledged totals.
 
-Functions flush and never commit. Every change of state or money is written to the audit log.
-Pledges save a card through the payment provider (Stripe or the sandbox) and charge nothing; the
-charge happens at settlement (funding/settlement.py), which is the only place that commits around
-provider calls.
+Functions flush and never commit, except around a call to the payment provider: no lock and no
+transaction is held during one (`end_transaction_before_call`), so saving a card commits what the unit
+of work held before it. Every change of state or money is written to the audit log. Pledges save a card
+through the payment provider (Stripe or the sandbox) and charge nothing; the charge happens at
+settlement (funding/settlement.py), which commits around its provider calls in the same way.
 
 Stretch goals, updates, comments and surveys live in `funding.community`, matchfunding in
 `funding.matchfunding`; their functions are re-exported here (`X as X`) so `funding.services.<name>` keeps
@@ -239,22 +240,15 @@ def reward_of(campaign: Campaign, reward_id: int | None) -> Reward | None:
 
 
 def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region: str | None,
-                  ignore_pledge: Pledge | None = None) -> int:
-    """Check the reward and its stock (row lock on PostgreSQL); return the shipping fee."""
+                  ignore_pledge: Pledge | None = None, *, lock: bool = True) -> int:
+    """Check the reward and its stock; return the shipping fee. With `lock` the reward row is locked
+    (PostgreSQL) until commit, so the stock count holds until the pledge is written; without, it is a
+    first look taken before any call to the provider (refuse early), repeated with the lock afterwards."""
     if reward is None:
         return 0
     if amount < reward.amount:
         raise ValidationFailed.field("amount", _("This reward needs a pledge of at least its amount."))
-    if reward.quantity is not None:
-        # Lock the reward row so two backers cannot take the last one at the same time; the count below
-        # then sees every committed pledge (PostgreSQL re-reads after the lock; SQLite writers are serial).
-        db.session.execute(select(Reward.id).where(Reward.id == reward.id).with_for_update())
-        stmt = select(func.count()).select_from(Pledge).where(
-            Pledge.reward_id == reward.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))
-        if ignore_pledge is not None:
-            stmt = stmt.where(Pledge.id != ignore_pledge.id)
-        if (db.session.scalar(stmt) or 0) >= reward.quantity:
-            raise Conflict(_("This reward is sold out."), {"reward_id": [_("sold out")]})
+    _check_stock(reward, ignore_pledge, lock=lock)
     fees = reward.shipping_fees or {}
     if not fees:
         return 0
@@ -263,6 +257,21 @@ def _check_reward(campaign: Campaign, reward: Reward | None, amount: int, region
         raise ValidationFailed.field("shipping_region", _("Choose where to ship: %(regions)s.",
                                                           regions=", ".join(sorted(fees))))
     return int(fees[region])
+
+
+def _check_stock(reward: Reward | None, ignore_pledge: Pledge | None = None, *, lock: bool = True) -> None:
+    if reward is None or reward.quantity is None:
+        return
+    if lock:
+        # Lock the reward row so two backers cannot take the last one at the same time; the count below
+        # then sees every committed pledge (PostgreSQL re-reads after the lock; SQLite writers are serial).
+        db.session.execute(select(Reward.id).where(Reward.id == reward.id).with_for_update())
+    stmt = select(func.count()).select_from(Pledge).where(
+        Pledge.reward_id == reward.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))
+    if ignore_pledge is not None:
+        stmt = stmt.where(Pledge.id != ignore_pledge.id)
+    if (db.session.scalar(stmt) or 0) >= reward.quantity:
+        raise Conflict(_("This reward is sold out."), {"reward_id": [_("sold out")]})
 
 
 def _region(reward: Reward | None, region: str | None) -> str | None:
@@ -277,24 +286,63 @@ def _check_currency_matches(campaign: Campaign, currency: str | None) -> None:
                                                    currency=campaign.currency))
 
 
+def end_transaction_before_call() -> None:
+    """Commit the unit of work so far (a request's reads, a session touch) and give the connection back, so
+    that no lock is held during a call to the payment provider: no row lock on PostgreSQL, and not SQLite's
+    write lock, which a writing request takes with BEGIN IMMEDIATE at its first query. What comes after the
+    call starts a new transaction (and on SQLite waits for the write lock only then)."""
+    from portal.db import commit
+
+    commit()
+
+
 def backer_customer(backer: User, provider) -> str:
-    account = db.session.scalar(select(BackerAccount).where(BackerAccount.user_id == backer.id,
-                                                            BackerAccount.provider == provider.name))
-    if account is not None:
-        return account.customer_ref
-    ref = provider.ensure_customer(backer.email, backer.name, None)
-    db.session.add(BackerAccount(user_id=backer.id, provider=provider.name, customer_ref=ref))
-    db.session.flush()
+    """The backer's customer at the provider. Creating one calls the provider outside any transaction, then
+    records it in a short transaction of its own (commits), so a refused pledge does not lose it."""
+    from sqlalchemy.exc import IntegrityError
+
+    def existing() -> str | None:
+        return db.session.scalar(select(BackerAccount.customer_ref).where(
+            BackerAccount.user_id == user_id, BackerAccount.provider == provider.name))
+
+    user_id, email, name = backer.id, backer.email, backer.name
+    ref = existing()
+    if ref is not None:
+        return ref
+    end_transaction_before_call()
+    ref = provider.ensure_customer(email, name, None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(BackerAccount(user_id=user_id, provider=provider.name, customer_ref=ref))
+    except IntegrityError:  # the same backer's other request recorded one first: use that one
+        ref = existing()
+    end_transaction_before_call()
     return ref
 
 
+def start_card_setup(backer: User):
+    """A SetupIntent for the Payment Element (Stripe), created with no transaction open."""
+    from funding.payments import get_provider
+
+    provider = get_provider()
+    customer = backer_customer(backer, provider)
+    end_transaction_before_call()
+    return provider.create_setup_intent(customer)
+
+
 def _save_card(backer: User, payment_method: str | None, setup_intent: str | None):
+    """Save the card with the provider. Ends the current transaction first: the provider is called with
+    no transaction open and no lock held, and the caller re-checks what it checked before (in a new
+    transaction) before writing. The card is saved on the backer's customer; if the caller then refuses
+    the pledge (sold out), no pledge refers to it and nothing ever charges it (it stays harmless on the
+    customer, as a card the backer may use again)."""
     from funding.payments import get_provider
 
     provider = get_provider()
     if not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
     customer = backer_customer(backer, provider)
+    end_transaction_before_call()
     if setup_intent and not payment_method:
         info = provider.retrieve_setup_intent(setup_intent)
         if info.status != "succeeded" or not info.payment_method_ref or info.customer_ref != customer:
@@ -322,25 +370,38 @@ def _check_not_own(campaign: Campaign, backer: User) -> None:
 def place_pledge(campaign: Campaign, backer: User, cmd: NewPledge, *, require_card: bool = True) -> Pledge:
     """Record an active pledge and save the card for an off-session charge at the deadline.
 
-    Nothing is charged here. Every check runs before anything is written or sent to the provider.
+    Nothing is charged here. Every check runs before anything is written or sent to the provider. Then
+    the card is saved with no transaction open (`_save_card` commits the unit of work so far: no lock is
+    held during the provider's round trip), and only then the reward is locked, the checks are repeated
+    and the pledge is written (flushed; the caller commits). A reward sold out meanwhile is a 409, and no
+    pledge is written (the saved card stays on the backer's customer, unused).
     `cmd.payment_method`: a Stripe test card number in the sandbox, a PaymentMethod id with Stripe.
     `require_card=False` (rule tests only) records a pledge without a card; settlement then asks for one.
     """
     payment_method, setup_intent = cmd.payment_method or None, cmd.setup_intent or None
     if require_card and not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
-    _check_not_own(campaign, backer)
-    reward = reward_of(campaign, cmd.reward_id)
-    _check_currency_matches(campaign, cmd.currency)
-    _check_open(campaign)
+
+    def check(lock: bool) -> tuple[Reward | None, int]:
+        _check_not_own(campaign, backer)
+        reward = reward_of(campaign, cmd.reward_id)
+        _check_currency_matches(campaign, cmd.currency)
+        _check_open(campaign)
+        return reward, _check_reward(campaign, reward, cmd.amount, cmd.shipping_region, lock=lock)
+
+    reward, shipping_fee = check(lock=False)
+    card = provider = None
+    if payment_method or setup_intent:
+        provider, card = _save_card(backer, payment_method, setup_intent)
+        reward, shipping_fee = check(lock=True)  # a new transaction: the campaign or the stock may have changed
+    else:
+        _check_stock(reward)
     amount = cmd.amount
-    shipping_fee = _check_reward(campaign, reward, amount, cmd.shipping_region)
     pledge = Pledge(campaign_id=campaign.id, backer_id=backer.id, reward_id=reward.id if reward else None,
                     amount=amount, extra_support=amount - (reward.amount if reward else amount),
                     shipping_region=_region(reward, cmd.shipping_region),
                     shipping_fee=shipping_fee, status=PledgeStatus.ACTIVE)
-    if payment_method or setup_intent:
-        provider, card = _save_card(backer, payment_method, setup_intent)
+    if card is not None:
         pledge.provider = provider.name
         pledge.customer_ref, pledge.payment_method_ref, pledge.card_label = (
             card.customer_ref, card.payment_method_ref, card.label)
@@ -380,11 +441,20 @@ def update_pledge(pledge: Pledge, cmd: PledgeChange) -> Pledge:
 
 
 def change_card(pledge: Pledge, cmd: CardChange) -> Pledge:
-    """A new card for an active pledge, or for an errored one (settlement then retries it)."""
-    if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
-        raise Conflict(_("The card of this pledge can no longer be changed."), {"status": [pledge.status]})
+    """A new card for an active pledge, or for an errored one (settlement then retries it). The card is
+    saved with no transaction open; the pledge is then locked and its state checked again before writing."""
+    from funding.attempts import lock_pledge
+
+    def check(pledge: Pledge) -> None:
+        if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
+            raise Conflict(_("The card of this pledge can no longer be changed."), {"status": [pledge.status]})
+
+    check(pledge)
+    pledge_id = pledge.id
     setup_intent = cmd.setup_intent or None
     provider, card = _save_card(pledge.backer, cmd.payment_method or None, setup_intent)
+    pledge = lock_pledge(pledge_id)  # (the same object, reloaded: settlement may have moved it meanwhile)
+    check(pledge)
     before = {"card": pledge.card_label}
     pledge.provider = provider.name
     pledge.customer_ref, pledge.payment_method_ref, pledge.card_label = (

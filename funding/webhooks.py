@@ -2,7 +2,8 @@
 
 Deliveries are at-least-once and unordered. Each handler is guarded by state (an attempt already
 recorded is left alone, ledger entries are unique by reference), and payment events re-fetch the
-PaymentIntent from the provider before acting, so a late or repeated event cannot undo anything.
+PaymentIntent from the provider before acting, so a late or repeated event cannot undo anything. The
+re-fetch happens before anything is written, with no transaction open (no lock held during the call).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def handle_event(event: dict) -> str:
         return "ignored: no id"
     if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event_id)) is not None:
         return "duplicate"
+    obj = parsed.obj
+    handler = HANDLERS.get(event_type)
+    # Re-fetch from the provider first, with no transaction open (nothing is written yet): no lock is
+    # held during the call; the event row and the handler's writes follow in a new transaction.
+    fetcher = FETCHERS.get(event_type)
+    fetched = fetcher(obj) if fetcher else None
     row = WebhookEvent(event_id=event_id, type=event_type[:100])
     try:
         with db.session.begin_nested():
@@ -43,9 +50,7 @@ def handle_event(event: dict) -> str:
             db.session.flush()
     except IntegrityError:  # the same event delivered twice at the same time
         return "duplicate"
-    obj = parsed.obj
-    handler = HANDLERS.get(event_type)
-    outcome = handler(obj) if handler else "ignored"
+    outcome = handler(obj, fetched) if handler else "ignored"
     row.outcome = outcome[:255]
     db.session.flush()
     return outcome
@@ -56,7 +61,32 @@ def _pledge_for_setup_intent(obj: dict) -> Pledge | None:
     return db.session.scalar(select(Pledge).where(Pledge.setup_intent_ref == ref)) if ref else None
 
 
-def setup_intent_succeeded(obj: dict) -> str:
+def _call_provider(call):
+    """Run `call` (a provider read) with no transaction open; None when the provider cannot answer."""
+    from funding.services import end_transaction_before_call
+
+    end_transaction_before_call()
+    try:
+        return call()
+    except (ProviderUnavailable, PortalError, KeyError):
+        return None
+
+
+def fetch_setup_intent_status(obj: dict) -> str | None:
+    if _pledge_for_setup_intent(obj) is None:
+        return None
+    info = _call_provider(lambda: get_provider().retrieve_setup_intent(obj["id"]))
+    return info.status if info is not None else None
+
+
+def fetch_payment(obj: dict) -> ChargeResult | None:
+    attempt = _attempt_for(obj)
+    if attempt is None or attempt.status not in (AttemptStatus.PENDING, AttemptStatus.REQUIRES_ACTION):
+        return None
+    return _call_provider(lambda: get_provider().retrieve_payment(obj["id"]))
+
+
+def setup_intent_succeeded(obj: dict, fetched=None) -> str:
     pledge = _pledge_for_setup_intent(obj)
     if pledge is None:
         return "no pledge"
@@ -66,17 +96,13 @@ def setup_intent_succeeded(obj: dict) -> str:
     return "card saved"
 
 
-def setup_intent_failed(obj: dict) -> str:
+def setup_intent_failed(obj: dict, fetched: str | None = None) -> str:
     """The card could not be saved: the pledge loses it and the backer is mailed a link to add another."""
     pledge = _pledge_for_setup_intent(obj)
     if pledge is None:
         return "no pledge"
     # Events arrive unordered: a SetupIntent retried and succeeded since then has a working card.
-    status = obj.get("status")
-    try:
-        status = get_provider().retrieve_setup_intent(obj["id"]).status
-    except (ProviderUnavailable, PortalError, KeyError):
-        pass
+    status = fetched or obj.get("status")
     if status == "succeeded":
         return "setup succeeded since"
     pledge = db.session.scalars(select(Pledge).where(Pledge.id == pledge.id).with_for_update()
@@ -98,7 +124,7 @@ def _attempt_for(obj: dict) -> PaymentAttempt | None:
     return attempt
 
 
-def payment_intent_event(obj: dict) -> str:
+def payment_intent_event(obj: dict, fetched: ChargeResult | None = None) -> str:
     """succeeded / payment_failed / requires_action: re-fetch the PaymentIntent and record what it says."""
     from funding.settlement import record_charge
 
@@ -107,11 +133,12 @@ def payment_intent_event(obj: dict) -> str:
         return "no attempt"
     if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.REQUIRES_ACTION):
         return "already recorded"
-    try:
-        result = get_provider().retrieve_payment(obj["id"])
-    except (ProviderUnavailable, KeyError):
-        result = _result_from_payload(obj)
-    pledge = db.session.scalars(select(Pledge).where(Pledge.id == attempt.pledge_id).with_for_update()).one()
+    result = fetched or _result_from_payload(obj)
+    pledge = db.session.scalars(select(Pledge).where(Pledge.id == attempt.pledge_id).with_for_update()
+                                .execution_options(populate_existing=True)).one()
+    db.session.refresh(attempt)
+    if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.REQUIRES_ACTION):
+        return "already recorded"
     record_charge(attempt, pledge, result, final=pledge.final_retry_done)
     return f"pledge {pledge.id} {pledge.status}"
 
@@ -135,7 +162,7 @@ def _pledge_for_payment(payment_ref: str | None) -> Pledge | None:
     return db.session.scalars(select(Pledge).where(Pledge.payment_ref == payment_ref).with_for_update()).first()
 
 
-def charge_refunded(obj: dict) -> str:
+def charge_refunded(obj: dict, fetched=None) -> str:
     """A refund, also one made in the Stripe dashboard: catch the ledger up to the charge's refunded total."""
     pledge = _pledge_for_payment(obj.get("payment_intent"))
     if pledge is None:
@@ -147,7 +174,7 @@ def charge_refunded(obj: dict) -> str:
     return f"pledge {pledge.id} refunded {delta}"
 
 
-def dispute_created(obj: dict) -> str:
+def dispute_created(obj: dict, fetched=None) -> str:
     pledge = _pledge_for_payment(obj.get("payment_intent"))
     if pledge is None:
         return "no pledge"
@@ -167,4 +194,12 @@ HANDLERS = {
     "payment_intent.requires_action": payment_intent_event,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": dispute_created,
+}
+
+# What a handler re-fetches from the provider before anything is written (see `handle_event`).
+FETCHERS = {
+    "setup_intent.setup_failed": fetch_setup_intent_status,
+    "payment_intent.succeeded": fetch_payment,
+    "payment_intent.payment_failed": fetch_payment,
+    "payment_intent.requires_action": fetch_payment,
 }

@@ -103,8 +103,7 @@ def pledge_new(campaign_id: int):
     setup = None
     if stripe_mode() and campaign.status == CampaignStatus.LIVE:
         try:
-            provider = get_provider()
-            setup = provider.create_setup_intent(services.backer_customer(current_user, provider))
+            setup = services.start_card_setup(current_user)  # no transaction open during the provider calls
         except ProviderUnavailable:
             flash(_("The payment provider could not be reached. Try again in a moment."), "danger")
     response = render_template("funding/pledge_form.html", campaign=campaign, form=form, setup=setup,
