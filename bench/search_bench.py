@@ -221,12 +221,10 @@ def main() -> None:
         elif name == "elasticsearch":
             from osmem_server import OsmemServer
 
-            from tests.search.osmem import PlainJsonNode
-
             path = Path(tempfile.mkdtemp(prefix="search-bench-")) / "bench.sqlite3"
             with OsmemServer.start() as server:
                 app = make_test_app(f"sqlite:///{path}", ELASTICSEARCH_URL=server.url,
-                                    ELASTICSEARCH_NODE_CLASS=PlainJsonNode, ELASTICSEARCH_TIMEOUT=60)
+                                    ELASTICSEARCH_COMPAT_HEADERS=False, ELASTICSEARCH_TIMEOUT=60)
                 results.append(run_backend(name, app, args.docs, args.rounds))
         else:
             parser.error(f"unknown backend {name}")

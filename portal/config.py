@@ -40,6 +40,12 @@ def _int(env: Mapping[str, str], name: str, default: int, errors: list[str]) -> 
         return default
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool, errors: list[str]) -> bool:
+    from portal.search.settings import parse_switch
+
+    return parse_switch(env, name, default, errors)
+
+
 def normalise_database_url(url: str) -> str:
     """Heroku-style `postgres://` and bare `postgresql://` URLs use psycopg 3."""
     if url.startswith("postgres://"):
@@ -74,6 +80,21 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SEARCH_INDEX": env.get("SEARCH_INDEX") or "portal-search",
         "SEARCH_ANALYZER": env.get("SEARCH_ANALYZER") or "cjk",
         "ELASTICSEARCH_TIMEOUT": _int(env, "ELASTICSEARCH_TIMEOUT", 5, errors),
+        # More of Elasticsearch (portal/search/settings.py): several nodes in ELASTICSEARCH_URL (commas),
+        # an API key or basic auth, the CA of an https cluster, retries on another node, and `false` for
+        # ELASTICSEARCH_COMPAT_HEADERS with servers that answer plain JSON only (osmem-server).
+        "ELASTICSEARCH_API_KEY": env.get("ELASTICSEARCH_API_KEY") or None,
+        "ELASTICSEARCH_USERNAME": env.get("ELASTICSEARCH_USERNAME") or None,
+        "ELASTICSEARCH_PASSWORD": env.get("ELASTICSEARCH_PASSWORD") or None,
+        "ELASTICSEARCH_CA_CERTS": env.get("ELASTICSEARCH_CA_CERTS") or None,
+        "ELASTICSEARCH_MAX_RETRIES": _int(env, "ELASTICSEARCH_MAX_RETRIES", 1, errors),
+        "ELASTICSEARCH_RETRY_ON_TIMEOUT": _switch(env, "ELASTICSEARCH_RETRY_ON_TIMEOUT", False, errors),
+        "ELASTICSEARCH_COMPAT_HEADERS": _switch(env, "ELASTICSEARCH_COMPAT_HEADERS", True, errors),
+        # Operations (portal/observability.py): one JSON object per log line (`json`, the production
+        # default) or plain text; GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`
+        # (404 while it is unset).
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or ("json" if production else "text")).strip().lower(),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
@@ -173,7 +194,7 @@ def validate_config(config: Mapping) -> None:
     uri = config.get("SQLALCHEMY_DATABASE_URI", "")
     if not (uri.startswith("sqlite") or uri.startswith("postgresql")):
         errors.append(f"DATABASE_URL must be a SQLite or PostgreSQL URL, got scheme {urlsplit(uri).scheme!r}")
-    for name in ("REDIS_URL", "ELASTICSEARCH_URL", "PUBLIC_BASE_URL", "TSA_URL"):
+    for name in ("REDIS_URL", "PUBLIC_BASE_URL", "TSA_URL"):
         value = config.get(name)
         if value and not urlsplit(value).scheme:
             errors.append(f"{name} must be a URL, got {value!r}")
@@ -189,6 +210,13 @@ def validate_config(config: Mapping) -> None:
             errors.append(f"AUDIT_SIGNING_KEY {error}")
     if not 0 <= int(config.get("TRUSTED_PROXIES") or 0) <= 5:
         errors.append(f"TRUSTED_PROXIES must be between 0 and 5 (proxy hops), got {config.get('TRUSTED_PROXIES')}")
+    from portal.search.settings import settings_errors
+
+    errors += settings_errors(config)  # ELASTICSEARCH_*: every node's URL, auth, CA file (no secret shown)
+    if config.get("LOG_FORMAT", "text") not in ("json", "text"):
+        errors.append(f"LOG_FORMAT must be json or text, got {config.get('LOG_FORMAT')!r}")
+    if config.get("METRICS_TOKEN") is not None and len(config["METRICS_TOKEN"]) < 16:
+        errors.append("METRICS_TOKEN must be at least 16 characters")
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         errors.append("MAIL_USE_TLS and MAIL_USE_SSL are exclusive")
     if errors:

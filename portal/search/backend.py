@@ -6,6 +6,7 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.search.interfaces import SearchBackend
+from portal.search.settings import parse_settings
 
 EXTENSION = "portal.search.backend"
 
@@ -13,18 +14,16 @@ EXTENSION = "portal.search.backend"
 def get_backend() -> SearchBackend:
     """Elasticsearch when ELASTICSEARCH_URL is set, the built-in database search otherwise."""
     backends = current_app.extensions.setdefault(EXTENSION, {})
-    url = current_app.config.get("ELASTICSEARCH_URL")
+    settings = parse_settings(current_app.config) if current_app.config.get("ELASTICSEARCH_URL") else None
     dialect = db.session.get_bind().dialect.name
-    key = (url, current_app.config.get("SEARCH_INDEX", "portal-search"), dialect)
+    key = (settings, current_app.config.get("SEARCH_INDEX", "portal-search"), dialect)
     backend = backends.get(key)
     if backend is None:
-        if url:
+        if settings is not None:
             from portal.search.elastic import ElasticsearchBackend
 
-            backend = ElasticsearchBackend(
-                url, alias=key[1], analyzer=current_app.config.get("SEARCH_ANALYZER", "cjk"),
-                node_class=current_app.config.get("ELASTICSEARCH_NODE_CLASS"),
-                timeout=float(current_app.config.get("ELASTICSEARCH_TIMEOUT", 5)))
+            backend = ElasticsearchBackend(settings, alias=key[1],
+                                           analyzer=current_app.config.get("SEARCH_ANALYZER", "cjk"))
         else:
             from portal.search.builtin import BuiltinBackend
 

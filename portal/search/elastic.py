@@ -4,7 +4,8 @@ Documents live in a concrete index `<alias>-<timestamp>` behind the alias (SEARC
 "portal-search" by default); a reindex fills a new index and swaps the alias in one atomic call.
 The analyzer of the text fields is configurable (SEARCH_ANALYZER: `cjk` by default, `smartcn` or
 `ik_max_word` when the plugin is installed). Timeouts are short: a slow cluster must fail a search
-fast and leave indexing to the outbox retries, not hang a request.
+fast and leave indexing to the outbox retries, not hang a request. Nodes, credentials, CA
+certificate, retries and the plain-JSON switch come from the environment (portal/search/settings.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from elastic_transport import Urllib3HttpNode
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import BulkIndexError, streaming_bulk
 
 from portal.search.interfaces import PRICE_BUCKETS, Hit, Result, SearchQuery, SearchUnavailable, bucket_label
 from portal.search.interfaces import exact_title as _exact_title
+from portal.search.settings import ElasticsearchSettings, parse_settings
 from portal.search.text import query_terms
 
 log = logging.getLogger(__name__)
@@ -29,15 +32,54 @@ def _doc_id(doc_type: str, object_id: int) -> str:
     return f"{doc_type}-{object_id}"
 
 
+def _plain(media_type: str) -> str:
+    if "compatible-with" not in media_type:
+        return media_type
+    return "application/x-ndjson" if "x-ndjson" in media_type else "application/json"
+
+
+class PlainJsonNode(Urllib3HttpNode):
+    """Sends `application/json` (`application/x-ndjson` for bulk) where the client would send the
+    versioned `application/vnd.elasticsearch+json; compatible-with=8`, for servers that answer that with
+    406 (ELASTICSEARCH_COMPAT_HEADERS=false). The 8.x client rewrites any `Accept`/`Content-Type` passed
+    through `headers=` back to the versioned type just before sending, so a node class (the client's
+    documented `node_class` extension point) is the one place the plain types survive."""
+
+    def perform_request(self, method, target, body=None, headers=None, **kwargs):
+        if headers is not None:
+            headers = headers.copy()
+            for name in ("accept", "content-type"):
+                if headers.get(name):
+                    headers[name] = _plain(headers[name])
+        return super().perform_request(method, target, body=body, headers=headers, **kwargs)
+
+
+def client_options(settings: ElasticsearchSettings) -> dict:
+    """Keyword arguments of `Elasticsearch(hosts, **options)` for these settings."""
+    options: dict = {"request_timeout": settings.timeout, "max_retries": settings.max_retries,
+                     "retry_on_timeout": settings.retry_on_timeout}
+    if settings.api_key:
+        # `id:api_key` as Elasticsearch prints it, or the base64 "encoded" form (base64 has no colon).
+        key_id, colon, key = settings.api_key.partition(":")
+        options["api_key"] = (key_id, key) if colon else settings.api_key
+    elif settings.basic_auth:
+        options["basic_auth"] = settings.basic_auth
+    if settings.ca_certs:
+        options["ca_certs"] = settings.ca_certs
+    if not settings.compat_headers:
+        options["node_class"] = PlainJsonNode
+    return options
+
+
 class ElasticsearchBackend:
     name = "elasticsearch"
 
-    def __init__(self, url: str, *, alias: str = "portal-search", analyzer: str = "cjk", node_class=None,
+    def __init__(self, settings: ElasticsearchSettings | str, *, alias: str = "portal-search", analyzer: str = "cjk",
                  timeout: float = 5.0):
-        options = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False}
-        if node_class is not None:
-            options["node_class"] = node_class
-        self.client = Elasticsearch(url, **options)
+        if isinstance(settings, str):
+            settings = parse_settings({"ELASTICSEARCH_URL": settings, "ELASTICSEARCH_TIMEOUT": timeout})
+        self.settings = settings
+        self.client = Elasticsearch(list(settings.hosts), **client_options(settings))
         self.alias = alias
         self.analyzer = analyzer
         self._ready = False

@@ -1,7 +1,8 @@
 """Fixtures of the search suite: every behavioural test runs on each backend.
 
 `backend` is "builtin" (on the session database: SQLite, or PostgreSQL with TEST_DATABASE_URL) or
-"elasticsearch" (a fresh clone of an osmem-server started on 127.0.0.1 by its pytest plugin).
+"elasticsearch" (a fresh clone of an osmem-server started on 127.0.0.1 by its pytest plugin, reached
+with ELASTICSEARCH_COMPAT_HEADERS=false as production would).
 `index_now()` commits the test's work the way a request does, which runs the outbox job inline.
 """
 
@@ -11,7 +12,6 @@ import pytest
 
 from portal.db import commit
 from portal.extensions import db
-from tests.search.osmem import PlainJsonNode
 
 BACKENDS = ["builtin", "elasticsearch"]
 
@@ -23,11 +23,12 @@ def backend(request, app, db_session):
         return
     server = request.getfixturevalue("osmem_server")
     clone = server.clone()
-    app.config.update(ELASTICSEARCH_URL=clone.url, ELASTICSEARCH_NODE_CLASS=PlainJsonNode, ELASTICSEARCH_TIMEOUT=15)
+    # osmem answers plain JSON only: the production switch for such servers, no test-only code.
+    app.config.update(ELASTICSEARCH_URL=clone.url, ELASTICSEARCH_COMPAT_HEADERS=False, ELASTICSEARCH_TIMEOUT=15)
     try:
         yield "elasticsearch"
     finally:
-        app.config.update(ELASTICSEARCH_URL=None, ELASTICSEARCH_NODE_CLASS=None)
+        app.config.update(ELASTICSEARCH_URL=None, ELASTICSEARCH_COMPAT_HEADERS=True)
         clone.close()
 
 
