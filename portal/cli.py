@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import click
 from flask import Flask, current_app
@@ -118,10 +119,13 @@ def seed_demo_command(if_empty: bool) -> None:
 
 
 @jobs_cli.command("worker")
-@click.option("--with-scheduler", is_flag=True, help="Also enqueue periodic jobs (one scheduler wins per interval).")
+@click.option("--with-scheduler", is_flag=True,
+              help="Also enqueue periodic jobs (one scheduler wins per interval) and relay the job outbox.")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
-    """Run an RQ worker for the portal queue (needs REDIS_URL)."""
+    """Run an RQ worker for the portal queue (needs REDIS_URL). Survives Redis outages: the worker
+    starts again once Redis answers, and the scheduler keeps relaying the outbox meanwhile."""
+    from redis.exceptions import RedisError
     from rq import Worker
 
     from portal.jobs import get_queue, get_redis, scheduler_loop
@@ -133,9 +137,49 @@ def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
         app = current_app._get_current_object()
         threading.Thread(target=scheduler_loop, args=(app, stop), daemon=True, name="periodic").start()
     try:
-        Worker([get_queue()], connection=get_redis()).work(with_scheduler=with_scheduler, burst=burst)
+        while True:
+            connection = get_redis(for_worker=True)
+            worker = None
+            try:
+                worker = Worker([get_queue(connection)], connection=connection)
+                worker.work(with_scheduler=with_scheduler, burst=burst)
+            except RedisError as error:
+                current_app.logger.warning("worker: Redis unreachable (%s); starting again in 5 s",
+                                           type(error).__name__)
+            if burst or (worker is not None and worker._stop_requested):
+                return
+            # RQ's worker quits on a Redis timeout or error: wait and start a new one.
+            if stop.wait(5):
+                return
     finally:
         stop.set()
+
+
+@jobs_cli.command("relay")
+@click.option("--every", type=float, default=None, metavar="SECONDS",
+              help="Keep relaying at this interval (without it: once, then exit).")
+def jobs_relay_command(every: float | None) -> None:
+    """Hand jobs waiting in the database outbox (written while Redis was unreachable) to RQ."""
+    from redis.exceptions import RedisError
+
+    from portal.jobs import outbox_lag_seconds, relay
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, there is no outbox to relay.")
+    while True:
+        try:
+            delivered = relay()
+            click.echo(f"relayed {delivered} job(s); oldest waiting: {outbox_lag_seconds():.0f} s")
+        except RedisError as error:
+            db.session.rollback()
+            click.echo(f"Redis unreachable ({type(error).__name__}); jobs stay in the outbox", err=True)
+            if every is None:
+                sys.exit(1)
+        finally:
+            db.session.remove()
+        if every is None:
+            return
+        time.sleep(every)
 
 
 @jobs_cli.command("run-periodic")

@@ -156,6 +156,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     if env.get("SECRET_KEY") and len(env["SECRET_KEY"]) < 16:
         errors.append("SECRET_KEY must be at least 16 characters")
     config["_ERRORS"] = errors
+    if production and not env.get("REDIS_URL"):
+        # Several workers or hosts need one rate-limit budget and one job queue.
+        errors.append("REDIS_URL is required when PORTAL_ENV=production (shared rate limits and job queue)")
     return config
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, make_response, redirect, render_template, request, url_for
+from flask import g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -24,6 +25,7 @@ ERROR_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 TITLES = {
@@ -37,6 +39,7 @@ TITLES = {
     415: _l("Unsupported media type"),
     429: _l("Too many requests"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 
 MESSAGES = {
@@ -50,7 +53,11 @@ MESSAGES = {
     415: _l("Send JSON with Content-Type: application/json."),
     429: _l("Too many requests. Wait a moment and try again."),
     500: _l("An unexpected error happened. It has been logged."),
+    503: _l("The portal cannot reach its database right now. Please try again in a minute."),
 }
+
+# Seconds a client is asked to wait (Retry-After) while the database is unreachable.
+RETRY_AFTER_SECONDS = 30
 
 
 class PortalError(Exception):
@@ -129,6 +136,62 @@ def error_response(status: int, message: str | None = None, fields: dict | None 
     return response
 
 
+# SQLSTATEs of a server that went away or refuses connections (class 08: connection exception;
+# 57P01-3: shutting down or starting up; 53300: too many connections).
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+SQLITE_UNAVAILABLE = {"SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB"}
+DATABASE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (a lost or refused connection, a server
+    shutting down, an exhausted pool), as opposed to a bad statement, a constraint or a deadlock."""
+    if isinstance(error, (sa_exc.DisconnectionError, sa_exc.TimeoutError, sa_exc.InterfaceError)):
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    errorname = getattr(original, "sqlite_errorname", None)
+    if errorname is not None:
+        return errorname in SQLITE_UNAVAILABLE or errorname.startswith("SQLITE_IOERR")
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is None:
+        # psycopg: no SQLSTATE means the client failed (connection refused, lost, timed out).
+        return type(original).__module__.startswith("psycopg")
+    return sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
+
+
+def database_unavailable_response():
+    """503 with Retry-After: the friendly page, or the JSON error under /api/. Touches no database:
+    the visitor is shown as logged out rather than loaded."""
+    from portal.extensions import login_manager
+
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+    try:
+        if wants_json():
+            response = error_response(503, code="service_unavailable")
+        else:
+            response = make_response(render_template("errors/503.html", status=503, title=TITLES[503],
+                                                     message=MESSAGES[503]))
+    except Exception:  # the page must not fail in turn
+        log.exception("could not render the 503 page")
+        response = make_response(f"<!doctype html><title>503</title><h1>{TITLES[503]}</h1><p>{MESSAGES[503]}</p>")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the database may be the thing that is down
+        log.debug("rollback failed", exc_info=True)
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
@@ -159,6 +222,19 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        db.session.rollback()
+        _rollback_quietly()
+        if database_unavailable(error):
+            return handle_database_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
+
+    def handle_database_error(error: Exception):
+        if not database_unavailable(error):
+            return handle_unexpected(error)
+        _rollback_quietly()
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300])
+        return database_unavailable_response()
+
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, handle_database_error)

@@ -30,7 +30,13 @@ migrate = Migrate(compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# With Redis as the storage (REDIS_URL) every host shares one budget. When Redis is unreachable the
+# limiter falls back to per-process limits (the same limits, counted in memory), logs
+# "Rate limit storage unreachable - falling back to in-memory storage" once, and goes back to Redis
+# when a periodic check finds it again ("Rate limit storage recovered"); short socket timeouts keep a
+# dead Redis from holding requests up. swallow_errors: a storage error never turns into a 500.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True,
+                  swallow_errors=True, storage_options={"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
 
 
 def _login_rate_limit() -> str:

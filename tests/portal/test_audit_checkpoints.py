@@ -217,7 +217,7 @@ def test_production_requires_the_signing_key_and_bad_keys_are_named():
         validate_config(load_config("/tmp/instance", {"TSA_URL": "tsa.example"}))
     raw = base64.b64encode(os.urandom(32)).decode()
     validate_config(load_config("/tmp/instance", {"PORTAL_ENV": "production", "SECRET_KEY": "x" * 32,
-                                                  "AUDIT_SIGNING_KEY": raw}))
+                                                  "AUDIT_SIGNING_KEY": raw, "REDIS_URL": "redis://127.0.0.1:6379/0"}))
     from cryptography.hazmat.primitives import serialization
 
     key = parse_audit_signing_key(raw)

@@ -89,7 +89,7 @@ def test_periodic_jobs_are_enqueued_once_per_interval(app, db_session, monkeypat
         queue = jobs.get_queue()
         queue.empty()
         stop = threading.Event()
-        threads = [threading.Thread(target=jobs.scheduler_loop, args=(app, stop, 0.05)) for _ in range(2)]
+        threads = [threading.Thread(target=jobs.scheduler_loop, args=(app, stop, 0.05, False)) for _ in range(2)]
         for thread in threads:
             thread.start()
         stop.wait(0.3)
