@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
+    register_observability(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -222,6 +223,13 @@ def register_request_hooks(app: Flask) -> None:
         if request.path.startswith("/api/"):
             response.vary.add("Authorization")
         return response
+
+
+def register_observability(app: Flask) -> None:
+    """Request id (X-Request-ID, g.request_id), JSON logs (LOG_FORMAT), Prometheus metrics on /metrics."""
+    from portal import observability
+
+    observability.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

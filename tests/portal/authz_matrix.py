@@ -59,6 +59,7 @@ GET    /api/docs                                               public
 GET    /                                                       public
 GET    /healthz                                                public
 GET    /readyz                                                 public
+GET    /metrics                                                404   404   404   404   404   404   404   404   404   # METRICS_TOKEN unset; with it, its bearer token and no login (test_observability)
 GET    /dashboard                                              user
 POST   /language                                               public
 GET    /admin/                                                 admin
