@@ -17,6 +17,7 @@ unique by reference, so recording twice (a rerun, a webhook) changes nothing.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -71,7 +72,8 @@ class SettleReport:
 
 
 class RateLimiter:
-    """At most `rate` calls per second across threads (evenly spaced: a conservative token bucket)."""
+    """At most `rate` calls per second across the threads of this process (evenly spaced: a conservative
+    token bucket)."""
 
     def __init__(self, rate: float | None):
         self.interval = 1.0 / rate if rate else 0.0
@@ -88,6 +90,71 @@ class RateLimiter:
         delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+
+
+class SharedRateLimiter:
+    """At most `rate` provider calls per second across every process and host that settles, spaced evenly
+    like `RateLimiter`, with the schedule kept in Redis: one Lua script (atomic) reads the next free slot,
+    books it and answers how long to wait. Redis's own clock (TIME) is the only clock, so hosts whose
+    clocks differ still share one schedule.
+
+    When Redis cannot be reached the limit falls back to this process (`RateLimiter`), says so in the log,
+    and Redis is tried again after `RETRY_AFTER` seconds."""
+
+    KEY = "portal:funding:settle:provider-calls"
+    RETRY_AFTER = 30.0
+    BOOK_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], string.format('%.0f', start + interval), 'PX',
+           math.floor((start + interval - now) / 1000) + 1000)
+return string.format('%.0f', start - now)
+"""
+
+    def __init__(self, rate: float, redis_url: str, key: str | None = None):
+        from redis import Redis
+
+        self.interval_us = math.ceil(1_000_000 / rate)
+        self.key = key or self.KEY
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=1.0)
+        self.book_slot = self.redis.register_script(self.BOOK_SLOT)
+        self.local = RateLimiter(rate)
+        self.redis_back_at = 0.0  # monotonic time until which only the local limiter is used
+        self.lock = threading.Lock()
+
+    def _fall_back(self, error: Exception) -> None:
+        with self.lock:
+            if self.redis_back_at <= time.monotonic():
+                log.warning("settlement rate limit: Redis unreachable (%s); limiting this process only for "
+                            "%.0f s", type(error).__name__, self.RETRY_AFTER)
+            self.redis_back_at = time.monotonic() + self.RETRY_AFTER
+
+    def wait(self) -> None:
+        from redis.exceptions import RedisError
+
+        if self.redis_back_at <= time.monotonic():
+            try:
+                delay_us = int(self.book_slot(keys=[self.key], args=[self.interval_us]))
+            except (RedisError, OSError) as error:
+                self._fall_back(error)
+            else:
+                if delay_us > 0:
+                    time.sleep(delay_us / 1_000_000)
+                return
+        self.local.wait()
+
+
+Limiter = RateLimiter | SharedRateLimiter
+
+
+def rate_limiter(rate: float | None) -> Limiter:
+    """The settlement's limit on provider calls: shared through Redis when `REDIS_URL` is set."""
+    redis_url = current_app.config.get("REDIS_URL")
+    if rate and redis_url:
+        return SharedRateLimiter(rate, redis_url, current_app.config.get("SETTLE_RATE_LIMIT_KEY"))
+    return RateLimiter(rate)
 
 
 # ---- closing a campaign ----------------------------------------------------------------------
@@ -210,7 +277,7 @@ def _claim_unlocked(pledge_id: int, *, final: bool = False) -> tuple[int, dict] 
     return attempt_id, call
 
 
-def charge_pledge(pledge_id: int, *, final: bool = False, limiter: RateLimiter | None = None) -> str:
+def charge_pledge(pledge_id: int, *, final: bool = False, limiter: Limiter | None = None) -> str:
     """Claim, call the provider, record. Returns the pledge's status afterwards ("pending" if unknown)."""
     claimed = _claim(pledge_id, final=final)
     if claimed is None:
@@ -333,7 +400,7 @@ def drop(pledge: Pledge, reason: str) -> None:
 
 # ---- errored and unauthenticated pledges -----------------------------------------------------
 
-def follow_up(pledge_id: int, now: datetime, limiter: RateLimiter | None = None) -> str:
+def follow_up(pledge_id: int, now: datetime, limiter: Limiter | None = None) -> str:
     """Every 48 h a reminder; after 7 days one final off-session retry, then dropped."""
     with serial_on_sqlite():
         try:
@@ -447,7 +514,7 @@ def settle(campaign_id: int | None = None, *, now: datetime | None = None, concu
 
     now = now or utcnow()
     report = SettleReport()
-    limiter = RateLimiter(rate)
+    limiter = rate_limiter(rate)
     # Refunds a crash left half-done (older than any request still sending one) go out with their own key.
     refunds.resolve_pending(started_before=now - REFUND_IN_FLIGHT)
     for cid in campaigns_to_settle(now, campaign_id):
@@ -475,7 +542,7 @@ def settle(campaign_id: int | None = None, *, now: datetime | None = None, concu
     return report
 
 
-def _step(pledge_id: int, kind: str, now: datetime, limiter: RateLimiter) -> str:
+def _step(pledge_id: int, kind: str, now: datetime, limiter: Limiter) -> str:
     if kind == "charge":
         return charge_pledge(pledge_id, limiter=limiter)
     if kind == "final":  # a final retry crashed mid-call: resolve its pending attempt with the same key
@@ -483,7 +550,7 @@ def _step(pledge_id: int, kind: str, now: datetime, limiter: RateLimiter) -> str
     return follow_up(pledge_id, now, limiter=limiter)
 
 
-def _run_jobs(jobs: list[tuple[int, str]], now: datetime, limiter: RateLimiter, concurrency: int,
+def _run_jobs(jobs: list[tuple[int, str]], now: datetime, limiter: Limiter, concurrency: int,
               report: SettleReport, progress: Callable[[int, int, str], None] | None) -> None:
     total = len(jobs)
     if concurrency <= 1:
