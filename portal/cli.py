@@ -192,5 +192,7 @@ def jobs_run_periodic_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (users_cli, audit_cli, jobs_cli, seed_demo_command):
+    from portal.uploads import storage_cli
+
+    for command in (users_cli, audit_cli, jobs_cli, seed_demo_command, storage_cli):
         app.cli.add_command(command)

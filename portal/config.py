@@ -110,6 +110,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "Haichuang Portal <no-reply@localhost>",
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or os.path.join(instance_path, "uploads"),
+        # Where uploads live (portal.storage): unset = UPLOAD_FOLDER on this host; `file:///path`; or
+        # `s3://BUCKET[/prefix]` for an S3-compatible store, configured by boto3's own AWS_* variables.
+        "STORAGE_URL": env.get("STORAGE_URL") or None,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024, errors),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
@@ -213,6 +216,13 @@ def validate_config(config: Mapping) -> None:
             errors.append(f"AUDIT_SIGNING_KEY {error}")
     if not 0 <= int(config.get("TRUSTED_PROXIES") or 0) <= 5:
         errors.append(f"TRUSTED_PROXIES must be between 0 and 5 (proxy hops), got {config.get('TRUSTED_PROXIES')}")
+    if config.get("STORAGE_URL"):
+        from portal.storage import parse_storage_url
+
+        try:
+            parse_storage_url(config["STORAGE_URL"])
+        except ValueError as error:
+            errors.append(f"STORAGE_URL: {error}")
     from portal.search.settings import settings_errors
 
     errors += settings_errors(config)  # ELASTICSEARCH_*: every node's URL, auth, CA file (no secret shown)

@@ -4,9 +4,16 @@ through routes that check access first.
 Domain packages call `store_upload(file, kinds=..., max_bytes=...)` in a service and keep the
 returned `StoredFile` on their own row (a project document, a resource photo...). Their view
 loads the owning object through the permission helper, then answers with `send_stored(file)`.
-Files are named by a random key on disk, never by the uploader's file name, and are downloaded
-under the uploader's name with the extension of the type found in the content (`plan.exe` holding
-a PDF downloads as `plan.pdf`), so a browser or desktop never treats them as something else.
+Files are downloaded under the uploader's name with the extension of the type found in the content
+(`plan.exe` holding a PDF downloads as `plan.pdf`), so a browser or desktop never treats them as
+something else.
+
+The bytes live in the file storage (`portal.storage`: a local folder or an S3-compatible bucket),
+under a key made of the sha256 of the content (`sha256/ab/abcdef...`), never the uploader's name:
+identical content is one object, shared by every row that holds it. The object is written during
+the request, before the row is committed; when the request then fails and rolls back, the object
+has no row, and `sweep_orphans` (a periodic job, and `flask --app portal storage sweep`) deletes it
+once it is older than a grace period. An object that a row refers to is never deleted.
 """
 
 from __future__ import annotations
@@ -15,21 +22,25 @@ import hashlib
 import logging
 import os
 import re
-import secrets
 import unicodedata
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import abort, current_app, send_file
+import click
+from flask import Response, abort, current_app
+from flask.cli import AppGroup
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
 
+from portal import jobs
 from portal.db import UTCDateTime, utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
+from portal.storage import LocalStorage, ObjectMissing, StorageError, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +48,11 @@ log = logging.getLogger(__name__)
 class PayloadTooLarge(PortalError):
     status = 413
     code = "payload_too_large"
+
+
+class StorageUnavailable(PortalError):
+    status = 503
+    code = "storage_unavailable"
 
 
 # kind -> (content type, extension, test on the first bytes)
@@ -60,13 +76,17 @@ KEEP_EXTENSIONS = {
 IMAGES = frozenset({"png", "jpeg", "webp", "gif"})
 DOCUMENTS = frozenset({"pdf", "zip", "step"}) | IMAGES
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# An object without a row is deleted once it is older than this (longer than any request that uploads).
+SWEEP_GRACE_SECONDS = 3600
+SWEEP_EVERY_SECONDS = 3600
 
 
 class StoredFile(db.Model):
     __tablename__ = "stored_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Several rows may share one object (same content): not unique; indexed for the orphan sweep.
+    storage_key: Mapped[str] = mapped_column(String(128), index=True)
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
@@ -77,9 +97,17 @@ class StoredFile(db.Model):
 
 
 def upload_folder() -> Path:
-    folder = Path(current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """The folder of the local backend (tests and single-host tools); the S3 backend has none."""
+    storage = get_storage()
+    if not isinstance(storage, LocalStorage):
+        raise RuntimeError(f"uploads are not in a local folder but in {storage.describe()}")
+    storage.root.mkdir(parents=True, exist_ok=True)
+    return storage.root
+
+
+def content_key(sha256: str) -> str:
+    """The storage key of content with this sha256 (hex): the same bytes always get the same key."""
+    return f"sha256/{sha256[:2]}/{sha256}"
 
 
 def detect_kind(head: bytes, allowed: frozenset[str] | set[str]) -> str | None:
@@ -103,13 +131,21 @@ def store_upload(file: FileStorage | None, *, field: str = "file", kinds: frozen
     kind = detect_kind(data[:64], kinds)
     if kind is None:
         raise ValidationFailed.field(field, _("This type of file is not accepted here."))
-    content_type, extension, _check = SIGNATURES[kind]
-    key = f"{secrets.token_hex(16)}.{extension}"
-    path = upload_folder() / key
-    path.write_bytes(data)
+    content_type, _extension, _check = SIGNATURES[kind]
+    digest = hashlib.sha256(data).hexdigest()
+    key = content_key(digest)
+    # Written before the row (and before anything locks it); a rollback leaves an orphan for the sweep.
+    # Writing identical content again refreshes the object's time, so the sweep keeps it.
+    storage = get_storage()
+    try:
+        storage.put(key, data, content_type)
+    except StorageError:
+        log.exception("cannot store upload %s in %s", key, storage.describe())
+        raise StorageUnavailable(_("Files cannot be stored right now. Please try again in a few minutes.")) \
+            from None
     stored = StoredFile(storage_key=key, original_name=os.path.basename(file.filename)[:255],
                         content_type=content_type, kind=kind, size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=uploaded_by_id)
+                        sha256=digest, uploaded_by_id=uploaded_by_id)
     db.session.add(stored)
     db.session.flush()
     return stored
@@ -142,17 +178,119 @@ def content_disposition(name: str, *, as_attachment: bool = True) -> str:
     return f"{value}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def send_stored(stored: StoredFile, *, as_attachment: bool = True):
-    """Answer with the file. Call only after the caller's access check."""
-    path = upload_folder() / stored.storage_key
-    if not path.is_file():
-        # The row outlived its file (restored database, lost volume): say so in the log, not as a 500.
-        log.error("stored file %s (%s) is missing from %s", stored.id, stored.storage_key, upload_folder())
+def send_stored(stored: StoredFile | None, *, as_attachment: bool = True):
+    """Answer with the file, streamed from the storage (never a public bucket URL). Call only after the
+    caller's access check."""
+    if stored is None:
         abort(404)
+    storage = get_storage()
+    try:
+        opened = storage.open(stored.storage_key)
+    except ObjectMissing:
+        # The row outlived its object (restored database, lost volume): say so in the log, not as a 500.
+        log.error("stored file %s (%s) is missing from %s", stored.id, stored.storage_key, storage.describe())
+        abort(404)
+    except StorageError:
+        log.exception("cannot read stored file %s (%s) from %s", stored.id, stored.storage_key, storage.describe())
+        abort(503)
     name = download_name(stored)
-    response = send_file(path, mimetype=stored.content_type, as_attachment=as_attachment,
-                         download_name=name, max_age=0)
+    response = Response(opened, mimetype=stored.content_type, direct_passthrough=True)
+    response.call_on_close(opened.close)
+    response.content_length = opened.size
     response.headers["Content-Disposition"] = content_disposition(name, as_attachment=as_attachment)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@dataclass
+class SweepResult:
+    checked: int = 0  # objects older than the grace period
+    deleted: int = 0  # of those, without a row
+    kept: int = 0  # of those, referred to by a row (or rewritten meanwhile)
+
+
+def sweep_orphans(grace_seconds: int | None = None, *, dry_run: bool = False) -> SweepResult:
+    """Delete the stored objects that no row refers to and that are older than the grace period (what
+    a rolled-back upload leaves). Never deletes an object a committed row refers to: each candidate is
+    checked against the table, then its time is read again just before the delete, so content that
+    an upload is writing again right now (its time is refreshed) is kept."""
+    if grace_seconds is None:
+        grace_seconds = int(current_app.config.get("STORAGE_SWEEP_GRACE_SECONDS", SWEEP_GRACE_SECONDS))
+    storage = get_storage()
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    result = SweepResult()
+    batch: list[str] = []
+
+    def settle(keys: list[str]) -> None:
+        # A connection of its own, closed before talking to the store: no lock or transaction is held
+        # across S3 calls, and the caller's unit of work is left alone.
+        with db.engine.connect() as connection:
+            referenced = set(connection.scalars(select(StoredFile.storage_key)
+                                                .where(StoredFile.storage_key.in_(keys))))
+        for key in keys:
+            if key in referenced:
+                result.kept += 1
+                continue
+            current = storage.stat(key)
+            if current is None:
+                continue
+            if current.last_modified >= cutoff:
+                result.kept += 1
+                continue
+            if not dry_run:
+                storage.delete(key)
+            result.deleted += 1
+            log.info("storage sweep: %s orphan %s (%d bytes, written %s)", "would delete" if dry_run else "deleted",
+                     key, current.size, current.last_modified.isoformat())
+
+    for item in storage.iterate():
+        if item.last_modified >= cutoff:
+            continue
+        result.checked += 1
+        batch.append(item.key)
+        if len(batch) >= 500:
+            settle(batch)
+            batch = []
+    if batch:
+        settle(batch)
+    if isinstance(storage, LocalStorage) and not dry_run:
+        storage.remove_stale_temporaries(grace_seconds)
+    if result.deleted:
+        log.info("storage sweep of %s: %d orphans %s, %d kept", storage.describe(), result.deleted,
+                 "found" if dry_run else "deleted", result.kept)
+    return result
+
+
+def periodic_sweep() -> None:
+    sweep_orphans()
+
+
+jobs.register_periodic("storage.sweep", "portal.uploads.periodic_sweep", SWEEP_EVERY_SECONDS)
+
+
+storage_cli = AppGroup("storage", help="The file storage of uploads (STORAGE_URL).")
+
+
+@storage_cli.command("check")
+def storage_check_command() -> None:
+    """Say where uploads are stored and whether the store answers."""
+    storage = get_storage()
+    try:
+        storage.check()
+    except StorageError as error:
+        raise click.ClickException(f"{storage.describe()}: {error}") from None
+    click.echo(f"{storage.describe()}: ok")
+
+
+@storage_cli.command("sweep")
+@click.option("--grace", "grace_seconds", type=click.IntRange(min=0), default=None,
+              help=f"Keep objects younger than this many seconds (default {SWEEP_GRACE_SECONDS}; 0 only when no "
+                   "upload is in flight).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def storage_sweep_command(grace_seconds: int | None, dry_run: bool) -> None:
+    """Delete stored objects that no row refers to (left by rolled-back uploads), past the grace period."""
+    result = sweep_orphans(grace_seconds, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{get_storage().describe()}: {result.checked} objects past the grace period, "
+               f"{verb} {result.deleted} without a row, kept {result.kept}")

@@ -1,7 +1,6 @@
 """Landing page, per-role dashboard, language switch and health check."""
 
 import logging
-import os
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -85,10 +84,9 @@ def _search() -> str | None:
 
 
 def _storage() -> str | None:
-    folder = current_app.config["UPLOAD_FOLDER"]
-    os.makedirs(folder, exist_ok=True)
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"{folder} is not writable")
+    from portal.storage import get_storage
+
+    get_storage().check()  # local: the folder is writable; s3: HEAD bucket
     return None
 
 

@@ -22,12 +22,13 @@ def upload(data: bytes, name: str) -> FileStorage:
     return FileStorage(stream=io.BytesIO(data), filename=name)
 
 
-def test_files_are_typed_by_content_and_stored_under_a_random_name(app, db_session):
+def test_files_are_typed_by_content_and_stored_under_their_content_hash(app, db_session):
     stored = store_upload(upload(PDF, "../../etc/pitch deck.pdf"))
     assert stored.kind == "pdf" and stored.content_type == "application/pdf" and stored.size == len(PDF)
     assert stored.original_name == "pitch deck.pdf"
     path = upload_folder() / stored.storage_key
     assert path.read_bytes() == PDF and "pitch" not in stored.storage_key
+    assert stored.storage_key == f"sha256/{stored.sha256[:2]}/{stored.sha256}"
     assert not str(path).startswith(app.static_folder)
 
 
