@@ -136,6 +136,7 @@ def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
     if with_scheduler:
         app = current_app._get_current_object()
         threading.Thread(target=scheduler_loop, args=(app, stop), daemon=True, name="periodic").start()
+    warned = False
     try:
         while True:
             connection = get_redis(for_worker=True)
@@ -143,9 +144,13 @@ def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
             try:
                 worker = Worker([get_queue(connection)], connection=connection)
                 worker.work(with_scheduler=with_scheduler, burst=burst)
+                warned = False
             except RedisError as error:
-                current_app.logger.warning("worker: Redis unreachable (%s); starting again in 5 s",
-                                           type(error).__name__)
+                # Said once per outage; the scheduler thread keeps relaying the outbox meanwhile.
+                if not warned:
+                    current_app.logger.warning("worker: Redis unreachable (%s); trying again every 5 s",
+                                               type(error).__name__)
+                warned = True
             if burst or (worker is not None and worker._stop_requested):
                 return
             # RQ's worker quits on a Redis timeout or error: wait and start a new one.

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, Index, Integer, String, event, func, or_, select, update
+from sqlalchemy import JSON, Index, Integer, String, delete, event, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import UTCDateTime, utcnow
@@ -62,6 +62,8 @@ OUTBOX_LEASE_SECONDS = 60
 # The web process looks for a backlog at most this often (and at once after an outage it saw).
 OUTBOX_RELAY_EVERY = 30.0
 OUTBOX_BATCH = 100
+# Delivered outbox rows are kept this long (to look into what was sent), then purged.
+OUTBOX_KEEP_DAYS = 7
 # RQ keeps a finished job (and so its id, which makes a re-delivery a no-op) this long.
 RQ_RESULT_TTL = 24 * 3600
 
@@ -110,6 +112,9 @@ PERIODIC: dict[str, Periodic] = {}
 
 def register_periodic(name: str, path: str, every_seconds: int) -> None:
     PERIODIC[name] = Periodic(path, every_seconds)
+
+
+register_periodic("jobs.purge_outbox", "portal.jobs.purge_delivered", 6 * 3600)
 
 
 def enqueue(path: str, *args, **kwargs) -> None:
@@ -350,7 +355,9 @@ def relay(limit: int = OUTBOX_BATCH) -> int:
 
 
 def _claim(limit: int) -> tuple[str, list[dict]]:
-    """Take up to `limit` undelivered rows nobody holds, for OUTBOX_LEASE_SECONDS. Commits at once:
+    """Take up to `limit` undelivered rows nobody holds, for OUTBOX_LEASE_SECONDS. One conditional
+    UPDATE (its row choice `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent relays take different
+    rows instead of waiting; on SQLite the statement takes the write lock at once). Commits at once:
     no lock is held while Redis is called."""
     token = uuid.uuid4().hex
     now = utcnow()
@@ -360,17 +367,13 @@ def _claim(limit: int) -> tuple[str, list[dict]]:
     if db.session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     try:
-        ids = list(db.session.scalars(candidates))
-        if not ids:
-            db.session.commit()
-            return token, []
-        # Conditional: a row another relay took in the meantime keeps its claim.
-        db.session.execute(
-            update(JobOutbox).where(JobOutbox.id.in_(ids), *free)
+        claimed = db.session.execute(
+            update(JobOutbox).where(JobOutbox.id.in_(candidates.scalar_subquery()), *free)
             .values(claim_token=token, claimed_until=now + timedelta(seconds=OUTBOX_LEASE_SECONDS),
                     attempts=JobOutbox.attempts + 1),
-            execution_options={"synchronize_session": False})
-        rows = _rows(select(JobOutbox).where(JobOutbox.claim_token == token, JobOutbox.id.in_(ids)))
+            execution_options={"synchronize_session": False}).rowcount
+        mine = select(JobOutbox).where(JobOutbox.delivered_at.is_(None), JobOutbox.claim_token == token)
+        rows = _rows(mine.order_by(JobOutbox.id)) if claimed else []
         db.session.commit()
     except Exception:
         _safe_rollback()
@@ -399,6 +402,9 @@ def _push(rows: list[dict]) -> tuple[set[int], Exception | None]:
             delivered.add(row["id"])
     except RedisError as error:
         _note_redis_down(error)
+        return delivered, error
+    except Exception as error:  # never fail the committed request: the relay tries these rows again
+        log.exception("could not hand outbox rows to RQ; they stay in the outbox")
         return delivered, error
     _note_redis_up()
     return delivered, None
@@ -468,6 +474,14 @@ def _safe_rollback() -> None:
         db.session.rollback()
     except Exception:  # the database itself may be the thing that is down
         log.debug("rollback failed", exc_info=True)
+
+
+def purge_delivered() -> int:
+    """Delete outbox rows delivered more than OUTBOX_KEEP_DAYS ago (a periodic job)."""
+    cutoff = utcnow() - timedelta(days=OUTBOX_KEEP_DAYS)
+    result = db.session.execute(delete(JobOutbox).where(JobOutbox.delivered_at < cutoff),
+                                execution_options={"synchronize_session": False})
+    return result.rowcount or 0
 
 
 # ---- periodic work -------------------------------------------------------------------------------

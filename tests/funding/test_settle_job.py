@@ -27,6 +27,9 @@ class FakeQueue:
         if path.startswith("funding."):  # other packages queue their own work (e.g. search indexing)
             self.jobs.append((path, args, kwargs))
 
+    def enqueue_call(self, fn, args, kwargs=None, **options):  # how portal.jobs hands over an outbox row
+        self.enqueue(fn, *args)
+
 
 @pytest.fixture
 def queued(app, monkeypatch):

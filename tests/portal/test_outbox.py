@@ -309,3 +309,72 @@ def test_the_scheduler_loop_survives_redis_outages_and_relays_when_it_returns(tm
         logging.getLogger("portal.jobs").removeHandler(handler)
         reset_jobs_state(scratch)
         drop_scratch_database(url)
+
+
+def test_relays_on_two_hosts_at_once_deliver_each_row_once(tmp_path, redis_server):
+    """Two relays (own connections, as on two hosts) drain one backlog: each row claimed and pushed once."""
+    from flask_migrate import upgrade
+
+    from portal.extensions import db
+    from tests.conftest import make_test_app
+    from tests.dbutil import drop_scratch_database, scratch_database_url
+
+    url = scratch_database_url("outbox_race", tmp_path)
+    scratch = make_test_app(url, REDIS_URL=redis_server.url, JOBS_INLINE=False)
+    reset_jobs_state(scratch)
+    try:
+        with scratch.app_context():
+            upgrade()
+            db.session.add_all([JobOutbox(path="tests.portal.test_outbox.record", args=[str(n)], kwargs={},
+                                          attempts=0, last_error="") for n in range(60)])
+            db.session.commit()
+            db.session.remove()
+        delivered: list[int] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def host():
+            with scratch.app_context():
+                try:
+                    start.wait()
+                    while True:
+                        pushed = jobs.relay(limit=7)
+                        delivered.append(pushed)
+                        if not pushed:
+                            break
+                except BaseException as error:  # noqa: BLE001 (reported below)
+                    errors.append(error)
+                finally:
+                    db.session.remove()
+
+        hosts = [threading.Thread(target=host) for _ in range(2)]
+        for thread in hosts:
+            thread.start()
+        for thread in hosts:
+            thread.join(60)
+        assert errors == []
+        assert sum(delivered) == 60
+        with scratch.app_context():
+            rows = list(db.session.scalars(select(JobOutbox)))
+            assert len(rows) == 60 and all(r.delivered_at is not None for r in rows)
+            assert {r.attempts for r in rows} == {1}  # no row was claimed twice
+            assert Redis.from_url(redis_server.url).llen("rq:queue:portal") == 60
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        reset_jobs_state(scratch)
+        drop_scratch_database(url)
+
+
+def test_delivered_rows_are_purged_after_a_week(outbox_app, db_session):
+    from datetime import timedelta
+
+    from portal.db import utcnow
+
+    old, recent, waiting = (JobOutbox(path="x.y", args=[], kwargs={}, attempts=1, last_error="") for _ in range(3))
+    old.delivered_at = utcnow() - timedelta(days=8)
+    recent.delivered_at = utcnow() - timedelta(days=1)
+    db_session.add_all([old, recent, waiting])
+    db_session.commit()
+    assert jobs.purge_delivered() == 1
+    assert {r.id for r in outbox_rows(db_session)} == {recent.id, waiting.id}
