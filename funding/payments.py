@@ -211,7 +211,7 @@ class DatabaseSandboxStore:
         try:
             with self._engine().begin() as connection:
                 connection.execute(self._table().insert().values(
-                    refunded=0, data={}, created_at=now, updated_at=now, **values))
+                    {"refunded": 0, "data": {}, "created_at": now, "updated_at": now} | values))
         except IntegrityError:
             return False
         return True
