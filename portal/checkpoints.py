@@ -1,8 +1,10 @@
-"""Signed checkpoints of the audit chain: the anchor that makes truncation and rewrites visible.
+"""Signed checkpoints of the audit streams: the anchor that makes truncation and rewrites visible.
 
-A checkpoint signs, with the portal's Ed25519 audit key, the chain's length, its head row and hash,
-and the Merkle root of the rows added since the previous checkpoint (the exact message is
-`portal.receipts.checkpoint_message`). Checkpoints are public (`/api/v1/audit/checkpoints`,
+A checkpoint signs, with the portal's Ed25519 audit key, the length and head hash of every audit
+stream (`portal.audit`: the streams are independent hash chains), the total number of rows, the
+newest head row, and the Merkle root of the rows added since the previous checkpoint, stream by
+stream in order (the exact message is `portal.receipts.checkpoint_message`, format v2; checkpoints
+written before the streams existed are format v1 and cover the legacy stream 0 alone). Checkpoints are public (`/api/v1/audit/checkpoints`,
 `/transparency/audit`), so a copy kept by anyone shows when the database no longer matches, and
 with `TSA_URL` each also gets an RFC 3161 timestamp from an outside authority.
 
@@ -20,17 +22,17 @@ import os
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import LargeBinary, String, event, func, select, text
+from sqlalchemy import JSON, LargeBinary, String, and_, event, func, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import receipts
-from portal.audit import GENESIS, AuditEvent, hashed_fields
+from portal.audit import GENESIS, LEGACY_STREAM, AuditEvent, hashed_fields
 from portal.config import parse_audit_signing_key
 from portal.db import UTCDateTime, commit, utcnow
 from portal.errors import Conflict
@@ -45,8 +47,9 @@ ADVISORY_LOCK_KEY = 0x63686B70  # "chkp"
 
 
 class AuditCheckpoint(db.Model):
-    """One signed statement "the audit chain had `rows` rows ending in `head_hash`" (never edited;
-    only the timestamp token is filled in after the row is committed)."""
+    """One signed statement "the audit streams had these lengths and heads" (never edited; only the
+    timestamp token is filled in after the row is committed). `streams` is [[stream, rows, head hash],
+    ...] by stream; None for a v1 checkpoint (before the streams: `rows` and `head_hash` of stream 0)."""
 
     __tablename__ = "audit_checkpoint"
 
@@ -63,6 +66,14 @@ class AuditCheckpoint(db.Model):
     public_key: Mapped[str] = mapped_column(String(60))  # base64 of the 32-byte Ed25519 public key
     timestamp_token: Mapped[bytes | None] = mapped_column(LargeBinary)  # DER RFC 3161 TimeStampToken
     timestamped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the token's genTime
+    streams: Mapped[list | None] = mapped_column(JSON)
+
+    @property
+    def coverage(self) -> dict[int, tuple[int, str]]:
+        """stream -> (rows covered, hash of the last covered row)."""
+        if self.streams is None:
+            return {LEGACY_STREAM: (self.rows, self.head_hash)}
+        return {int(stream): (int(rows), head) for stream, rows, head in self.streams}
 
     @property
     def created_at_text(self) -> str:
@@ -72,7 +83,8 @@ class AuditCheckpoint(db.Model):
     def message(self) -> bytes:
         return receipts.checkpoint_message(sequence=self.sequence, rows=self.rows, head_event_id=self.head_event_id,
                                            head=self.head_hash, previous_rows=self.previous_rows,
-                                           batch_root=self.batch_root, created_at=self.created_at_text)
+                                           batch_root=self.batch_root, created_at=self.created_at_text,
+                                           streams=self.streams)
 
 
 def iso_seconds(moment: datetime) -> str:
@@ -84,7 +96,10 @@ def checkpoint_json(checkpoint: AuditCheckpoint) -> dict:
     data = {"sequence": checkpoint.sequence, "rows": checkpoint.rows, "head": checkpoint.head_hash,
             "head_event_id": checkpoint.head_event_id, "previous_rows": checkpoint.previous_rows,
             "batch_root": checkpoint.batch_root, "created_at": checkpoint.created_at_text,
-            "signature": checkpoint.signature, "public_key": checkpoint.public_key}
+            "signature": checkpoint.signature, "public_key": checkpoint.public_key,
+            "format": receipts.CHECKPOINT_FORMAT if checkpoint.streams is None else receipts.CHECKPOINT_FORMAT_V2}
+    if checkpoint.streams is not None:
+        data["streams"] = [{"stream": stream, "rows": rows, "head": head} for stream, rows, head in checkpoint.streams]
     if checkpoint.timestamp_token:
         data["timestamp_token"] = base64.b64encode(checkpoint.timestamp_token).decode("ascii")
         data["timestamped_at"] = iso_seconds(checkpoint.timestamped_at) if checkpoint.timestamped_at else None
@@ -140,11 +155,47 @@ def latest_checkpoint() -> AuditCheckpoint | None:
     return db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()).limit(1))
 
 
-def _batch(previous: AuditCheckpoint | None, head_id: int) -> list[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.id <= head_id).order_by(AuditEvent.id)
-    if previous is not None:
-        stmt = stmt.where(AuditEvent.id > previous.head_event_id)
-    return list(db.session.scalars(stmt))
+def _coverage(checkpoint: AuditCheckpoint | None) -> dict[int, tuple[int, str]]:
+    return {} if checkpoint is None else checkpoint.coverage
+
+
+def _between(before: dict[int, tuple[int, str]], after: dict[int, tuple[int, str]]):
+    """The condition for the rows added between two coverages: positions (before, after] of each stream."""
+    ranges = [and_(AuditEvent.stream == stream, AuditEvent.seq > before.get(stream, (0, ""))[0],
+                   AuditEvent.seq <= rows)
+              for stream, (rows, _head) in after.items() if rows > before.get(stream, (0, ""))[0]]
+    return or_(*ranges) if ranges else None
+
+
+def _batch(before: dict[int, tuple[int, str]], after: dict[int, tuple[int, str]], column=AuditEvent) -> list:
+    """The rows (or one column of them) a checkpoint adds, stream by stream, in order: its Merkle batch."""
+    condition = _between(before, after)
+    if condition is None:
+        return []
+    return list(db.session.scalars(select(column).where(condition).order_by(AuditEvent.stream, AuditEvent.seq)))
+
+
+def _covered_count(coverage: dict[int, tuple[int, str]]) -> int:
+    condition = _between({}, coverage)
+    if condition is None:
+        return 0
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(condition)) or 0
+
+
+def _row_at(stream: int, seq: int) -> AuditEvent | None:
+    return db.session.scalar(select(AuditEvent).where(AuditEvent.stream == stream, AuditEvent.seq == seq))
+
+
+def stream_heads() -> dict[int, AuditEvent]:
+    """The newest row of every stream. Within a stream rows commit in order (its lock is held to
+    commit), so what is visible of a stream is always a whole prefix of it."""
+    lengths = db.session.execute(select(AuditEvent.stream, func.max(AuditEvent.seq)).group_by(AuditEvent.stream))
+    heads = {}
+    for stream, length in list(lengths):
+        row = _row_at(stream, length)
+        if row is not None:
+            heads[stream] = row
+    return heads
 
 
 # ---- append-only guard: a checkpoint is never edited or deleted; only its missing timestamp is filled in ----
@@ -155,9 +206,9 @@ CHECKPOINT_GUARD_DDL = {
 BEGIN
   IF TG_OP = 'DELETE' OR OLD.timestamp_token IS NOT NULL
      OR (NEW.sequence, NEW.rows, NEW.previous_rows, NEW.head_event_id, NEW.head_hash, NEW.batch_root,
-         NEW.created_at, NEW.signature, NEW.public_key)
+         NEW.created_at, NEW.signature, NEW.public_key, NEW.streams::text)
         IS DISTINCT FROM (OLD.sequence, OLD.rows, OLD.previous_rows, OLD.head_event_id, OLD.head_hash,
-                          OLD.batch_root, OLD.created_at, OLD.signature, OLD.public_key) THEN
+                          OLD.batch_root, OLD.created_at, OLD.signature, OLD.public_key, OLD.streams::text) THEN
     RAISE EXCEPTION 'audit_checkpoint is append-only';
   END IF;
   RETURN NEW;
@@ -172,7 +223,7 @@ $$ LANGUAGE plpgsql""",
         "OR NEW.previous_rows IS NOT OLD.previous_rows OR NEW.head_event_id IS NOT OLD.head_event_id "
         "OR NEW.head_hash IS NOT OLD.head_hash OR NEW.batch_root IS NOT OLD.batch_root "
         "OR NEW.created_at IS NOT OLD.created_at OR NEW.signature IS NOT OLD.signature "
-        "OR NEW.public_key IS NOT OLD.public_key "
+        "OR NEW.public_key IS NOT OLD.public_key OR NEW.streams IS NOT OLD.streams "
         "BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
         "CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
         "BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
@@ -187,34 +238,40 @@ def _create_checkpoint_guard(target, connection, **kw) -> None:
 
 
 def create_checkpoint() -> AuditCheckpoint | None:
-    """Sign the chain's current head (flushes, never commits). None when no row was added since the
-    last checkpoint. Refuses (409) to sign a chain that no longer continues the last checkpoint."""
+    """Sign the current heads of all streams (flushes, never commits). None when no row was added
+    since the last checkpoint. Refuses (409) to sign streams that no longer continue the last
+    checkpoint. Takes no audit stream lock: writers keep appending meanwhile."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     previous = latest_checkpoint()
-    head = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
-    if head is None or (previous is not None and head.id <= previous.head_event_id):
+    before = _coverage(previous)
+    heads = stream_heads()
+    if not any(row.seq > before.get(stream, (0, ""))[0] for stream, row in heads.items()):
         return None
-    rows = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= head.id))
-    batch = _batch(previous, head.id)
-    previous_rows = previous.rows if previous is not None else 0
-    expected_prev = previous.head_hash if previous is not None else GENESIS
-    if previous is not None:
-        previous_head = db.session.get(AuditEvent, previous.head_event_id)
-        if (previous_head is None or previous_head.hash != previous.head_hash
-                or receipts.row_hash(hashed_fields(previous_head)) != previous_head.hash):
+    for stream, (rows, head_hash) in before.items():
+        kept = _row_at(stream, rows)
+        if (kept is None or kept.hash != head_hash or receipts.row_hash(hashed_fields(kept)) != kept.hash
+                or stream not in heads or heads[stream].seq < rows):
             raise Conflict(f"The audit chain no longer matches checkpoint {previous.sequence}: "
                            "run `flask --app portal audit verify`.")
+    after = {stream: (max(row.seq, before.get(stream, (0, ""))[0]), row.hash) for stream, row in heads.items()}
+    batch = _batch(before, after)
+    expected = {stream: (rows, head) for stream, (rows, head) in before.items()}
     for row in batch:  # never sign over rows that do not chain on from the last checkpoint
-        if row.prev_hash != expected_prev or receipts.row_hash(hashed_fields(row)) != row.hash:
+        rows, prev = expected.get(row.stream, (0, GENESIS))
+        if row.seq != rows + 1 or row.prev_hash != prev or receipts.row_hash(hashed_fields(row)) != row.hash:
             raise Conflict(f"Audit row {row.id} does not continue the chain: run `flask --app portal audit verify`.")
-        expected_prev = row.hash
-    if rows != previous_rows + len(batch):
+        expected[row.stream] = (row.seq, row.hash)
+    previous_rows = previous.rows if previous is not None else 0
+    rows = sum(length for length, _head in after.values())
+    if _covered_count(after) != rows or rows != previous_rows + len(batch):
         raise Conflict(f"The audit chain no longer has the {previous_rows} rows of checkpoint "
                        f"{previous.sequence}: run `flask --app portal audit verify`.")
+    newest = max(heads.values(), key=lambda row: row.id)
     checkpoint = AuditCheckpoint(
         sequence=(previous.sequence if previous is not None else 0) + 1, rows=rows, previous_rows=previous_rows,
-        head_event_id=head.id, head_hash=head.hash, batch_root=receipts.merkle_root([r.hash for r in batch]),
+        head_event_id=newest.id, head_hash=newest.hash, batch_root=receipts.merkle_root([r.hash for r in batch]),
+        streams=[[stream, length, head] for stream, (length, head) in sorted(after.items())],
         created_at=utcnow().replace(microsecond=0), public_key=public_key_b64(), signature="")
     checkpoint.signature = base64.b64encode(signing_key().sign(checkpoint.message)).decode("ascii")
     db.session.add(checkpoint)
@@ -294,17 +351,9 @@ class CheckpointReport:
         return not self.problems
 
 
-def _hashes() -> Iterator[tuple[int, str]]:
-    stmt = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id).execution_options(yield_per=1000)
-    result = db.session.execute(stmt)
-    try:
-        yield from result
-    finally:  # also when the caller stops early: a server-side cursor must not stay open
-        result.close()
-
-
 def verify_checkpoints(progress: Callable[[int], None] | None = None) -> CheckpointReport:
-    """Each checkpoint is signed by this portal's key, and the chain still has its rows, head and batch."""
+    """Each checkpoint is signed by this portal's key, and every stream still has the rows, head and
+    batch it signed."""
     report = CheckpointReport()
     checkpoints = list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence)))
     trusted = public_key_b64()
@@ -328,54 +377,86 @@ def verify_checkpoints(progress: Callable[[int], None] | None = None) -> Checkpo
             report.problems.append(CheckpointProblem(checkpoint.sequence, problem))
         expected_sequence, previous_rows = checkpoint.sequence + 1, checkpoint.rows
 
-    pending = [c for c in checkpoints if not any(p.sequence == c.sequence for p in report.problems)]
-    position, batch, index = 0, [], 0
-    hashes = _hashes()
-    for row_id, row_hash in hashes if pending else ():
-        if index >= len(pending):
-            hashes.close()
-            break
-        position += 1
-        batch.append(row_hash)
-        if progress is not None:
-            progress(1)
-        checkpoint = pending[index]
-        if position < checkpoint.rows:
+    signed = {c.sequence for c in checkpoints} - {p.sequence for p in report.problems}
+    by_sequence = {c.sequence: c for c in checkpoints}
+    for checkpoint in checkpoints:
+        if checkpoint.sequence not in signed:
             continue
-        if row_id != checkpoint.head_event_id:
-            problem = (f"row {position} of the chain is audit row {row_id}, not its head row {checkpoint.head_event_id}"
-                       " (rows were deleted or inserted)")
-        elif row_hash != checkpoint.head_hash:
-            problem = f"its head row {row_id} has hash {row_hash[:16]}…, not {checkpoint.head_hash[:16]}… (rewritten)"
-        elif receipts.merkle_root(batch[-(checkpoint.rows - checkpoint.previous_rows):]) != checkpoint.batch_root:
-            problem = "the rows it covers no longer have the signed batch root (rewritten)"
-        else:
-            problem = None
+        problem = _check_against_streams(checkpoint, by_sequence, signed, progress)
         if problem:
             report.problems.append(CheckpointProblem(checkpoint.sequence, problem))
         else:
             report.checked += 1
-        batch = []
-        index += 1
-    for checkpoint in pending[index:]:
-        report.problems.append(CheckpointProblem(
-            checkpoint.sequence, f"the chain has only {position} rows but the checkpoint covers {checkpoint.rows}, "
-                                 f"up to audit row {checkpoint.head_event_id} (the newest rows were deleted)"))
     report.problems.sort(key=lambda p: p.sequence)
     return report
 
 
+def _check_against_streams(checkpoint: AuditCheckpoint, by_sequence: dict[int, AuditCheckpoint], signed: set[int],
+                           progress: Callable[[int], None] | None) -> str | None:
+    """Why the streams no longer match this (validly signed) checkpoint, or None."""
+    after = checkpoint.coverage
+    for stream, (rows, head_hash) in sorted(after.items()):
+        row = _row_at(stream, rows)
+        if row is None:
+            length = db.session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.stream == stream)) or 0
+            if length < rows:
+                return (f"stream {stream} has only {length} rows but the checkpoint covers {rows}, up to its head "
+                        f"{head_hash[:16]}… (the newest rows were deleted)")
+            return f"row {rows} of stream {stream} is missing (rows were deleted)"
+        if row.hash != head_hash:
+            return (f"row {rows} of stream {stream} (audit row {row.id}) has hash {row.hash[:16]}…, "
+                    f"not {head_hash[:16]}… (rewritten)")
+    head = db.session.get(AuditEvent, checkpoint.head_event_id)
+    if head is None or head.hash != checkpoint.head_hash:
+        return f"its head row {checkpoint.head_event_id} is gone or has another hash (rewritten)"
+    if _covered_count(after) != checkpoint.rows:
+        return f"the streams no longer hold exactly the {checkpoint.rows} rows it covers (rows were deleted or inserted)"
+    if checkpoint.sequence == 1:
+        before = {}
+    elif checkpoint.sequence - 1 in signed:
+        before = by_sequence[checkpoint.sequence - 1].coverage
+    else:  # the previous checkpoint is missing or itself refused (reported): its batch has no known start
+        return None
+    batch = _batch(before, after, AuditEvent.hash)
+    if progress is not None:
+        progress(len(batch))
+    if len(batch) != checkpoint.rows - checkpoint.previous_rows or receipts.merkle_root(batch) != checkpoint.batch_root:
+        return "the rows it covers no longer have the signed batch root (rewritten)"
+    return None
+
+
 # ---- receipts for an upload ----------------------------------------------------------------------
 
+def _covers(checkpoint: AuditCheckpoint, event: AuditEvent) -> bool:
+    return checkpoint.coverage.get(event.stream, (0, ""))[0] >= event.seq
+
+
 def first_checkpoint_covering(event: AuditEvent) -> AuditCheckpoint | None:
-    return db.session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.head_event_id >= event.id)
-                             .order_by(AuditCheckpoint.sequence).limit(1))
+    """The earliest checkpoint whose stream lengths include the row (coverage only grows: binary search)."""
+    latest = latest_checkpoint()
+    if latest is None or not _covers(latest, event):
+        return None
+    found, low, high = latest, 1, latest.sequence - 1
+    while low <= high:
+        middle = (low + high) // 2
+        probe = db.session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.sequence >= middle)
+                                  .order_by(AuditCheckpoint.sequence).limit(1))
+        if probe is not None and probe.sequence < found.sequence and _covers(probe, event):
+            found, high = probe, middle - 1
+        else:
+            low = (probe.sequence if probe is not None else middle) + 1
+    return found
 
 
 def covered_event_ids(event_ids: list[int]) -> set[int]:
     """Which of these audit rows a checkpoint already covers."""
-    newest = db.session.scalar(select(func.max(AuditCheckpoint.head_event_id)))
-    return {i for i in event_ids if newest is not None and i <= newest}
+    latest = latest_checkpoint()
+    if latest is None or not event_ids:
+        return set()
+    coverage = latest.coverage
+    rows = db.session.execute(select(AuditEvent.id, AuditEvent.stream, AuditEvent.seq)
+                              .where(AuditEvent.id.in_(event_ids)))
+    return {i for i, stream, seq in rows if coverage.get(stream, (0, ""))[0] >= seq}
 
 
 def upload_receipt(event: AuditEvent, file_sha256: str, subject: dict) -> dict:
@@ -388,7 +469,7 @@ def upload_receipt(event: AuditEvent, file_sha256: str, subject: dict) -> dict:
         "document": subject,
         "file": {"sha256": file_sha256},
         "audit_event": {"id": event.id, "hash": event.hash, "prev_hash": event.prev_hash,
-                        "hashed": hashed_fields(event)},
+                        "stream": event.stream, "seq": event.seq, "hashed": hashed_fields(event)},
         "checkpoint": None,
         "inclusion": None,
         "verify": "python -m portal.receipts verify RECEIPT.json FILE  (standalone: "
@@ -399,10 +480,14 @@ def upload_receipt(event: AuditEvent, file_sha256: str, subject: dict) -> dict:
         receipt["status"] = "pending"
         receipt["note"] = "No checkpoint covers this upload yet; one is written every hour. Download the receipt again then."
         return receipt
-    batch = [h for (h,) in db.session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id).offset(checkpoint.previous_rows)
-        .limit(checkpoint.rows - checkpoint.previous_rows))]
-    if event.hash not in batch:
+    before = {}
+    if checkpoint.sequence > 1:
+        previous = db.session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.sequence == checkpoint.sequence - 1))
+        if previous is None:
+            raise Conflict("A checkpoint is missing: run `flask --app portal audit verify`.")
+        before = previous.coverage
+    batch = _batch(before, checkpoint.coverage, AuditEvent.hash)
+    if event.hash not in batch or len(batch) != checkpoint.rows - checkpoint.previous_rows:
         raise Conflict("The audit chain no longer matches its checkpoint: run `flask --app portal audit verify`.")
     index = batch.index(event.hash)
     receipt["status"] = "anchored"

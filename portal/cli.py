@@ -41,8 +41,9 @@ def create_admin_command(email: str, password: str, name: str | None) -> None:
 
 @audit_cli.command("verify")
 def audit_verify_command() -> None:
-    """Check every row's hash and link, and the chain against every signed checkpoint; exit 1 naming
-    the first tampered row or each checkpoint that no longer matches."""
+    """Check every row's hash and link in every audit stream, and the streams against every signed
+    checkpoint; exit 1 naming the first tampered row of each stream or each checkpoint that no longer
+    matches."""
     from portal.audit import AuditEvent, verify
     from portal.checkpoints import verify_checkpoints
 
@@ -53,11 +54,11 @@ def audit_verify_command() -> None:
         report = verify_checkpoints(progress=bar.update)
     failed = False
     if result.ok:
-        click.echo(f"OK: {result.checked} audit events, chain intact.")
+        click.echo(f"OK: {result.checked} audit events in {result.streams} stream(s), every chain intact.")
     else:
         failed = True
-        click.echo(f"TAMPERED: row {result.broken_id}: {result.reason} ({result.checked} rows before it are intact).",
-                   err=True)
+        for broken in result.problems:  # the first broken row of each broken stream
+            click.echo(f"TAMPERED: row {broken.row_id}: {broken.reason}.", err=True)
     for problem in report.problems:
         failed = True
         click.echo(f"TAMPERED: checkpoint {problem.sequence} no longer matches: {problem.reason}.", err=True)

@@ -13,9 +13,12 @@ What a receipt proves, link by link:
 
 1. The file's SHA-256 is the one recorded in the audit row of the upload (`after.sha256`).
 2. The audit row hashes to its `hash` (the row format of `portal.audit`: SHA-256 of the canonical
-   JSON of the hashed fields, see `row_hash`), and that hash is chained to `prev_hash`.
+   JSON of the hashed fields, see `row_hash`), and that hash is chained to `prev_hash`. The audit
+   log is a set of independent chains ("streams"); rows written since the streams exist also hash
+   their `stream` and position `seq`.
 3. The row's hash is a leaf of the checkpoint's batch tree: an RFC 6962 / RFC 9162 Merkle tree over
-   the hashes of the audit rows after the previous checkpoint, in order (`batch_root`).
+   the hashes of the audit rows added since the previous checkpoint, stream by stream, each stream
+   in order (`batch_root`).
 4. The checkpoint message (`checkpoint_message`, below) is signed with Ed25519 by the portal's
    audit key, published with every checkpoint at /api/v1/audit/checkpoints and /transparency/audit.
 5. Optionally, an RFC 3161 timestamp token whose imprint is the SHA-256 of the checkpoint message
@@ -23,14 +26,20 @@ What a receipt proves, link by link:
 
 The signed checkpoint message is this ASCII text, lines joined by "\\n", no trailing newline:
 
-    haichuang-audit-checkpoint:v1
+    haichuang-audit-checkpoint:v2
     sequence=<1, 2, 3...>
-    rows=<audit rows covered: the chain's length at the head>
-    head_event_id=<id of the newest covered audit row>
+    rows=<audit rows covered: the sum of the stream lengths below>
+    head_event_id=<id of the newest covered audit row (the newest of the stream heads)>
     head=<its hash, 64 lowercase hex digits>
     previous_rows=<rows of the previous checkpoint, 0 for the first>
-    batch_root=<Merkle root over the hashes of rows previous_rows+1 .. rows, 64 hex digits>
+    batch_root=<Merkle root over the hashes of the rows added since the previous checkpoint, 64 hex digits>
     created_at=<UTC, YYYY-MM-DDTHH:MM:SSZ>
+    streams=<number of streams listed>
+    stream.<n>=<rows of stream n> <hash of its last covered row>      (one line per stream, by n)
+
+Checkpoints written before the streams existed are format v1: the first line says
+`haichuang-audit-checkpoint:v1`, the `streams` lines are absent, and they cover one chain (stream 0).
+A published checkpoint (API item or receipt section) carries `streams: [{stream, rows, head}]` for v2.
 """
 
 from __future__ import annotations
@@ -45,7 +54,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-CHECKPOINT_FORMAT = "haichuang-audit-checkpoint:v1"
+CHECKPOINT_FORMAT = "haichuang-audit-checkpoint:v1"  # one chain (before the streams)
+CHECKPOINT_FORMAT_V2 = "haichuang-audit-checkpoint:v2"  # the heads of all streams
 RECEIPT_FORMAT = "haichuang-document-receipt:v1"
 UPLOAD_ACTION = "project_document.added"
 
@@ -53,10 +63,11 @@ UPLOAD_ACTION = "project_document.added"
 # ---- the signed checkpoint message and the audit row hash -----------------------------------------
 
 def checkpoint_message(*, sequence: int, rows: int, head_event_id: int, head: str, previous_rows: int,
-                       batch_root: str, created_at: str) -> bytes:
-    """The exact bytes an audit checkpoint signature covers (see the module docstring)."""
+                       batch_root: str, created_at: str, streams: list | None = None) -> bytes:
+    """The exact bytes an audit checkpoint signature covers (see the module docstring). `streams`:
+    [(stream, rows, head), ...] for v2; None for a v1 checkpoint."""
     lines = [
-        CHECKPOINT_FORMAT,
+        CHECKPOINT_FORMAT if streams is None else CHECKPOINT_FORMAT_V2,
         f"sequence={int(sequence)}",
         f"rows={int(rows)}",
         f"head_event_id={int(head_event_id)}",
@@ -65,6 +76,10 @@ def checkpoint_message(*, sequence: int, rows: int, head_event_id: int, head: st
         f"batch_root={batch_root}",
         f"created_at={created_at}",
     ]
+    if streams is not None:
+        ordered = sorted((int(stream), int(length), str(head)) for stream, length, head in streams)
+        lines.append(f"streams={len(ordered)}")
+        lines.extend(f"stream.{stream}={length} {head}" for stream, length, head in ordered)
     return "\n".join(lines).encode("ascii")
 
 
@@ -73,7 +88,14 @@ def message_of(checkpoint: dict) -> bytes:
     return checkpoint_message(sequence=checkpoint["sequence"], rows=checkpoint["rows"],
                               head_event_id=checkpoint["head_event_id"], head=checkpoint["head"],
                               previous_rows=checkpoint["previous_rows"], batch_root=checkpoint["batch_root"],
-                              created_at=checkpoint["created_at"])
+                              created_at=checkpoint["created_at"], streams=streams_of(checkpoint))
+
+
+def streams_of(checkpoint: dict) -> list | None:
+    """The stream heads of a published v2 checkpoint as [(stream, rows, head)], None for v1."""
+    if checkpoint.get("streams") is None:
+        return None
+    return [(item["stream"], item["rows"], item["head"]) for item in checkpoint["streams"]]
 
 
 def row_hash(hashed: dict) -> str:
@@ -351,6 +373,12 @@ def verify_receipt(receipt: dict, data: bytes | None, public_key: str | None = N
             check("covered by a signed checkpoint", False,
                   "not yet: no checkpoint covers this upload; download the receipt again after the next one")
             return (1 if any(not c.ok for c in checks[:-1]) else PENDING), checks
+        if checkpoint.get("streams") is not None and "stream" in event:
+            signed = {item["stream"]: item["rows"] for item in checkpoint["streams"]}
+            stream, seq = event["stream"], event["seq"]
+            check(f"audit row is within stream {stream} as signed", signed.get(stream, 0) >= seq
+                  and hashed.get("stream", stream) == stream and hashed.get("seq", seq) == seq,
+                  f"position {seq} of {signed.get(stream, 0)}")
         inclusion = receipt["inclusion"]
         check(f"audit row is in checkpoint {checkpoint['sequence']}",
               inclusion["tree_size"] == checkpoint["rows"] - checkpoint["previous_rows"]

@@ -25,7 +25,7 @@ PAGE_SIZE = 20
 def audit_page():
     latest = list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()).limit(PAGE_SIZE)))
     return render_template("transparency/audit.html", checkpoints=latest, public_key=checkpoints.public_key_b64(),
-                           format_version=checkpoints.receipts.CHECKPOINT_FORMAT)
+                           format_version=checkpoints.receipts.CHECKPOINT_FORMAT_V2)
 
 
 @bp.get("/transparency/audit/verify_receipt.py")
@@ -36,12 +36,18 @@ def verifier_source():
                     headers={"Content-Disposition": "attachment; filename=verify_receipt.py"})
 
 
+class StreamHeadOut(Out):
+    stream: int = Field(ge=0)
+    rows: int = Field(ge=1, description="rows of this stream covered, from its first")
+    head: str = Field(description="hash of the stream's last covered row")
+
+
 class CheckpointOut(Out):
-    """A signed checkpoint of the audit chain (`portal.checkpoints.checkpoint_json`)."""
+    """A signed checkpoint of the audit streams (`portal.checkpoints.checkpoint_json`)."""
 
     sequence: int = Field(ge=1)
-    rows: int = Field(ge=0, description="audit rows covered, from the first")
-    head: str = Field(description="hash of the last covered row")
+    rows: int = Field(ge=0, description="audit rows covered, all streams together")
+    head: str = Field(description="hash of the newest covered row")
     head_event_id: int | None
     previous_rows: int = Field(ge=0, description="rows covered by the previous checkpoint")
     batch_root: str = Field(description="Merkle root of the rows since the previous checkpoint")
@@ -50,6 +56,8 @@ class CheckpointOut(Out):
     public_key: str
     timestamp_token: str | None = Field(None, description="RFC 3161 token (base64), when one was obtained")
     timestamped_at: str | None = None
+    format: str | None = Field(None, description="haichuang-audit-checkpoint:v2 (streams) or v1 (one chain, older)")
+    streams: list[StreamHeadOut] | None = Field(None, description="v2: length and head hash of every stream, signed")
 
 
 class InclusionOut(Out):
@@ -76,7 +84,8 @@ class ReceiptOut(Out):
 
 @api_bp.get("/audit/checkpoints")
 @doc("Signed checkpoints of the audit chain, newest first: sequence, rows, head hash, batch root, time, "
-     "Ed25519 signature and public key, and the RFC 3161 timestamp token when there is one", auth=False,
+     "Ed25519 signature and public key, the signed heads of every audit stream, and the RFC 3161 timestamp "
+     "token when there is one", auth=False,
      query={"page": "page number", "per_page": "items per page (max 100)"}, response=CheckpointOut)
 def checkpoint_list():
     return jsonify(paginate(select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()), checkpoint_json))

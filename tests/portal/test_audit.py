@@ -23,12 +23,36 @@ def tamper(sql: str = "", **params) -> None:
 
 
 def make_events(n: int) -> list[AuditEvent]:
+    """n events about no object: all in one stream (the stream of the action "test.event")."""
     return [audit.record("test.event", after={"n": i, "text": "中文 ok"}) for i in range(n)]
+
+
+class Thing:
+    """An audited object of a type of its own."""
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+
+
+def thing_on(stream: int, after: int = 0) -> Thing:
+    """The first Thing with an id above `after` whose events go to `stream`."""
+    candidate = after + 1
+    while audit.stream_for("Thing", str(candidate), "") != stream:
+        candidate += 1
+    return Thing(candidate)
+
+
+def events_on(stream: int, n: int, after: int = 0) -> list[AuditEvent]:
+    """n events in `stream`, in a transaction of their own (a transaction appends to one stream)."""
+    db.session.commit()  # (in the tests: releases a savepoint and ends the session's transaction)
+    thing = thing_on(stream, after)
+    return [audit.record("test.thing", thing, after={"n": i}) for i in range(n)]
 
 
 def test_events_form_a_hash_chain(db_session, app):
     first, second, third = make_events(3)
     assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert first.stream == second.stream == third.stream and [second.seq, third.seq] == [first.seq + 1, first.seq + 2]
     result = audit.verify()
     assert result.ok and result.checked >= 3
 

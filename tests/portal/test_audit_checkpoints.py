@@ -13,19 +13,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from portal import checkpoints, jobs, receipts
-from portal.audit import GENESIS, AuditEvent, compute_hash
+from portal.audit import GENESIS, STREAMS, AuditEvent, compute_hash
 from portal.checkpoints import AuditCheckpoint, create_checkpoint, verify_checkpoints
 from portal.config import ConfigError, load_config, parse_audit_signing_key, validate_config
 from portal.extensions import db
 from portal.transparency import CheckpointOut
-from tests.portal.test_audit import make_events, tamper
+from tests.portal.test_audit import events_on, make_events, tamper
 
 
 def rewrite_chain(edit_id: int, after: dict) -> None:
-    """What an attacker with database access does: edit a row, then recompute every hash after it."""
+    """What an attacker with database access does: edit a row, then recompute every hash after it in
+    its stream."""
     tamper("UPDATE audit_event SET after = :after WHERE id = :id", after=json.dumps(after), id=edit_id)
+    stream = db.session.get(AuditEvent, edit_id).stream
     expected_prev = GENESIS
-    for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+    for row in db.session.scalars(select(AuditEvent).where(AuditEvent.stream == stream).order_by(AuditEvent.seq)):
         row.prev_hash = expected_prev
         row.hash = compute_hash(row)
         expected_prev = row.hash
@@ -33,18 +35,27 @@ def rewrite_chain(edit_id: int, after: dict) -> None:
     db.session.expire_all()
 
 
-def test_a_checkpoint_signs_the_chain_head_with_a_canonical_message(db_session):
+def test_a_checkpoint_signs_the_heads_of_all_streams_with_a_canonical_message(db_session):
     events = make_events(3)
+    other_stream = events[0].stream % STREAMS + 1
+    others = events_on(other_stream, 2)
     checkpoint = create_checkpoint()
     rows = db.session.scalar(select(db.func.count(AuditEvent.id)))
+    assert rows == 5
     assert checkpoint.sequence == 1 and checkpoint.rows == rows and checkpoint.previous_rows == 0
-    assert checkpoint.head_event_id == events[-1].id and checkpoint.head_hash == events[-1].hash
+    assert checkpoint.head_event_id == others[-1].id and checkpoint.head_hash == others[-1].hash
     published = checkpoints.checkpoint_json(checkpoint)
+    heads = sorted([(events[0].stream, 3, events[-1].hash), (other_stream, 2, others[-1].hash)])
+    assert published["format"] == "haichuang-audit-checkpoint:v2"
+    assert published["streams"] == [{"stream": s, "rows": n, "head": h} for s, n, h in heads]
     message = receipts.message_of(published)
     assert message.decode("ascii").split("\n") == [
-        "haichuang-audit-checkpoint:v1", "sequence=1", f"rows={rows}", f"head_event_id={events[-1].id}",
-        f"head={events[-1].hash}", "previous_rows=0", f"batch_root={checkpoint.batch_root}",
-        f"created_at={published['created_at']}"]
+        "haichuang-audit-checkpoint:v2", "sequence=1", f"rows={rows}", f"head_event_id={others[-1].id}",
+        f"head={others[-1].hash}", "previous_rows=0", f"batch_root={checkpoint.batch_root}",
+        f"created_at={published['created_at']}", "streams=2", *[f"stream.{s}={n} {h}" for s, n, h in heads]]
+    # the batch is the new rows stream by stream, each stream in order
+    batch = [e.hash for e in sorted(events + others, key=lambda e: (e.stream, e.seq))]
+    assert checkpoint.batch_root == receipts.merkle_root(batch)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", published["created_at"])
     assert receipts.verify_signature(published["public_key"], published["signature"], message)
     assert not receipts.verify_signature(published["public_key"], published["signature"], message + b"x")
@@ -53,6 +64,8 @@ def test_a_checkpoint_signs_the_chain_head_with_a_canonical_message(db_session):
     make_events(2)
     second = create_checkpoint()
     assert second.sequence == 2 and second.previous_rows == checkpoint.rows and second.rows == rows + 2
+    assert dict((s["stream"], s["rows"]) for s in checkpoints.checkpoint_json(second)["streams"]) == {
+        events[0].stream: 3, other_stream: 4}
     assert verify_checkpoints().ok
 
 
