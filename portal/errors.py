@@ -195,18 +195,18 @@ def _rollback_quietly() -> None:
 def register_error_handlers(app) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
-        db.session.rollback()
+        _rollback_quietly()
         return error_response(error.status, error.message, error.fields, error.code)
 
     @app.errorhandler(CSRFError)
     def handle_csrf(error: CSRFError):
-        db.session.rollback()
+        _rollback_quietly()
         return error_response(400, _l("The form expired or was sent from elsewhere. Reload the page and try again."),
                               {"csrf_token": [str(error.description)]})
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
-        db.session.rollback()
+        _rollback_quietly()
         status = error.code or 500
         if status == 401 and not wants_json():
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
