@@ -1,8 +1,11 @@
 """Demo data of funding: a live all-or-nothing campaign for AirCare's ventilator, about 40% funded, and a
 settled keep-it-all campaign for GreenBrew's composter with a public ledger."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from funding import community, matchfunding, services
@@ -25,8 +28,38 @@ CROWD = [
 ]
 
 
+@contextmanager
+def in_process_sandbox() -> Iterator[None]:
+    """Demo pledges save their test cards with the in-process sandbox: no call leaves the process, so the
+    whole demo stays in the caller's transaction (`seed_demo`: the caller commits), whatever provider the
+    portal is configured with."""
+    from funding.payments import SandboxProvider
+
+    extensions = current_app.extensions
+    previous = extensions.get("funding_provider")
+    extensions["funding_provider"] = SandboxProvider()
+    try:
+        yield
+    finally:
+        if previous is None:
+            extensions.pop("funding_provider", None)
+        else:
+            extensions["funding_provider"] = previous
+
+
 @demo_seeder(40)
 def seed_funding(context: DemoContext, progress) -> None:
+    with in_process_sandbox():
+        _seed_funding(context, progress)
+
+
+@demo_seeder(41)
+def seed_settled_campaign(context: DemoContext, progress) -> None:
+    with in_process_sandbox():
+        _seed_settled_campaign(context, progress)
+
+
+def _seed_funding(context: DemoContext, progress) -> None:
     progress("crowdfunding campaign")
     users = dict(context.users)
     for key, email, name, locale in CROWD:
@@ -74,8 +107,7 @@ def seed_funding(context: DemoContext, progress) -> None:
     context.extra["campaign"] = campaign
 
 
-@demo_seeder(41)
-def seed_settled_campaign(context: DemoContext, progress) -> None:
+def _seed_settled_campaign(context: DemoContext, progress) -> None:
     """GreenBrew's composter: a keep-it-all campaign that ended two days ago, was settled in the sandbox,
     matched by Haier, with one declined card still being followed up and one partial refund."""
     from funding import ledger, settlement

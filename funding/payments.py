@@ -75,6 +75,7 @@ class ProviderUnavailable(Exception):
 class PaymentProvider(Protocol):
     name: str
     label: str
+    in_process: bool  # True only for the in-memory sandbox of tests and the demo (no call leaves the process)
 
     def ensure_customer(self, email: str, name: str, existing: str | None) -> str: ...
 
@@ -298,6 +299,11 @@ class SandboxProvider:
         self._lock = threading.Lock()
 
     @property
+    def in_process(self) -> bool:
+        """True with the memory store: no call leaves the process, so callers need not end their transaction."""
+        return isinstance(self.store, MemorySandboxStore)
+
+    @property
     def payment_intents(self) -> dict[str, SandboxPaymentIntent]:
         """{idempotency key: PaymentIntent} (tests and the benchmark count them)."""
         return self.store.all_intents()
@@ -416,6 +422,7 @@ class StripeProvider:
 
     name = "stripe"
     label = "Stripe"
+    in_process = False
 
     def __init__(self, secret_key: str, api_base: str | None = None, max_network_retries: int = 2):
         import stripe

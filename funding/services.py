@@ -296,6 +296,13 @@ def end_transaction_before_call() -> None:
     commit()
 
 
+def _before_call(provider) -> None:
+    """End the transaction before a provider call that leaves the process (all but the in-process sandbox
+    of tests and the demo, which makes no call and keeps no state outside this process)."""
+    if not getattr(provider, "in_process", False):
+        end_transaction_before_call()
+
+
 def backer_customer(backer: User, provider) -> str:
     """The backer's customer at the provider. Creating one calls the provider outside any transaction, then
     records it in a short transaction of its own (commits), so a refused pledge does not lose it."""
@@ -309,14 +316,14 @@ def backer_customer(backer: User, provider) -> str:
     ref = existing()
     if ref is not None:
         return ref
-    end_transaction_before_call()
+    _before_call(provider)
     ref = provider.ensure_customer(email, name, None)
     try:
         with db.session.begin_nested():
             db.session.add(BackerAccount(user_id=user_id, provider=provider.name, customer_ref=ref))
     except IntegrityError:  # the same backer's other request recorded one first: use that one
         ref = existing()
-    end_transaction_before_call()
+    _before_call(provider)
     return ref
 
 
@@ -326,7 +333,7 @@ def start_card_setup(backer: User):
 
     provider = get_provider()
     customer = backer_customer(backer, provider)
-    end_transaction_before_call()
+    _before_call(provider)
     return provider.create_setup_intent(customer)
 
 
@@ -342,7 +349,7 @@ def _save_card(backer: User, payment_method: str | None, setup_intent: str | Non
     if not (payment_method or setup_intent):
         raise ValidationFailed.field("payment_method", _("Add a card to pledge."))
     customer = backer_customer(backer, provider)
-    end_transaction_before_call()
+    _before_call(provider)
     if setup_intent and not payment_method:
         info = provider.retrieve_setup_intent(setup_intent)
         if info.status != "succeeded" or not info.payment_method_ref or info.customer_ref != customer:

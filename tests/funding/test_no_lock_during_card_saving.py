@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from funding.models import BackerAccount, Pledge
-from funding.payments import SandboxProvider
+from funding.payments import DatabaseSandboxStore, SandboxProvider
 from portal.auth.models import Role
 from portal.db import commit, utcnow
 from portal.extensions import db
@@ -26,10 +26,11 @@ SLOW = 2.0
 
 
 class SlowCardProvider(SandboxProvider):
-    """Saving a card takes SLOW seconds for the customers in `slow` (the sandbox otherwise)."""
+    """Saving a card takes SLOW seconds for the customers in `slow` (the database-backed sandbox otherwise,
+    as `get_provider()` builds it: its calls leave the process, like Stripe's)."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__(store=DatabaseSandboxStore())
         self.slow: set[str] = set()
         self.saving = threading.Event()
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from funding import services
 from funding.models import Pledge, PledgeStatus, Reward
-from funding.payments import SandboxProvider
+from funding.payments import DatabaseSandboxStore, SandboxProvider
 from funding.schemas import NewPledge
 from portal.auth.models import Role
 from portal.db import commit, rollback, utcnow
@@ -33,7 +33,7 @@ QUANTITY = 5
 def test_concurrent_pledges_never_oversell_a_limited_reward(tmp_path):
     url = scratch_database_url("rewards", tmp_path)
     app = make_test_app(url)
-    app.extensions["funding_provider"] = SandboxProvider()
+    app.extensions["funding_provider"] = SandboxProvider(store=DatabaseSandboxStore())  # as in production
     try:
         with app.app_context():
             db.create_all()
