@@ -224,12 +224,20 @@ class S3Storage(Storage):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._client = client
+        self._probe_client = client
 
     @property
     def client(self):
         if self._client is None:
             self._client = make_s3_client()
         return self._client
+
+    @property
+    def probe_client(self):
+        """For the readiness probe: one attempt, short timeouts (a balancer waits a few seconds at most)."""
+        if self._probe_client is None:
+            self._probe_client = make_s3_client(timeout=2, attempts=1)
+        return self._probe_client
 
     def _key(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):
@@ -293,20 +301,21 @@ class S3Storage(Storage):
             raise StorageError(f"S3 list s3://{self.bucket}/{self.prefix}: {error}") from error
 
     def check(self) -> None:
-        self._call("head bucket", self.bucket, self.client.head_bucket)
+        self._call("head bucket", self.bucket, self.probe_client.head_bucket)
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
-def make_s3_client():
-    """A boto3 S3 client configured by boto3's own environment variables and files, with short timeouts
-    (a readiness probe or a download must not hang) and path-style addressing for custom endpoints."""
+def make_s3_client(*, timeout: int = 30, attempts: int = 3):
+    """A boto3 S3 client configured by boto3's own environment variables and files, with bounded timeouts
+    (a download must not hang) and path-style addressing for custom endpoints (SeaweedFS, MinIO...)."""
     import boto3
     from botocore.config import Config
 
     custom_endpoint = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
-    config = Config(connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"},
+    config = Config(connect_timeout=min(3, timeout), read_timeout=timeout,
+                    retries={"max_attempts": attempts, "mode": "standard"},
                     s3={"addressing_style": "path"} if custom_endpoint else None)
     return boto3.session.Session().client("s3", config=config)
 

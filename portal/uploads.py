@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import click
-from flask import Response, abort, current_app
+from flask import Response, abort
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, String, select
@@ -203,6 +203,12 @@ def send_stored(stored: StoredFile | None, *, as_attachment: bool = True):
     return response
 
 
+# What the portal writes: content-addressed keys (with `.<row id>` for the copies a schema downgrade
+# makes) and the random keys of uploads stored before them. The sweep deletes nothing else, should the
+# folder or bucket prefix also hold other files.
+UPLOAD_KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{64}(\.[0-9]+)?|[0-9a-f]{32}\.[a-z0-9]{1,5}")
+
+
 @dataclass
 class SweepResult:
     checked: int = 0  # objects older than the grace period
@@ -212,11 +218,12 @@ class SweepResult:
 
 def sweep_orphans(grace_seconds: int | None = None, *, dry_run: bool = False) -> SweepResult:
     """Delete the stored objects that no row refers to and that are older than the grace period (what
-    a rolled-back upload leaves). Never deletes an object a committed row refers to: each candidate is
+    a rolled-back upload leaves, or a deleted row). Only keys of the portal's own form are considered.
+    Never deletes an object a committed row refers to: each candidate is
     checked against the table, then its time is read again just before the delete, so content that
     an upload is writing again right now (its time is refreshed) is kept."""
     if grace_seconds is None:
-        grace_seconds = int(current_app.config.get("STORAGE_SWEEP_GRACE_SECONDS", SWEEP_GRACE_SECONDS))
+        grace_seconds = SWEEP_GRACE_SECONDS
     storage = get_storage()
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
     result = SweepResult()
@@ -245,7 +252,7 @@ def sweep_orphans(grace_seconds: int | None = None, *, dry_run: bool = False) ->
                      key, current.size, current.last_modified.isoformat())
 
     for item in storage.iterate():
-        if item.last_modified >= cutoff:
+        if item.last_modified >= cutoff or not UPLOAD_KEY.fullmatch(item.key):
             continue
         result.checked += 1
         batch.append(item.key)
