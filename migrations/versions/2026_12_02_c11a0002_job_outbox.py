@@ -5,9 +5,8 @@ Revises: c11a0001
 Create Date: 2026-12-02 00:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'c11a0002'
 down_revision = 'c11a0001'
