@@ -236,7 +236,7 @@ class S3Storage(Storage):
     def probe_client(self):
         """For the readiness probe: one attempt, short timeouts (a balancer waits a few seconds at most)."""
         if self._probe_client is None:
-            self._probe_client = make_s3_client(timeout=2, attempts=1)
+            self._probe_client = make_s3_client(timeout=1, attempts=1)
         return self._probe_client
 
     def _key(self, key: str) -> str:
@@ -301,7 +301,10 @@ class S3Storage(Storage):
             raise StorageError(f"S3 list s3://{self.bucket}/{self.prefix}: {error}") from error
 
     def check(self) -> None:
-        self._call("head bucket", self.bucket, self.probe_client.head_bucket)
+        try:
+            self._call("head bucket", self.bucket, self.probe_client.head_bucket)
+        except ObjectMissing:
+            raise StorageError(f"bucket {self.bucket} not found") from None
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
