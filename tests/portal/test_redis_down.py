@@ -102,6 +102,7 @@ def test_pages_answer_a_friendly_503_while_the_database_is_unreachable(no_databa
     assert page.headers["Retry-After"].isdigit() and page.mimetype == "text/html"
     text = page.get_data(as_text=True)
     assert "Temporarily unavailable" in text and "cannot reach its database" in text
+    assert "Try again" in text and 'href="/resources/"' in text  # the page itself, in the site's layout
     assert "Traceback" not in text and "psycopg" not in text
     assert any("database unavailable" in r.getMessage() for r in caplog.records)
     # A form post too (the login checks the password in the database).
