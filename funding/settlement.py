@@ -153,7 +153,7 @@ def rate_limiter(rate: float | None) -> Limiter:
     """The settlement's limit on provider calls: shared through Redis when `REDIS_URL` is set."""
     redis_url = current_app.config.get("REDIS_URL")
     if rate and redis_url:
-        return SharedRateLimiter(rate, redis_url, current_app.config.get("SETTLE_RATE_LIMIT_KEY"))
+        return SharedRateLimiter(rate, redis_url)
     return RateLimiter(rate)
 
 
