@@ -97,16 +97,21 @@ class Service:
     def running(self) -> bool:
         return self.popen.poll() is None
 
-    def stop(self, grace: float = 10.0) -> None:
+    def signal(self) -> None:
+        """Ask the process group to stop (SIGKILL for those that stop slowly anyway)."""
         if self.popen.poll() is None:
             try:
                 os.killpg(self.popen.pid, signal.SIGKILL if self.kill_at_once else signal.SIGTERM)
             except ProcessLookupError:
                 pass
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the process group: TERM, up to `grace` seconds, then KILL whatever is left of the group."""
+        self.signal()
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
         # The group may outlive its leader (gunicorn workers, RQ work-horses): make sure it is gone.
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -142,29 +147,46 @@ class Cluster:
     # ---- the whole thing ---------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Everything, in dependency order; what does not depend on each other starts side by side."""
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "logs").mkdir(exist_ok=True)
         self.create_database()
         self.start_redis()
-        self.start_seaweedfs()
-        self.start_osmem()
         self.mail = MailSink(self.root / "mail", free_port()).start()
         self.say(f"mail sink on 127.0.0.1:{self.mail.port}")
         self.ports["nginx"] = free_port()
+        s3_ready = self.start_seaweedfs()
+        search_ready = self.start_osmem()
         self.env = self.portal_env()
-        self.prepare_database()
-        for number in range(1, self.hosts + 1):
-            self.start_host(number)
-        self.start_worker()
+        started = time.monotonic()
+        self.run("migrate", ["db", "upgrade"], timeout=180)
+        self.say(f"migrations applied ({time.monotonic() - started:.0f} s)")
+        s3_ready()
+        search_ready()
+        self.seed()
+        waits = [self.start_host(number) for number in range(1, self.hosts + 1)] + [self.start_worker()]
+        for wait in waits:
+            wait()
         self.start_nginx()
 
     def stop(self) -> None:
+        """Stop everything started, the balancer and the app side first (together), then the stores."""
         self._supervise.set()
-        for name in reversed(list(self.services)):
+        started = time.monotonic()
+        front = [name for name in ("nginx", "worker", *(f"host{n}" for n in range(1, self.hosts + 1)))
+                 if name in self.services]
+        front += [name for name in self.services if name.startswith("settle")]
+        for name in front:
+            self.services[name].signal()
+        for name in front:
+            self.services[name].stop(grace=max(0.5, 10 - (time.monotonic() - started)))
+        for name in reversed([name for name in self.services if name not in front]):
             self.services[name].stop()
         if self.mail is not None:
             self.mail.stop()
         self.drop_database()
+        if time.monotonic() - started > 5:
+            self.say(f"stopping took {time.monotonic() - started:.0f} s")
 
     def dump_logs(self, lines: int = 30) -> None:
         for name, service in self.services.items():
@@ -213,9 +235,14 @@ class Cluster:
             raise ClusterError(f"`flask --app portal {' '.join(args)}` exited with {done.returncode}:\n" + tail(log))
         return log.read_text(errors="replace")
 
-    def start_flask(self, name: str, args: list[str]) -> Service:
-        """A portal command in the background (e.g. one of two concurrent settlements)."""
-        return self.spawn(name, [str(VENV_BIN / "flask"), "--app", "portal", *args], env=self.env)
+    def start_flask(self, name: str, args: list[str], *, charge_log: Path | None = None) -> Service:
+        """A portal command in the background (e.g. one of two concurrent settlements); with `charge_log`,
+        every call to the sandbox provider's charge is written there (settle_probe)."""
+        if charge_log is None:
+            return self.spawn(name, [str(VENV_BIN / "flask"), "--app", "portal", *args], env=self.env)
+        env = {**self.env, "REHEARSAL_CHARGE_LOG": str(charge_log),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), self.env.get("PYTHONPATH")]))}
+        return self.spawn(name, [sys.executable, "-m", "scripts.cluster_rehearsal.settle_probe", *args], env=env)
 
     def base_env(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in KEEP_ENV if key in os.environ}
@@ -278,7 +305,8 @@ class Cluster:
 
     # ---- SeaweedFS (S3) --------------------------------------------------------------------------------------
 
-    def start_seaweedfs(self) -> None:
+    def start_seaweedfs(self) -> Callable[[], None]:
+        """Start SeaweedFS; returns the wait for its S3 port and bucket."""
         names = ("s3", "s3_grpc", "s3_iceberg", "s3_lance", "master", "volume", "filer", "master_grpc",
                  "volume_grpc", "filer_grpc")
         ports = dict(zip(names, free_ports(len(names)), strict=True))
@@ -295,10 +323,15 @@ class Cluster:
                    f"-filer.port={ports['filer']}", f"-master.port.grpc={ports['master_grpc']}",
                    f"-volume.port.grpc={ports['volume_grpc']}", f"-filer.port.grpc={ports['filer_grpc']}"]
         service = self.spawn("seaweedfs", command, kill_at_once=True)
-        wait_until("SeaweedFS S3 port", lambda: port_open(ports["s3"]), 60, service)
-        client = self.s3()
-        wait_until("SeaweedFS bucket creation", lambda: client.create_bucket(Bucket=BUCKET) is not None, 60, service)
-        self.say(f"SeaweedFS S3 on 127.0.0.1:{ports['s3']}, bucket {BUCKET}")
+
+        def ready() -> None:
+            wait_until("SeaweedFS S3 port", lambda: port_open(ports["s3"]), 60, service)
+            client = self.s3()
+            wait_until("SeaweedFS bucket creation", lambda: client.create_bucket(Bucket=BUCKET) is not None, 60,
+                       service)
+            self.say(f"SeaweedFS S3 on 127.0.0.1:{ports['s3']}, bucket {BUCKET}")
+
+        return ready
 
     def s3(self):
         import boto3
@@ -314,7 +347,8 @@ class Cluster:
 
     # ---- osmem-server (Elasticsearch API) -----------------------------------------------------------------------
 
-    def start_osmem(self) -> None:
+    def start_osmem(self) -> Callable[[], None]:
+        """Start osmem-server; returns the wait for it to answer."""
         try:
             from osmem_server import resolve_binary
         except ImportError:
@@ -323,8 +357,12 @@ class Cluster:
         # It exits when its stdin closes or when this process disappears: it cannot outlive the rehearsal.
         service = self.spawn("osmem", [resolve_binary(), "--addr", f"127.0.0.1:{port}", "--parent-pid",
                                        str(os.getpid())], stdin=subprocess.PIPE)
-        wait_until("osmem-server", lambda: http_ok(f"http://127.0.0.1:{port}/"), 30, service)
-        self.say(f"osmem-server on 127.0.0.1:{port}")
+
+        def ready() -> None:
+            wait_until("osmem-server", lambda: http_ok(f"http://127.0.0.1:{port}/"), 30, service)
+            self.say(f"osmem-server on 127.0.0.1:{port}")
+
+        return ready
 
     # ---- the portal ----------------------------------------------------------------------------------------------
 
@@ -363,10 +401,7 @@ class Cluster:
         env["UPLOAD_FOLDER"] = str(self.root / f"host{number}" / "uploads")
         return env
 
-    def prepare_database(self) -> None:
-        started = time.monotonic()
-        self.run("migrate", ["db", "upgrade"], timeout=180)
-        self.say(f"migrations applied ({time.monotonic() - started:.0f} s)")
+    def seed(self) -> None:
         started = time.monotonic()
         self.run("seed-demo", ["seed-demo"], timeout=180)
         self.say(f"demo data seeded ({time.monotonic() - started:.0f} s)")
@@ -377,7 +412,8 @@ class Cluster:
             # Not fatal here: the journey's search step reports it.
             self.say(f"search reindex FAILED (the search step will fail): {str(error).splitlines()[0]}")
 
-    def start_host(self, number: int) -> None:
+    def start_host(self, number: int) -> Callable[[], None]:
+        """Start app host `number` (gunicorn); returns the wait for its /healthz."""
         port = self.ports.setdefault(f"host{number}", free_port())
         folder = self.root / f"host{number}"
         (folder / "uploads").mkdir(parents=True, exist_ok=True)
@@ -394,14 +430,23 @@ class Cluster:
         command += ["--bind", f"127.0.0.1:{port}", "--workers", str(self.host_workers), "--timeout", "60",
                     "--graceful-timeout", "5", "portal:create_app()"]
         service = self.spawn(f"host{number}", command, env=env)
-        wait_until(f"app host {number}", lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 60, service)
-        self.say(f"app host {number}: gunicorn ({self.host_workers} workers) on 127.0.0.1:{port}")
 
-    def start_worker(self) -> None:
+        def ready() -> None:
+            wait_until(f"app host {number}", lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 90, service)
+            self.say(f"app host {number}: gunicorn ({self.host_workers} workers) on 127.0.0.1:{port}")
+
+        return ready
+
+    def start_worker(self) -> Callable[[], None]:
+        """Start the RQ worker with the scheduler; returns the wait for it to register in Redis."""
         service = self.spawn("worker", [str(VENV_BIN / "flask"), "--app", "portal", "jobs", "worker",
                                         "--with-scheduler"], env=self.host_env(0))
-        wait_until("RQ worker", lambda: self.worker_registered(), 30, service)
-        self.say("RQ worker with the scheduler running")
+
+        def ready() -> None:
+            wait_until("RQ worker", lambda: self.worker_registered(), 60, service)
+            self.say("RQ worker with the scheduler running")
+
+        return ready
 
     def worker_registered(self) -> bool:
         return any(key.startswith(b"rq:worker:") and key != b"rq:workers" for key in self.redis().keys("rq:worker:*"))
