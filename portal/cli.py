@@ -135,6 +135,12 @@ def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
     stop = threading.Event()
     if with_scheduler:
+        # RQ forks a work-horse per job while this thread runs. Were the thread configuring SQLAlchemy's
+        # mappers (its first query) at that moment, the child would inherit the held configure lock and
+        # hang on its own first query: configure them now, before any thread exists.
+        from sqlalchemy.orm import configure_mappers
+
+        configure_mappers()
         app = current_app._get_current_object()
         threading.Thread(target=scheduler_loop, args=(app, stop), daemon=True, name="periodic").start()
     warned = False
