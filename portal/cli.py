@@ -158,7 +158,9 @@ def jobs_worker_command(with_scheduler: bool, burst: bool) -> None:
                     current_app.logger.warning("worker: Redis unreachable (%s); trying again every 5 s",
                                                type(error).__name__)
                 warned = True
-            if burst or (worker is not None and worker._stop_requested):
+            # SIGTERM/SIGINT: RQ sets _stop_requested only when it arrives during a job; an idle worker
+            # just returns, with the shutdown's date set. Either way the process ends (no new worker).
+            if burst or (worker is not None and (worker._stop_requested or worker._shutdown_requested_date)):
                 return
             # RQ's worker quits on a Redis timeout or error: wait and start a new one.
             if stop.wait(5):

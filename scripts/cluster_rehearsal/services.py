@@ -105,13 +105,15 @@ class Service:
             except ProcessLookupError:
                 pass
 
-    def stop(self, grace: float = 10.0) -> None:
-        """Stop the process group: TERM, up to `grace` seconds, then KILL whatever is left of the group."""
+    def stop(self, grace: float = 10.0) -> bool:
+        """Stop the process group: TERM, up to `grace` seconds, then KILL whatever is left of the group.
+        False when the leader had to be killed."""
         self.signal()
+        stopped = True
         try:
             self.popen.wait(grace)
         except subprocess.TimeoutExpired:
-            pass
+            stopped = False
         # The group may outlive its leader (gunicorn workers, RQ work-horses): make sure it is gone.
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -126,6 +128,7 @@ class Service:
                 self.popen.stdin.close()
             except OSError:
                 pass
+        return stopped
 
 
 @dataclass
@@ -178,10 +181,12 @@ class Cluster:
         front += [name for name in self.services if name.startswith("settle")]
         for name in front:
             self.services[name].signal()
-        for name in front:
-            self.services[name].stop(grace=max(0.5, 10 - (time.monotonic() - started)))
-        for name in reversed([name for name in self.services if name not in front]):
-            self.services[name].stop()
+        killed = [name for name in front
+                  if not self.services[name].stop(grace=max(0.5, 10 - (time.monotonic() - started)))]
+        killed += [name for name in reversed([name for name in self.services if name not in front])
+                   if not self.services[name].stop()]
+        if killed:
+            self.say(f"  did not stop on SIGTERM within 10 s, killed: {', '.join(killed)}")
         if self.mail is not None:
             self.mail.stop()
         self.drop_database()
