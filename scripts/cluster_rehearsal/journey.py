@@ -32,6 +32,18 @@ PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pa
        b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connect from another loopback address (a second client of the balancer)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class StepFailed(Exception):
     pass
 
@@ -79,7 +91,7 @@ class Journey:
             ("settle from two processes at once: one charge per pledge", self.step_settle, ("pledge",)),
             ("settlement rate limit shared by both processes", self.step_settle_rate, ("provider_calls",)),
             ("request id and metrics", self.step_operations, ()),
-            ("login budget shared across hosts", self.step_login_budget, ("register",)),
+            ("login budget shared across hosts, per client address", self.step_login_budget, ("register",)),
             ("Redis stopped mid-run, then back", self.step_redis_outage, ("register",)),
         ]
         keys = {"register and confirm by mail": "register", "pledge to a campaign": "pledge"}
@@ -447,10 +459,24 @@ class Journey:
                              "the next login was accepted (per-process or per-host limits?)")
         if len(set(hosts)) < 2:
             raise StepFailed(f"every bad login went to {hosts[0]}: nothing shows the budget is shared")
+        # Another client (from 127.0.0.2, through the same balancer) has a budget of its own, and the audit row of
+        # its login names its address, not the balancer's (TRUSTED_PROXIES=1 behind nginx).
+        other = requests.Session()
+        other.mount("http://", SourceAddressAdapter("127.0.0.2"))
+        response = other.post(f"{self.base}/api/v1/auth/tokens", timeout=30,
+                              json={"email": self.state["email"], "password": PASSWORD, "name": "other client"})
+        if response.status_code != 201:
+            raise StepFailed(f"a login from another client address -> {response.status_code}: the budget is the "
+                             f"balancer's, not the client's ({response.text[:200].strip()})")
+        ips = self.cluster.sql("SELECT ip FROM audit_event WHERE action = 'api_token.created' AND object_id = %s",
+                               str(response.json()["id"]))
+        if [row[0] for row in ips] != ["127.0.0.2"]:
+            raise StepFailed(f"the audit row of a login from 127.0.0.2 records {ips}")
         for key in self.limiter_keys():  # later steps log in again
             redis.delete(key)
         return (f"{limit} bad logins spread over {len(set(hosts))} hosts, then 429 "
-                f"(Retry-After {refused.headers.get('Retry-After', '?')}) even with the right password")
+                f"(Retry-After {refused.headers.get('Retry-After', '?')}) even with the right password; another "
+                "client address still logs in, and its audit row records that address")
 
     def step_redis_outage(self) -> str:
         token = self.state["token"]

@@ -79,6 +79,23 @@ def http_ok(url: str) -> bool:
         return error.code < 500
 
 
+def die_with_parent(signum: int) -> Callable[[], None] | None:
+    """Linux: the child gets `signum` when the rehearsal dies, even by SIGKILL (its finally would not run)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (OSError, AttributeError):
+        return None
+    if not hasattr(libc, "prctl"):
+        return None
+
+    def set_death_signal() -> None:
+        libc.prctl(1, signum)  # PR_SET_PDEATHSIG
+
+    return set_death_signal
+
+
 def tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -219,7 +236,8 @@ class Cluster:
         log = self.root / "logs" / f"{name}.log"
         handle = open(log, "ab")  # noqa: SIM115 (the child keeps it; closed with the process)
         popen = subprocess.Popen(command, cwd=self.root, env=env if env is not None else self.base_env(),
-                                 stdin=stdin, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+                                 stdin=stdin, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=die_with_parent(signal.SIGKILL if kill_at_once else signal.SIGTERM))
         handle.close()
         service = Service(name, popen, log, kill_at_once)
         self.services[name] = service
@@ -261,7 +279,15 @@ class Cluster:
 
         self.database = f"cluster_{os.getpid()}"
         with psycopg.connect(self.postgres_admin_url, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            # A rehearsal killed outright (SIGKILL) could not drop its database: drop those of dead processes.
+            names = [row[0] for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname ~ '^cluster_[0-9]+$'")]
+            for name in names:
+                dead = os.path.isdir("/proc/self") and not os.path.exists(f"/proc/{name.split('_')[1]}")
+                if name == self.database or dead:
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    if name != self.database:
+                        self.say(f"dropped {name}, left by a rehearsal that was killed")
             connection.execute(f'CREATE DATABASE "{self.database}"')
         self.say(f"PostgreSQL database {self.database} created")
 
