@@ -348,6 +348,11 @@ class Journey:
         pledge = self.call("GET", f"/api/v1/pledges/{self.state['pledge_id']}", token=self.state["token"]).json()
         if pledge["status"] != "collected":
             raise StepFailed(f"GET /api/v1/pledges/{pledge['id']} says {pledge['status']}")
+        expected = self.cluster.sql("SELECT sum(amount + shipping_fee) FROM pledge WHERE campaign_id = %s "
+                                    "AND status = 'collected'", campaign_id)[0][0]
+        ledger = self.call("GET", f"/api/v1/campaigns/{campaign_id}/ledger").json()
+        if ledger["collected"]["amount"] != expected:
+            raise StepFailed(f"the public ledger says {ledger['collected']['amount']} collected, the pledges {expected}")
         if intents is None:
             raise StepFailed("no funding_sandbox_object table: the sandbox keeps its PaymentIntents in each "
                              "process's memory, so a charge sent by both processes cannot be seen (issue 11, point 7)")
@@ -356,7 +361,8 @@ class Journey:
         if wrong:
             raise StepFailed("the provider was not asked exactly once per pledge:\n" + "\n".join(wrong))
         return (f"{len(rows)} pledges, each collected with one charge attempt, one ledger entry and one sandbox "
-                f"PaymentIntent ({elapsed:.1f} s for both processes)")
+                f"PaymentIntent; the public ledger shows {expected / 100:.2f} {ledger['currency']} collected "
+                f"({elapsed:.1f} s for both processes)")
 
     def waiting_on_campaign(self) -> int:
         """Backends waiting for a row lock in a statement on the campaign table (the settle processes)."""
