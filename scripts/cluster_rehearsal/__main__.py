@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="portal-cluster-"))
     cluster = Cluster(root, say=say, postgres_admin_url=options.postgres)
     failed = True
+    reason = ""
     try:
         say(f"starting the cluster in {root}")
         cluster.start()
@@ -52,12 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         journey.run()
         failed = not journey.passed
         journey.summary()
+        reason = "; ".join(o.name for o in journey.outcomes if o.status == "FAILED")
     except (ClusterError, OutOfTime) as error:
         say(f"FAILED: {error}")
+        reason = str(error).splitlines()[0]
     except KeyboardInterrupt:
         say("FAILED: interrupted")
+        reason = "interrupted"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
         if failed:
             cluster.dump_logs()
         say("stopping everything")
@@ -68,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"logs, configs and mails kept in {root}")
             else:
                 shutil.rmtree(root, ignore_errors=True)
-    say(("REHEARSAL FAILED" if failed else "REHEARSAL PASSED") + f" in {time.monotonic() - started:.0f} s")
+    say((f"REHEARSAL FAILED ({reason or 'see above'})" if failed else "REHEARSAL PASSED")
+        + f" in {time.monotonic() - started:.0f} s")
     return 1 if failed else 0
 
 
