@@ -156,12 +156,12 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         errors.append("SECRET_KEY is required when PORTAL_ENV=production")
     if production and not env.get("AUDIT_SIGNING_KEY"):
         errors.append("AUDIT_SIGNING_KEY is required when PORTAL_ENV=production")
-    if env.get("SECRET_KEY") and len(env["SECRET_KEY"]) < 16:
-        errors.append("SECRET_KEY must be at least 16 characters")
-    config["_ERRORS"] = errors
     if production and not env.get("REDIS_URL"):
         # Several workers or hosts need one rate-limit budget and one job queue.
         errors.append("REDIS_URL is required when PORTAL_ENV=production (shared rate limits and job queue)")
+    if env.get("SECRET_KEY") and len(env["SECRET_KEY"]) < 16:
+        errors.append("SECRET_KEY must be at least 16 characters")
+    config["_ERRORS"] = errors
     return config
 
 
