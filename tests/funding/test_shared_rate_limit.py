@@ -12,7 +12,7 @@ from pathlib import Path
 
 from funding.settlement import RateLimiter, SharedRateLimiter, rate_limiter
 from tests.dbutil import drop_scratch_database, scratch_database_url
-from tests.funding.redis_server import free_port, redis_server
+from tests.services import free_port, redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10  # provider calls per second, for both workers together
@@ -34,7 +34,8 @@ def test_two_settle_processes_together_stay_under_the_rate(tmp_path):
     urls = [scratch_database_url(f"ratelimit{n}", tmp_path) for n in (1, 2)]
     stamp_file = tmp_path / "charges.txt"
     try:
-        with redis_server(tmp_path) as redis_url:
+        with redis_server(tmp_path) as redis:
+            redis_url = redis.url
             started = time.time()
             env = dict(os.environ, PYTHONPATH=str(ROOT))
             workers = [subprocess.Popen(

@@ -7,7 +7,6 @@ that needs authentication, refunds, and the whole pledge -> settle -> refund flo
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from datetime import timedelta
 
@@ -21,16 +20,11 @@ from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from tests.funding.factories import CampaignFactory
+from tests.services import free_port
 
 localstripe = pytest.importorskip("localstripe.server")
 
 SECRET_KEY = "sk_test_portal_localstripe"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

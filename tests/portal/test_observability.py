@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from portal import observability
 from portal.observability import JsonFormatter, use_json_logs
+from tests.services import free_port
 
 TOKEN = "metrics-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,12 +250,6 @@ def test_a_failing_source_is_reported_not_fatal(client, metrics_token, monkeypat
 # ---- several gunicorn workers -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str, token: str | None = None) -> tuple[int, str, dict]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
@@ -268,7 +262,7 @@ def _get(url: str, token: str | None = None) -> tuple[int, str, dict]:
 @pytest.mark.skipif(shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None, reason="no gunicorn")
 def test_gunicorn_workers_add_up_to_one_set_of_metrics(tmp_path):
     """The Procfile's web line: two workers, requests spread over them, every scrape counts them all."""
-    port = _free_port()
+    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_99999.db").write_bytes(b"stale")  # a crashed earlier run: emptied at start

@@ -6,10 +6,6 @@ These tests run a real redis-server of their own on a free port and stop and res
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 
@@ -22,56 +18,13 @@ from sqlalchemy import func, select, update
 from portal import jobs
 from portal.db import commit, rollback
 from portal.jobs import JobOutbox
+from tests.services import RedisServer
 
 SEEN: list[tuple[str, str | None]] = []
 
 
 def record(value: str) -> None:
     SEEN.append((value, g.get("request_id")))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A throw-away redis-server on 127.0.0.1 that a test can stop and start again on the same port."""
-
-    def __init__(self, directory):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            if os.environ.get("CI"):
-                pytest.fail("redis-server is not installed")
-            pytest.skip("redis-server is not installed")
-        self.binary, self.directory, self.port = binary, str(directory), free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 def reset_jobs_state(app) -> None:

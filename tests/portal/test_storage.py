@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from portal.storage import (
     parse_storage_url,
 )
 from portal.uploads import IMAGES, StoredFile, content_key, store_upload, sweep_orphans
+from tests.services import free_ports
 
 PDF = b"%PDF-1.4\n% storage test\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -221,19 +221,6 @@ def test_a_rolled_back_upload_leaves_an_orphan_that_the_sweep_removes_local(clus
 
 
 # ---- the S3 backend against SeaweedFS ---------------------------------------------------------------
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory):
