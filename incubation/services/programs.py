@@ -200,18 +200,33 @@ def program_gate_failure(program: Program, project: Project) -> str | None:
     return None
 
 
+def existing_application(program: Program, project: Project) -> Application | None:
+    return db.session.scalar(select(Application).where(Application.program_id == program.id,
+                                                       Application.project_id == project.id))
+
+
+def application_refusal(program: Program, project: Project) -> Conflict | ValidationFailed | None:
+    """Why `project` may not apply to `program`, as the refusal `apply_to_program` raises, or None.
+    The apply page offers only the projects without one and shows the others with its message."""
+    if project.status not in APPLICABLE_STATUSES:
+        message = _("Submit the project for screening before applying.")
+        return Conflict(message, {"project_id": [message]})
+    if existing_application(program, project) is not None:
+        message = _("This project already applied to this program.")
+        return Conflict(message, {"project_id": [message]})
+    failure = program_gate_failure(program, project)
+    if failure:
+        return ValidationFailed.field("project_id", failure)
+    return None
+
+
 def apply_to_program(program: Program, project: Project, user: User, command: NewApplication) -> Application:
     """`project` is the command's project, loaded by the caller with its permission."""
     if not program.published or not program.is_open():
         raise Conflict(_("This program is not open for applications."), {"program": [_("closed")]})
-    if project.status not in APPLICABLE_STATUSES:
-        raise Conflict(_("Submit the project before applying."), {"project_id": [project.status]})
-    if db.session.scalar(select(Application.id).where(Application.program_id == program.id,
-                                                      Application.project_id == project.id)):
-        raise Conflict(_("This project already applied to this program."), {"project_id": [str(project.id)]})
-    failure = program_gate_failure(program, project)
-    if failure:
-        raise ValidationFailed.field("project_id", failure)
+    refusal = application_refusal(program, project)
+    if refusal is not None:
+        raise refusal
     answers = dict(command.answers or {})
     fields = answer_fields(program)
     unknown = set(answers) - {f.key for f in fields}

@@ -29,9 +29,12 @@ from incubation.schemas.programs import (
     ProgramTerms,
     Publication,
 )
+from incubation.services.programs import application_refusal, existing_application
 from incubation.views.common import bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User, UserRole
+from portal.db import rollback
+from portal.errors import PortalError
 from portal.extensions import db
 from portal.organisations.models import OrganisationKind
 from portal.organisations.services import organisations_of
@@ -47,21 +50,42 @@ def program_index():
     return render_template("incubation/program_index.html", programs=programs, can_create=can_create)
 
 
-@bp.get("/programs/<int:program_id>")
-def program_detail(program_id: int):
-    program = load(Program, program_id, Permission.VIEW)
+def apply_options(program: Program) -> tuple[list[Project], list[tuple[Project, str, Application | None]]]:
+    """The current user's projects this program accepts, and the others with the service's reason (and
+    the application, when the reason is that the project already applied)."""
+    eligible, refused = [], []
+    if not current_user.is_authenticated:
+        return eligible, refused
+    for project in services.projects_of(current_user):
+        refusal = application_refusal(program, project)
+        if refusal is None:
+            eligible.append(project)
+        else:
+            refused.append((project, refusal.message, existing_application(program, project)))
+    return eligible, refused
+
+
+def render_program(program: Program, apply_form: ApplicationPageForm | None = None,
+                   answers: dict[str, str] | None = None, answer_errors: dict[str, list[str]] | None = None,
+                   status: int = 200):
+    """The program page; after a refused application, with the form as posted and its errors."""
     total_weight = sum(c.weight for c in program.criteria) or 1
-    apply_form = ApplicationPageForm()
-    candidates = []
-    if current_user.is_authenticated:
-        candidates = [p for p in services.projects_of(current_user) if p.status in services.APPLICABLE_STATUSES]
+    candidates, refused = apply_options(program)
+    if apply_form is None:
+        apply_form = ApplicationPageForm()
     apply_form.project_id.choices = [(p.id, p.title) for p in candidates]
     return render_template("incubation/program_detail.html", program=program, total_weight=total_weight,
-                           apply_form=apply_form, candidates=candidates,
+                           apply_form=apply_form, candidates=candidates, refused=refused,
+                           answers=answers or {}, answer_errors=answer_errors or {},
                            answer_fields=services.answer_fields(program),
                            manager=can(current_user, Permission.MANAGE, program),
                            editor=can(current_user, Permission.EDIT, program), action_form=EmptyForm(),
-                           accepted=services.accepted_count(program))
+                           accepted=services.accepted_count(program)), status
+
+
+@bp.get("/programs/<int:program_id>")
+def program_detail(program_id: int):
+    return render_program(load(Program, program_id, Permission.VIEW))
 
 
 @bp.post("/programs/<int:program_id>/publication")
@@ -131,18 +155,33 @@ def program_edit(program_id: int):
 @bp.post("/programs/<int:program_id>/apply")
 @login_required
 def program_apply(program_id: int):
+    """Apply with one of the user's projects. Success leads to the new application (post/redirect/get); a
+    refusal shows the program page again with the answers as typed and the reasons next to the fields."""
     program = load(Program, program_id, Permission.VIEW)
     form = ApplicationPageForm()
     form.project_id.choices = [(p.id, p.title) for p in services.projects_of(current_user)]
-    if form.validate_on_submit():
-        project = load(Project, form.project_id.data, Permission.EDIT)
-        answers = {f.key: request.form.get(f"answer-{f.key}", "") for f in services.answer_fields(program)}
-        run_action(lambda: services.apply_to_program(program, project, current_user,
-                                                     from_form(NewApplication, form, answers=answers)),
-                   _("Application sent."))
-    else:
-        form_failed(form)
-    return redirect(url_for("incubation.program_detail", program_id=program.id))
+    fields = services.answer_fields(program)
+    answers = {f.key: request.form.get(f"answer-{f.key}", "") for f in fields}
+    if not form.validate_on_submit():
+        if request.form.get("project_id", "").isdigit() and int(request.form["project_id"]) not in {
+                choice for choice, _label in form.project_id.choices}:
+            load(Project, int(request.form["project_id"]), Permission.EDIT)  # 404/403 for another's project
+        flash(_("Choose one of your projects to apply with."), "danger")
+        return render_program(program, form, answers, status=400)
+    project = load(Project, form.project_id.data, Permission.EDIT)
+    try:
+        application = services.apply_to_program(program, project, current_user,
+                                                from_form(NewApplication, form, answers=answers))
+    except PortalError as error:
+        rollback()
+        answer_errors = {name.removeprefix("answers."): messages for name, messages in error.fields.items()
+                         if name.startswith("answers")}
+        if "project_id" in error.fields:
+            form.project_id.errors = list(form.project_id.errors) + error.fields["project_id"]
+        flash(error.message, "danger")
+        return render_program(program, form, answers, answer_errors, status=error.status)
+    flash(_("Application sent."), "success")
+    return redirect(url_for("incubation.application_detail", application_id=application.id))
 
 
 @bp.get("/programs/<int:program_id>/applications")
