@@ -41,11 +41,26 @@ from portal.uploads import IMAGES, send_stored, store_upload
 
 # ---- campaigns -------------------------------------------------------------------------------
 
+CAMPAIGNS_PER_PAGE = 24
+
+
 @bp.get("/campaigns/")
 def campaign_index():
-    campaigns = db.session.scalars(services.live_campaigns_stmt()).all()
-    return render_template("funding/campaign_index.html", campaigns=campaigns,
-                           totals=services.totals_for(c.id for c in campaigns))
+    from funding import listing
+    from funding.views.common import FUNDING_MODEL_LABELS
+
+    tab = request.args.get("tab", listing.LIVE)
+    if tab not in listing.TABS:
+        tab = listing.LIVE
+    funding_model = request.args.get("funding_model") or None
+    if funding_model is not None and funding_model not in FUNDING_MODEL_LABELS:
+        funding_model = None
+    page = db.paginate(listing.campaigns_in_tab(tab, current_user, funding_model),
+                       page=request.args.get("page", 1, type=int), per_page=CAMPAIGNS_PER_PAGE, error_out=False)
+    return render_template("funding/campaign_index.html", page=page, campaigns=page.items, tab=tab,
+                           tabs=[(key, listing.TAB_LABELS[key]) for key in listing.TABS],
+                           funding_model=funding_model, funding_models=list(FUNDING_MODEL_LABELS.items()),
+                           totals=services.totals_for(c.id for c in page.items))
 
 
 @bp.get("/campaigns/<int:campaign_id>")

@@ -1,6 +1,6 @@
 """Platform administration: people and roles, organisation verification, the audit log."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -41,7 +41,8 @@ def index():
              "options": {"plugins": {"legend": {"display": False}}, "scales": {"y": {"beginAtZero": True,
                                                                                      "ticks": {"precision": 0}}}}}
     unverified = db.session.scalars(select(Organisation).where(Organisation.kind == "company",
-                                                               Organisation.verified_at.is_(None))).all()
+                                                               Organisation.verified_at.is_(None))
+                                    .order_by(Organisation.created_at).limit(10)).all()
     return render_template("admin/index.html", by_role=by_role, users=db.session.scalar(select(func.count(User.id))),
                            organisations=db.session.scalar(select(func.count(Organisation.id))),
                            unverified=unverified, chart=chart, uses_charts=True, action_form=EmptyForm(),
@@ -102,6 +103,51 @@ def organisation_verification(organisation_id: int):
     if request.form.get("back") == "organisation":
         return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     return redirect(url_for("admin.index"))
+
+
+# ---- work queues -------------------------------------------------------------------------------
+
+QUEUE_PER_PAGE = 25
+
+
+def _queue(key: str):
+    from portal.admin import queues
+
+    page = db.paginate(queues.STATEMENTS[key](), page=request.args.get("page", 1, type=int), per_page=QUEUE_PER_PAGE,
+                       error_out=False)
+    return render_template("admin/queue.html", key=key, page=page, queues=queues.QUEUES,
+                           current=next(q for q in queues.QUEUES if q.key == key))
+
+
+@bp.get("/queues/campaigns")
+def queue_campaigns():
+    return _queue("campaigns")
+
+
+@bp.get("/queues/projects")
+def queue_projects():
+    return _queue("projects")
+
+
+@bp.get("/queues/companies")
+def queue_companies():
+    return _queue("companies")
+
+
+@bp.app_context_processor
+def queue_count_helper():
+    """`admin_queue_counts()` for the navbar: one counting query, run only when an admin's page calls it."""
+
+    def admin_queue_counts() -> dict[str, int]:
+        if not (current_user.is_authenticated and current_user.is_admin):
+            return {}
+        if "admin_queue_counts" not in g:
+            from portal.admin import queues
+
+            g.admin_queue_counts = queues.queue_counts()
+        return g.admin_queue_counts
+
+    return {"admin_queue_counts": admin_queue_counts}
 
 
 @bp.get("/audit")

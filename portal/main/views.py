@@ -18,7 +18,9 @@ bp = Blueprint("main", __name__, template_folder="templates")
 
 @bp.get("/")
 def index():
-    return render_template("main/index.html", stats=dashboards.public_stats())
+    from portal.main.home import home
+
+    return render_template("main/index.html", stats=dashboards.public_stats(), home=home())
 
 
 @bp.get("/dashboard")

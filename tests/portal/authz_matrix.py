@@ -68,6 +68,9 @@ GET    /admin/users                                            admin
 POST   /admin/organisations/<organisation_id>/verification     admin
 POST   /admin/users/<user_id>/active                           admin
 POST   /admin/users/<user_id>/roles                            admin
+GET    /admin/queues/campaigns                                 admin
+GET    /admin/queues/projects                                  admin
+GET    /admin/queues/companies                                 admin
 GET    /auth/account                                           user
 POST   /auth/account                                           user-pass
 POST   /auth/account/tokens/<token_id>/revoke                  login deny  deny  deny  deny  pass  deny  deny  pass
