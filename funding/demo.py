@@ -18,13 +18,13 @@ from portal.extensions import db
 
 # Extra backers so the campaign has a believable crowd: key, email, name, locale
 CROWD = [
-    ("crowd_zhao", "zhao.lei@demo.haichuang.test", "赵磊 Zhao Lei", "zh_CN"),
-    ("crowd_sophie", "sophie@demo.haichuang.test", "Sophie Martin", "en"),
-    ("crowd_sun", "sun.yue@demo.haichuang.test", "孙悦 Sun Yue", "zh_CN"),
-    ("crowd_zhou", "zhou.jie@demo.haichuang.test", "周杰 Zhou Jie", "zh_CN"),
-    ("crowd_wang", "wang.fang@demo.haichuang.test", "王芳 Wang Fang", "zh_CN"),
-    ("crowd_lucas", "lucas@demo.haichuang.test", "Lucas Chen 陈卢卡", "en"),
-    ("crowd_he", "he.jing@demo.haichuang.test", "何静 He Jing", "zh_CN"),
+    ("crowd_zhao", "zhao.lei@demo.example.com", "赵磊 Zhao Lei", "zh_CN"),
+    ("crowd_sophie", "sophie@demo.example.com", "Sophie Martin", "en"),
+    ("crowd_sun", "sun.yue@demo.example.com", "孙悦 Sun Yue", "zh_CN"),
+    ("crowd_zhou", "zhou.jie@demo.example.com", "周杰 Zhou Jie", "zh_CN"),
+    ("crowd_wang", "wang.fang@demo.example.com", "王芳 Wang Fang", "zh_CN"),
+    ("crowd_lucas", "lucas@demo.example.com", "Lucas Chen 陈卢卡", "en"),
+    ("crowd_he", "he.jing@demo.example.com", "何静 He Jing", "zh_CN"),
 ]
 
 
@@ -151,8 +151,8 @@ def _seed_settled_campaign(context: DemoContext, progress) -> None:
     services.approve_campaign(campaign)
     haier = context.organisations["haier"]
     matchfunding.add_match_fund(campaign, haier, NewMatchFund(organisation_id=haier.id, cap=20000_00))
-    emails = [email for _key, email, _name, _locale in CROWD] + ["backer@demo.haichuang.test",
-                                                                 "founder@demo.haichuang.test"]
+    emails = [email for _key, email, _name, _locale in CROWD] + ["backer@demo.example.com",
+                                                                 "founder@demo.example.com"]
     backers = [get_user_by_email(email) for email in emails]
     cards = ["4242424242424242"] * 8 + ["4000000000000341"]
     for index, (backer, number) in enumerate(zip(backers, cards, strict=False)):

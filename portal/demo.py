@@ -40,14 +40,14 @@ def demo_seeder(order: int = 50) -> Callable[[Seeder], Seeder]:
 
 # key, email, name, roles, locale
 PEOPLE = [
-    ("admin", "admin@demo.haichuang.test", "平台管理员 Platform Admin", [Role.ADMIN], "zh_CN"),
-    ("haier_staff", "lab-manager@demo.haichuang.test", "王静 Wang Jing", [Role.COMPANY], "zh_CN"),
-    ("midea_staff", "makerspace@demo.haichuang.test", "Li Na 李娜", [Role.COMPANY], "en"),
-    ("founder", "founder@demo.haichuang.test", "陈晨 Chen Chen", [Role.FOUNDER, Role.BACKER], "zh_CN"),
-    ("founder2", "maria@demo.haichuang.test", "Maria Rossi", [Role.FOUNDER], "en"),
-    ("mentor", "mentor@demo.haichuang.test", "张伟 Zhang Wei", [Role.MENTOR], "zh_CN"),
-    ("mentor2", "anna@demo.haichuang.test", "Anna Schmidt", [Role.MENTOR], "en"),
-    ("backer", "backer@demo.haichuang.test", "刘洋 Liu Yang", [Role.BACKER], "zh_CN"),
+    ("admin", "admin@demo.example.com", "平台管理员 Platform Admin", [Role.ADMIN], "zh_CN"),
+    ("haier_staff", "lab-manager@demo.example.com", "王静 Wang Jing", [Role.COMPANY], "zh_CN"),
+    ("midea_staff", "makerspace@demo.example.com", "Li Na 李娜", [Role.COMPANY], "en"),
+    ("founder", "founder@demo.example.com", "陈晨 Chen Chen", [Role.FOUNDER, Role.BACKER], "zh_CN"),
+    ("founder2", "maria@demo.example.com", "Maria Rossi", [Role.FOUNDER], "en"),
+    ("mentor", "mentor@demo.example.com", "张伟 Zhang Wei", [Role.MENTOR], "zh_CN"),
+    ("mentor2", "anna@demo.example.com", "Anna Schmidt", [Role.MENTOR], "en"),
+    ("backer", "backer@demo.example.com", "刘洋 Liu Yang", [Role.BACKER], "zh_CN"),
 ]
 
 # key, name, kind, city, description, owner key, member keys

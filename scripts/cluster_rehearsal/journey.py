@@ -24,7 +24,7 @@ from .services import Cluster, ClusterError, tail
 
 PASSWORD = "rehearsal-password-2026"
 DEMO_PASSWORD = "demo-password-2026"
-FOUNDER = "founder@demo.haichuang.test"  # AirCare Tech: the live all-or-nothing campaign, project documents
+FOUNDER = "founder@demo.example.com"  # AirCare Tech: the live all-or-nothing campaign, project documents
 SETTLE_RATE = 4.0  # provider calls per second, for both settle processes together
 CONFIRM_LINK = re.compile(r"https?://\S+/auth/confirm/[^\s\"'<>]+")
 # A small valid PDF (the portal checks uploads by their content).

@@ -46,9 +46,9 @@ def test_demo_dashboards_per_role(client, login):
     seed_demo()
     db.session.flush()
     expectations = {
-        "founder@demo.haichuang.test": ["静音智能新风机 Quiet Smart Ventilator", "Your campaigns"],
-        "mentor@demo.haichuang.test": ["Upcoming office hours", "供应链 supply chain"],
-        "backer@demo.haichuang.test": ["Live campaigns", "Ideas to vote on"],
+        "founder@demo.example.com": ["静音智能新风机 Quiet Smart Ventilator", "Your campaigns"],
+        "mentor@demo.example.com": ["Upcoming office hours", "供应链 supply chain"],
+        "backer@demo.example.com": ["Live campaigns", "Ideas to vote on"],
     }
     from portal.auth.services import get_user_by_email
 

@@ -50,13 +50,13 @@ def test_demo_shows_every_step(client, login):
 
     from portal.auth.services import get_user_by_email
 
-    login(get_user_by_email("makerspace@demo.haichuang.test"), DEMO_PASSWORD)
+    login(get_user_by_email("makerspace@demo.example.com"), DEMO_PASSWORD)
     client.post("/language", data={"locale": "en"})
     track = db.session.scalar(select(Application).where(Application.status == "under_review")).program
     page = client.get(f"/programs/{track.id}/applications").get_data(as_text=True)
     assert "data-chart=" in page
     client.post("/auth/logout")
-    login(get_user_by_email("founder@demo.haichuang.test"), DEMO_PASSWORD)
+    login(get_user_by_email("founder@demo.example.com"), DEMO_PASSWORD)
     client.post("/language", data={"locale": "en"})
     page = client.get(f"/projects/{ventilator.id}").get_data(as_text=True)
     for text in ("Timeline", "模具开模 Tooling released", "小批量试产 500 台", "Who viewed the confidential documents",

@@ -26,9 +26,9 @@ from portal.demo import DEMO_PASSWORD, seed_demo
 
 CALLERS = {
     "anonymous": None,
-    "founder": "founder@demo.haichuang.test",
-    "company": "lab-manager@demo.haichuang.test",  # staff of a verified anchor company
-    "admin": "admin@demo.haichuang.test",
+    "founder": "founder@demo.example.com",
+    "company": "lab-manager@demo.example.com",  # staff of a verified anchor company
+    "admin": "admin@demo.example.com",
 }
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 8

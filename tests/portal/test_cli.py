@@ -38,7 +38,7 @@ def test_seed_demo_if_empty_leaves_existing_data_alone(db_session, runner, facto
 def test_seed_demo_prints_logins_and_sends_no_mail(app, db_session, runner, mail_outbox):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "admin@demo.haichuang.test" in result.output and "demo-password-2026" in result.output
+    assert "admin@demo.example.com" in result.output and "demo-password-2026" in result.output
     assert mail_outbox == []
     assert app.config["MAIL_SUPPRESS"] is False
     assert "audit checkpoint 1 signed" in result.output  # the transparency page has something to show

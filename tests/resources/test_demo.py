@@ -29,7 +29,7 @@ def test_demo_bookings_fill_the_queue_the_calendar_and_the_utilisation(client, d
     seed_demo()
     statuses = {b.status for b in db_session.scalars(select(Booking))}
     assert {"completed", "confirmed", "pending"} <= statuses
-    staff = db_session.scalar(select(User).where(User.email == "lab-manager@demo.haichuang.test"))
+    staff = db_session.scalar(select(User).where(User.email == "lab-manager@demo.example.com"))
     login(staff, "demo-password-2026")
     client.post("/language", data={"locale": "en"})  # the demo lab manager reads Chinese
     queue = client.get("/resources/approvals").get_data(as_text=True)
