@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from portal.i18n import current_locale_code, html_lang
 from portal.money import format_money
+from portal.states import label_for
 
 
 @dataclass
@@ -49,7 +50,7 @@ ROLE_LABELS = {
 
 
 def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+    return str(ROLE_LABELS[role]) if role in ROLE_LABELS else label_for(role)
 
 
 def verified_badge(organisation) -> Markup:
@@ -70,8 +71,10 @@ def nav_item(label, endpoint: str, roles: tuple[str, ...] = (), order: int = 50,
 
 
 def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
-    """A UTC moment in the resource's zone (`tz`) or the reader's, without seconds: "medium" is the
-    locale's medium date with its short time (Babel's own medium would show seconds)."""
+    """A UTC moment in the resource's zone (`tz`) or the reader's, without seconds and with one date
+    format per locale: "medium" and "short" are both the locale's medium date with its short time
+    ("Dec 1, 2026 9:30 AM", "2026年12月1日 09:30"; Babel's own medium would show seconds, its short
+    a second date format). Any other `fmt` is a Babel pattern."""
     if moment is None:
         return ""
     suffix = ""
@@ -81,8 +84,10 @@ def local_time(moment: datetime | None, tz: str | None = None, fmt: str = "mediu
         moment, rebase = moment.replace(tzinfo=None), False
     else:
         rebase = True
-    if fmt == "medium":
-        return f"{format_date(moment, 'medium', rebase=rebase)} {format_time(moment, 'short', rebase=rebase)}{suffix}"
+    if fmt in ("medium", "short"):
+        date_part = format_date(moment, "medium", rebase=rebase)
+        time_part = format_time(moment, "short", rebase=rebase)
+        return f"{date_part} {time_part}{suffix}"
     return format_datetime(moment, fmt, rebase=rebase) + suffix
 
 
@@ -119,6 +124,8 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["localtime"] = local_time
+    # `{{ booking.status | label }}` or `{{ entry.kind | label("LedgerKind") }}`: never the raw value.
+    app.jinja_env.filters["label"] = label_for
 
     @app.context_processor
     def inject():

@@ -33,6 +33,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
 from portal.organisations.services import require_verified, set_publication
+from portal.states import label_for
 
 # ---- programs --------------------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ def answered(application: Application) -> list[tuple[AnswerField, str]]:
 def program_gate_failure(program: Program, project: Project) -> str | None:
     """Why this project may not apply to this program, or None. Each incubation mode has its own gate."""
     if project.mode != program.mode:
-        return _("This program is for the %(mode)s incubation mode only.", mode=program.mode)
+        return _("This program is for the %(mode)s incubation mode only.", mode=label_for(program.mode, "IncubationMode"))
     founder_ids = [u.id for u in founders_of(project)]
     if program.mode == IncubationMode.SPIN_OFF:
         employers = former_employers(founder_ids, verified_only=True)

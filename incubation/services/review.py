@@ -40,6 +40,7 @@ from portal.extensions import db
 from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Organisation
 from portal.organisations.services import MEMBER_JOINED_HOOKS, role_in
+from portal.states import label_for
 
 # ---- review ----------------------------------------------------------------------------------
 
@@ -411,7 +412,7 @@ def decide(application: Application, command: Decision, by: User | None = None) 
                                     program.capacity), {"decision": ["full"]})
         if project.status not in (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING, ProjectStatus.ACCEPTED,
                                   ProjectStatus.INCUBATING):
-            raise Conflict(_("A project in status %(status)s cannot be accepted.", status=project.status),
+            raise Conflict(_("A project in status %(status)s cannot be accepted.", status=label_for(project.status, "ProjectStatus")),
                            {"status": [project.status]})
     application.status = decision
     application.feedback = feedback

@@ -30,6 +30,7 @@ from portal.organisations.models import (
     OrganisationKind,
 )
 from portal.organisations.schemas import MemberInvite, NewOrganisation, OrganisationChanges
+from portal.states import label_for
 from portal.urls import external_url
 
 MEMBER_ROLE_LABELS = {MemberRole.OWNER: _l("owner"), MemberRole.MEMBER: _l("member")}
@@ -168,7 +169,7 @@ def add_member(organisation: Organisation, cmd: MemberInvite, inviter: User) -> 
     link = external_url("organisations.invitation_accept", token=token)
 
     def build() -> tuple[str, str]:
-        role_name = str(MEMBER_ROLE_LABELS.get(role, role))
+        role_name = label_for(role, "MemberRole")
         if user is not None:
             body = _("Hello %(name)s,\n\n%(inviter)s invites you to join %(org)s on Haichuang Portal as %(role)s.\n"
                      "You become a member only if you accept. Accept or decline here:\n%(link)s",

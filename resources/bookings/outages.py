@@ -16,6 +16,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_user
+from portal.states import label_for
 from portal.urls import external_url
 from resources import availability
 from resources.bookings.locking import serialised
@@ -145,7 +146,7 @@ def cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> li
         lines = "\n".join(f"- {r.name} ({r.city}): {external_url('resources.calendar', resource_id=r.id)}"
                           for r in alternatives) or _l("(no other resource of this kind is free then)")
         booking.status_reason = _("%(name)s is unavailable (%(kind)s): %(reason)s", name=target.name,
-                                  kind=kind, reason=reason or "-")[:500]
+                                  kind=label_for(kind, "BlackoutKind"), reason=reason or "-")[:500]
         before = booking.status
         booking.status, booking.cancelled_at, booking.decided_at = BookingStatus.CANCELLED, utcnow(), utcnow()
         booking.decided_by_id = actor.id

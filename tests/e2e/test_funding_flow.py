@@ -50,7 +50,7 @@ def test_pledge_settle_and_see_collected_and_the_ledger(page: Page, live_server)
     form.get_by_label("Card number").fill("4242424242424242")
     form.get_by_role("button", name="Pledge").click()
     expect(flash(page)).to_contain_text("Your pledge is active")
-    expect(page.get_by_test_id("pledge-status")).to_have_text("active")
+    expect(page.get_by_test_id("pledge-status")).to_have_attribute("data-status", "active")
     log_out(page)
 
     log_in(page, admin, PASSWORD)
@@ -66,7 +66,7 @@ def test_pledge_settle_and_see_collected_and_the_ledger(page: Page, live_server)
     log_in(page, backer, PASSWORD)
     page.goto("/pledges/")
     page.get_by_role("link", name=re.compile("Quiet kettle")).click()
-    expect(page.get_by_test_id("pledge-status")).to_have_text("collected")
+    expect(page.get_by_test_id("pledge-status")).to_have_attribute("data-status", "collected")
     mails = live_server.wait_for_mail(backer, count=1)
     assert any("collected" in m["Subject"] for m in mails), [m["Subject"] for m in mails]
 
