@@ -186,7 +186,8 @@ def answered(application: Application) -> list[tuple[AnswerField, str]]:
 def program_gate_failure(program: Program, project: Project) -> str | None:
     """Why this project may not apply to this program, or None. Each incubation mode has its own gate."""
     if project.mode != program.mode:
-        return _("This program is for the %(mode)s incubation mode only.", mode=label_for(program.mode, "IncubationMode"))
+        return _("This program only takes projects in this incubation mode: %(mode)s.",
+                 mode=label_for(program.mode, "IncubationMode"))
     founder_ids = [u.id for u in founders_of(project)]
     if program.mode == IncubationMode.SPIN_OFF:
         employers = former_employers(founder_ids, verified_only=True)

@@ -147,3 +147,19 @@ def test_an_invitation_mail_in_zh_cn_names_the_role_not_its_value(client, factor
     mail = mail_outbox[-1]
     text = mail.get_body(("plain",)).get_content() if hasattr(mail, "get_body") else str(mail)
     assert "以成员身份" in text and "member" not in text.split("http")[0]
+
+
+def test_an_apply_refusal_names_the_mode_by_its_label(app, db_session):
+    from incubation.models import IncubationMode
+    from incubation.services.programs import program_gate_failure
+    from tests.incubation.factories import ProgramFactory, ProjectFactory
+
+    program = ProgramFactory(mode=IncubationMode.SPIN_OFF)
+    project = ProjectFactory(mode=IncubationMode.CROWDFUNDING)
+    with app.test_request_context():
+        with force_locale("en"):
+            english = program_gate_failure(program, project)
+        with force_locale(ZH):
+            chinese = program_gate_failure(program, project)
+    assert "Spin-off incubation" in english and "spin_off" not in english
+    assert "裂变孵化" in chinese and "spin_off" not in chinese
