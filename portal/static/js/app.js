@@ -1,8 +1,32 @@
 // Small behaviours, kept out of the HTML because the Content-Security-Policy forbids inline scripts.
+// A control with data-autosubmit sends its form as soon as it changes, except a <select> changed from the
+// keyboard: Chromium fires `change` at every arrow key on a closed select, and the language switcher must
+// not navigate on the first ArrowDown. Keyboard users move through the options, then press Enter or the
+// form's button (marked data-autosubmit-button, hidden until it has the focus once this script runs).
+let keyboardSelect = null;
+const OPENS_THE_LIST = (event) => event.key === " " || event.key === "F4" ||
+  (event.altKey && (event.key === "ArrowDown" || event.key === "ArrowUp"));
+const NOT_A_CHOICE = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
+document.addEventListener("keydown", (event) => {
+  const el = event.target;
+  if (!(el instanceof HTMLSelectElement) || !el.matches("[data-autosubmit]")) return;
+  if (event.key === "Enter") {
+    event.preventDefault();
+    el.form.requestSubmit();
+  } else if (OPENS_THE_LIST(event)) {
+    keyboardSelect = null;  // a choice made in the opened list is deliberate
+  } else if (!NOT_A_CHOICE.has(event.key)) {
+    keyboardSelect = el;
+  }
+});
+document.addEventListener("pointerdown", () => { keyboardSelect = null; }, true);
 document.addEventListener("change", (event) => {
   const el = event.target;
-  if (el.matches("[data-autosubmit]")) el.form.requestSubmit();
+  if (!el.matches("[data-autosubmit]")) return;
+  if (el instanceof HTMLSelectElement && keyboardSelect === el) return;
+  el.form.requestSubmit();
 });
+document.querySelectorAll("[data-autosubmit-button]").forEach((button) => button.classList.add("visually-hidden-focusable"));
 document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
