@@ -16,7 +16,7 @@ from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_user
-from portal.states import label_for
+from portal.states import LABELS, label_for
 from portal.urls import external_url
 from resources import availability
 from resources.bookings.locking import serialised
@@ -157,7 +157,7 @@ def cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> li
         body = _l("%(name)s is unavailable from %(start)s to %(end)s (%(reason)s), so your booking #%(id)d "
                   "is cancelled without a fee. Free alternatives of the same kind at that time:\n%(lines)s",
                   name=target.name, start=start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                  end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or kind,
+                  end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or LABELS["BlackoutKind"].get(kind, kind),
                   id=booking.id, lines=lines)
         send_to_user(booking.user, lambda subject=subject, body=body: (str(subject), str(body)))
     return affected
