@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,9 +24,9 @@ from funding.models import (
     Pledge,
     PledgeStatus,
 )
-from funding.payments import ProviderUnavailable, get_provider
+from funding.payments import SANDBOX_CARDS, ProviderUnavailable, get_provider
 from funding.policies import REFUND_BACKER
-from funding.schemas import CardChange, NewPledge, RefundRequest, SurveyAnswers
+from funding.schemas import CardChange, NewPledge, PledgeChange, RefundRequest, SurveyAnswers
 from funding.views.common import (
     PLEDGE_STATUS_LABELS,
     STRIPE_JS,
@@ -49,6 +52,7 @@ def pledge_team_refund(campaign_id: int, pledge_id: int):
     if pledge.campaign_id != campaign_id:
         abort(404)
     form = RefundForm()
+    form.amount.currency = pledge.campaign.currency
     if form.validate_on_submit():
         try:
             refunds.refund_pledge(pledge.id, from_form(RefundRequest, form), by_team=not current_user.is_admin)
@@ -62,15 +66,48 @@ def pledge_team_refund(campaign_id: int, pledge_id: int):
     return redirect(url_for("funding.campaign_manage", campaign_id=campaign_id) + "#refunds")
 
 
-def _reward_choices(campaign: Campaign, claimed: dict[int, int]) -> list[tuple[str, str]]:
-    from portal.money import format_money
+def _reward_choices(campaign: Campaign, claimed: dict[int, int]) -> list[tuple]:
+    """The reward options; each carries its minimum in major units (`data-amount`), which the page's script
+    puts into the amount field (a select with `data-fill-amount`) when the reward is chosen."""
+    from portal.money import format_money, major_text
 
     choices = [("", str(_("No reward, I just want to support the project")))]
     for reward in campaign.rewards:
         left = "" if reward.quantity is None else " · " + _("%(left)s left", left=max(
             0, reward.quantity - claimed.get(reward.id, 0)))
-        choices.append((str(reward.id), f"{reward.title} ({format_money(reward.amount, campaign.currency)}+){left}"))
+        choices.append((str(reward.id), f"{reward.title} ({format_money(reward.amount, campaign.currency)}+){left}",
+                        {"data-amount": major_text(reward.amount, campaign.currency)}))
     return choices
+
+
+def sandbox_needs_authentication(card: str | None) -> bool:
+    """The sandbox's 3-D Secure test card (4000002500003155)."""
+    entry = SANDBOX_CARDS.get((card or "").replace(" ", ""))
+    return entry is not None and entry[0] == "pm_sandbox_authentication_required"
+
+
+def active_pledges_to(campaign: Campaign) -> list[Pledge]:
+    """The current user's pledges to `campaign` that may still be changed: a second pledge offers these."""
+    return [p for p in services.pledges_of(current_user)
+            if p.campaign_id == campaign.id and p.status == PledgeStatus.ACTIVE]
+
+
+def change_form_for(pledge: Pledge) -> PledgePageForm:
+    """The pledge page's form, to change reward, amount and region of an active pledge."""
+    campaign = pledge.campaign
+    form = PledgePageForm(prefix="change")
+    if hasattr(form.amount, "currency"):  # a MoneyField (major units on the page, minor units as data)
+        form.amount.currency = campaign.currency
+    form.reward_id.choices = _reward_choices(campaign, services.claimed_per_reward(campaign))
+    regions = sorted({region for r in campaign.rewards for region in (r.shipping_fees or {})})
+    form.shipping_region.choices = [("", "—")] + [(r, r) for r in regions]
+    if request.form.get("action") != "change":  # otherwise the values as posted
+        places = get_currency_precision(campaign.currency)
+        form.reward_id.data = str(pledge.reward_id) if pledge.reward_id else ""
+        form.amount.data = pledge.amount if hasattr(form.amount, "currency") else str(
+            Decimal(pledge.amount).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
+        form.shipping_region.data = pledge.shipping_region or ""
+    return form
 
 
 @bp.route("/campaigns/<int:campaign_id>/pledge", methods=["GET", "POST"])
@@ -78,16 +115,31 @@ def _reward_choices(campaign: Campaign, claimed: dict[int, int]) -> list[tuple[s
 def pledge_new(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
     form = PledgePageForm()
+    form.amount.currency = campaign.currency
+    form.reward_id.render_kw = {"data-fill-amount": "#" + form.amount.id}
     form.reward_id.choices = _reward_choices(campaign, services.claimed_per_reward(campaign))
     regions = sorted({region for r in campaign.rewards for region in (r.shipping_fees or {})})
     form.shipping_region.choices = [("", "—")] + [(r, r) for r in regions]
     if request.method == "GET" and request.args.get("reward"):
         form.reward_id.data = request.args["reward"]
+        chosen = next((r for r in campaign.rewards if str(r.id) == form.reward_id.data), None)
+        if chosen is not None and form.amount.data is None:
+            form.amount.data = chosen.amount  # minor units, shown as "1299.00"
     status = 200
-    if form.validate_on_submit():
+    step = request.form.get("sandbox_3ds") if request.method == "POST" else None
+    if (form.validate_on_submit() and not stripe_mode() and step is None
+            and sandbox_needs_authentication(form.payment_method.data)):
+        # The sandbox's 3-D Secure card: the bank's check comes first, as Stripe.js would show it.
+        return render_template("funding/pledge_sandbox_3ds.html", campaign=campaign, form=form,
+                               posted={name: request.form.get(name, "") for name in (
+                                   "reward_id", "amount", "shipping_region", "payment_method")})
+    if request.method == "POST" and step == "fail":
+        form.payment_method.errors = [_("Your bank did not confirm the card (sandbox 3-D Secure failed). "
+                                        "Try again or use another card.")]
+        status = 400
+    elif form.validate_on_submit():
         try:
-            cmd = from_form(NewPledge, form, amount=to_minor(form.amount.data, campaign.currency),
-                            reward_id=int(form.reward_id.data) if form.reward_id.data else None,
+            cmd = from_form(NewPledge, form, reward_id=int(form.reward_id.data) if form.reward_id.data else None,
                             shipping_region=form.shipping_region.data or None)
             pledge = services.place_pledge(campaign, current_user, cmd)
         except PortalError as error:
@@ -108,6 +160,7 @@ def pledge_new(campaign_id: int):
             flash(_("The payment provider could not be reached. Try again in a moment."), "danger")
     response = render_template("funding/pledge_form.html", campaign=campaign, form=form, setup=setup,
                                own_campaign=services.own_campaign_reason(campaign, current_user),
+                               existing=active_pledges_to(campaign),
                                stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
                                stripe_js=STRIPE_JS if setup else None), status
     return with_stripe_csp(response) if setup else response
@@ -123,6 +176,8 @@ def pledge_detail(pledge_id: int):
     variants = pledge.reward.variants if pledge.reward else []
     survey_form.variant.choices = [(v, v) for v in variants]
     refund_form = RefundForm(prefix="refund")
+    refund_form.amount.currency = campaign.currency
+    change_form = change_form_for(pledge)
     action = request.form.get("action")
     status = 200
     if request.method == "POST":
@@ -132,6 +187,12 @@ def pledge_detail(pledge_id: int):
                 if pledge.status in (PledgeStatus.ERRORED, PledgeStatus.NEEDS_AUTHENTICATION):
                     enqueue("funding.tasks.retry_pledge", pledge.id)
                 flash(_("Card saved."), "success")
+            elif action == "change" and change_form.validate_on_submit():
+                services.update_pledge(pledge, from_form(
+                    PledgeChange, change_form, amount=to_minor(change_form.amount.data, campaign.currency),
+                    reward_id=int(change_form.reward_id.data) if change_form.reward_id.data else None,
+                    shipping_region=change_form.shipping_region.data or None))
+                flash(_("Pledge changed."), "success")
             elif action == "cancel" and EmptyForm().validate_on_submit():
                 services.cancel_pledge(pledge)
                 flash(_("Your pledge is cancelled."), "info")
@@ -146,12 +207,15 @@ def pledge_detail(pledge_id: int):
                 status = 400
         except PortalError as error:
             db.session.rollback()
+            if action == "change":
+                show_errors(change_form, error)  # next to the field, the form as posted
             flash(error.message, "danger")
             status = error.status
         if status == 200:
             return redirect(url_for("funding.pledge_detail", pledge_id=pledge.id))
     return render_template("funding/pledge_detail.html", pledge=pledge, campaign=campaign, card_form=card_form,
                            survey_form=survey_form, refund_form=refund_form, action_form=EmptyForm(),
+                           change_form=change_form,
                            attempts=pledge.attempts, is_admin=current_user.is_admin,
                            needs_card=services.needs_card(pledge)), status
 
@@ -165,12 +229,19 @@ def pledge_authenticate(pledge_id: int):
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
         pledge_ref = pledge.id
+        if request.form.get("outcome") == "fail" and not stripe_mode():
+            # The sandbox's "authentication failed": nothing is charged, the pledge still waits for the backer.
+            flash(_("Authentication failed (sandbox): nothing was charged. Confirm again, or save another card "
+                    "below."), "warning")
+            return redirect(url_for("funding.pledge_detail", pledge_id=pledge_ref) + "#card")
         db.session.rollback()
         outcome = settlement.complete_authentication(pledge_ref)
         if outcome == PledgeStatus.COLLECTED:
             flash(_("Payment confirmed. Thank you!"), "success")
         else:
-            flash(_("The payment is not confirmed yet (%(status)s).", status=outcome), "warning")
+            label = PLEDGE_STATUS_LABELS.get(outcome)
+            flash(_("The payment is not confirmed yet (%(status)s).", status=label) if label else
+                  _("The payment is not confirmed yet. Try again in a moment."), "warning")
         return redirect(url_for("funding.pledge_detail", pledge_id=pledge_ref))
     client_secret = None
     if stripe_mode() and attempt is not None and attempt.payment_ref:

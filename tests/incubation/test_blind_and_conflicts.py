@@ -145,7 +145,9 @@ def test_a_blind_program_requires_the_answers_its_reviewers_need(client, factori
                           json={"project_id": project.id})
     assert refused.status_code == 400 and f"answers.{question.id}" in refused.json["error"]["fields"]
     login(founder)
-    page = client.get(f"/programs/{without_questions.id}").get_data(as_text=True)
+    # the project already applied there, so the form asks with it on another blind program (issue 12, point 7)
+    fresh = program_with_criteria(company, mode="open_source", blind_review=True)
+    page = client.get(f"/programs/{fresh.id}").get_data(as_text=True)
     assert 'name="answer-pitch"' in page and "blind-apply-note" in page
 
 
