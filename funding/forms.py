@@ -1,20 +1,20 @@
 """Forms of funding's HTML pages (labels, widgets, CSRF). A submitted form becomes the same command the JSON
 API reads (`funding.schemas`, through `portal.schemas.from_form`).
 
-API amounts are integer minor units; the pledge page asks for major units (e.g. yuan) and the view converts
-without floats (`to_minor`) before building the command.
+API amounts are integer minor units; every money field of these pages asks for major units as people write
+them ("500", "1,299.00" is ¥1,299.00) through `portal.forms.MoneyField`, whose data is already minor units
+(without floats), so `from_form` builds the same command the API reads. The currency is the campaign's
+(the view sets `field.currency`) or the form's own currency field.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
-from babel.numbers import get_currency_precision
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -24,36 +24,45 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from funding.models import FinancingStatus, FundingModel
-from incubation.forms import AwareDateTimeField, CommaListField, MoneyForm
+from incubation.forms import AwareDateTimeField, CommaListField
 from portal.errors import ValidationFailed
-from portal.forms import IntegerField
+from portal.forms import IntegerField, MoneyField
+from portal.money import MoneyInputError, parse_major
 
 FUNDING_MODEL_CHOICES = [(FundingModel.ALL_OR_NOTHING, _l("All or nothing")),
                          (FundingModel.KEEP_IT_ALL, _l("Keep it all"))]
 
 
-def to_minor(value: str | None, currency: str, field: str = "amount") -> int | None:
-    """'1299.50' CNY -> 129950. Refuses more decimals than the currency has, and negatives."""
-    if value is None or str(value).strip() == "":
-        return None
+def to_minor(value: str | int | None, currency: str, field: str = "amount") -> int | None:
+    """'1,299.50' CNY -> 129950 (`portal.money.parse_major`), a 400 naming `field` otherwise. A number is
+    already minor units (a `MoneyField`'s data) and is returned as it is."""
+    if isinstance(value, int):
+        return value
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed.field(field, _l("Enter an amount like 1299.00.")) from None
-    places = get_currency_precision(currency)
-    scaled = number * (Decimal(10) ** places)
-    if not number.is_finite() or scaled != scaled.to_integral_value():
-        raise ValidationFailed.field(field, _l("Too many decimal places for %(currency)s.", currency=currency))
-    if scaled < 0:
-        raise ValidationFailed.field(field, _l("The amount cannot be negative."))
-    return int(scaled)
+        return parse_major(value, currency)
+    except MoneyInputError as error:
+        raise ValidationFailed.field(field, str(error)) from None
+
+
+class GoalForm(Form):
+    """`{amount, currency}` of the HTML pages: the amount in major units of the currency beside it."""
+
+    amount = MoneyField(_l("Goal"), validators=[InputRequired(message=_l("Required."))],
+                        currency_field="currency", min_minor=1)
+    currency = StringField(_l("Currency"), default="CNY",
+                           validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Use an ISO 4217 code."))])
+
+
+class AmountForm(GoalForm):
+    amount = MoneyField(_l("Amount"), validators=[InputRequired(message=_l("Required."))],
+                        currency_field="currency", min_minor=1)
 
 
 class CampaignForm(FlaskForm):
     project_id = IntegerField(_l("Project"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
     story = TextAreaField(_l("Story"), validators=[Optional(), Length(max=20000)])
-    goal = FormField(MoneyForm, label=_l("Goal"))
+    goal = FormField(GoalForm, label=_l("Goal"))
     deadline = AwareDateTimeField(_l("Deadline"), validators=[DataRequired()])
     funding_model = SelectField(_l("Funding model"), choices=FUNDING_MODEL_CHOICES,
                                 default=FundingModel.ALL_OR_NOTHING, validators=[Optional()])
@@ -61,7 +70,7 @@ class CampaignForm(FlaskForm):
 
 class RewardForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
-    amount = IntegerField(_l("Minimum pledge (minor units)"), validators=[DataRequired(message=_l("Required."))])
+    amount = MoneyField(_l("Minimum pledge"), validators=[InputRequired(message=_l("Required."))], min_minor=1)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     quantity = IntegerField(_l("Limited quantity"), validators=[Optional()])
     estimated_delivery = StringField(_l("Estimated delivery (YYYY-MM-DD)"),
@@ -74,7 +83,7 @@ class PledgePageForm(FlaskForm):
     """The HTML form: the amount in major units (e.g. 1299.00)."""
 
     reward_id = SelectField(_l("Reward"), choices=[], validators=[Optional()])
-    amount = StringField(_l("Pledge amount"), validators=[DataRequired()])
+    amount = MoneyField(_l("Pledge amount"), validators=[InputRequired(message=_l("Required."))], min_minor=1)
     shipping_region = SelectField(_l("Ship to region"), choices=[], validators=[Optional()])
     payment_method = StringField(_l("Card number"), validators=[Optional(), Length(max=255)],
                                  description=_l("Sandbox: 4242424242424242 succeeds, 4000000000000341 is declined "
@@ -88,7 +97,8 @@ class CardForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
-    amount = IntegerField(_l("Amount to refund (minor units; empty for all)"), validators=[Optional()])
+    amount = MoneyField(_l("Amount to refund"), validators=[Optional()], min_minor=1,
+                        description=_l("Leave it empty to refund everything left."))
 
 
 class SurveyForm(FlaskForm):
@@ -102,7 +112,7 @@ class SurveyForm(FlaskForm):
 
 
 class StretchGoalForm(FlaskForm):
-    amount = IntegerField(_l("Amount (minor units)"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount"), validators=[InputRequired(message=_l("Required."))], min_minor=1)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=160)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
@@ -127,7 +137,7 @@ class FinancingForm(FlaskForm):
     project_id = IntegerField(_l("Project"), validators=[DataRequired()])
     organisation_id = IntegerField(_l("Addressed to"), validators=[Optional()],
                                    description=_l("a verified company or fund; the platform's fund when empty"))
-    amount = FormField(MoneyForm, label=_l("Amount"))
+    amount = FormField(AmountForm, label=_l("Amount"))
     use_of_funds = TextAreaField(_l("Use of funds"), validators=[DataRequired(), Length(max=10000)])
     terms = TextAreaField(_l("Proposed terms"), validators=[DataRequired(), Length(max=10000)])
 

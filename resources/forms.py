@@ -26,7 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import IntegerField
+from portal.forms import IntegerField, MoneyField
 from resources.models import Audience, PriceUnit, ResourceKind
 from resources.schemas import DEFAULT_TIMEZONE, MAX_AMOUNT, is_valid_timezone
 
@@ -60,9 +60,8 @@ def valid_timezone(form, field) -> None:
 class PriceForm(Form):
     audience = SelectField(_l("Audience"), choices=list(AUDIENCE_LABELS.items()), validators=[InputRequired()])
     unit = SelectField(_l("Unit"), choices=list(UNIT_LABELS.items()), validators=[InputRequired()])
-    amount = IntegerField(_l("Amount in minor units (fen)"),
-                          validators=[InputRequired(), NumberRange(min=0, max=MAX_AMOUNT)],
-                          description=_l("12000 is ¥120.00"))
+    amount = MoneyField(_l("Amount"), validators=[InputRequired()], currency_field="currency",
+                        max_minor=MAX_AMOUNT, description=_l("e.g. 120.00"))
     currency = StringField(_l("Currency"), default="CNY",
                            validators=[DataRequired(), Regexp(r"^[A-Za-z]{3}$", message=_l("Three letters, e.g. CNY."))])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -131,6 +133,7 @@ def campaign_manage(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.MANAGE)
     reward_form, stretch_form, update_form, media_form = (RewardForm(prefix="reward"), StretchGoalForm(prefix="goal"),
                                                           UpdateForm(prefix="update"), MediaForm(prefix="media"))
+    reward_form.amount.currency = stretch_form.amount.currency = campaign.currency  # amounts in major units
     action = request.form.get("action")
     try:
         if action == "reward" and reward_form.validate_on_submit():
@@ -153,6 +156,8 @@ def campaign_manage(campaign_id: int):
             {"submit": services.submit_campaign, "cancel": services.cancel_campaign,
              "fulfil": services.mark_fulfilled}[action](campaign)
             flash(_("Saved."), "success")
+        elif action in ("reward", "goal", "update", "media") and request.method == "POST":
+            raise ValidationFailed(_("Some fields are not valid."), {})  # the form shows why: a 400
         else:
             action = None
     except PortalError as error:
@@ -162,19 +167,26 @@ def campaign_manage(campaign_id: int):
         return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                                stretch_form=stretch_form, update_form=update_form, media_form=media_form,
                                action_form=EmptyForm(), stretch_goals=community.stretch_goals(campaign),
-                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm()), 400
+                               refundable=services.refundable_pledges(campaign), refund_form=_refund_form(campaign)), 400
     if action:
         return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id))
     return render_template("funding/campaign_manage.html", campaign=campaign, reward_form=reward_form,
                            stretch_form=stretch_form, update_form=update_form, media_form=media_form,
                            action_form=EmptyForm(), stretch_goals=community.stretch_goals(campaign),
-                               refundable=services.refundable_pledges(campaign), refund_form=RefundForm())
+                               refundable=services.refundable_pledges(campaign), refund_form=_refund_form(campaign))
+
+
+def _refund_form(campaign: Campaign) -> RefundForm:
+    form = RefundForm(formdata=None)
+    form.amount.currency = campaign.currency
+    return form
 
 
 def _parse_fees(text: str, currency: str) -> dict[str, int]:
-    """'CN=0, ASIA=50.00' (major units) -> {"CN": 0, "ASIA": 5000}."""
+    """'CN=0, ASIA=50.00, WORLD=1,200.00' (major units) -> {"CN": 0, "ASIA": 5000, "WORLD": 120000}: a comma
+    starts a new region only before "NAME=", so amounts may group their thousands."""
     fees = {}
-    for part in (text or "").replace("，", ",").split(","):
+    for part in re.split(r"[,;]\s*(?=[^\W\d][\w-]*\s*=)", (text or "").replace("，", ",").replace("；", ";")):
         if not part.strip():
             continue
         region, _sep, amount = part.partition("=")

@@ -33,20 +33,21 @@ def test_team_creates_and_manages_a_campaign_in_html(client, login, factories, a
     assert too_soon.status_code == 400 and "at least 1 day" in too_soon.get_data(as_text=True)
     deadline = (utcnow() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
     created = client.post("/campaigns/new", data={"project_id": project.id, "title": "Solar kettle",
-                                                  "goal-amount": 5000000, "goal-currency": "CNY",
+                                                  "goal-amount": "50,000", "goal-currency": "CNY",
                                                   "deadline": deadline, "funding_model": "all_or_nothing"})
     assert created.status_code == 302, created.get_data(as_text=True)
     campaign = db.session.scalar(select(Campaign).where(Campaign.title == "Solar kettle"))
+    assert campaign.goal_amount == 50000_00  # the page takes yuan
     manage = created.headers["Location"]
-    reward = client.post(manage, data={"action": "reward", "reward-title": "Kettle", "reward-amount": 39900,
+    reward = client.post(manage, data={"action": "reward", "reward-title": "Kettle", "reward-amount": "399.00",
                                        "reward-quantity": 50, "shipping_fees": "CN=0, WORLD=80.00"})
     assert reward.status_code == 302
-    assert db.session.scalar(select(Reward).where(Reward.campaign_id == campaign.id)).shipping_fees == {
-        "CN": 0, "WORLD": 8000}
-    bad = client.post(manage, data={"action": "reward", "reward-title": "Bad", "reward-amount": 100,
+    tier = db.session.scalar(select(Reward).where(Reward.campaign_id == campaign.id))
+    assert tier.amount == 399_00 and tier.shipping_fees == {"CN": 0, "WORLD": 8000}
+    bad = client.post(manage, data={"action": "reward", "reward-title": "Bad", "reward-amount": "1.00",
                                     "shipping_fees": "nonsense"})
     assert bad.status_code == 400
-    assert client.post(manage, data={"action": "goal", "goal-amount": 9000000, "goal-title": "Colours"}
+    assert client.post(manage, data={"action": "goal", "goal-amount": "90000", "goal-title": "Colours"}
                        ).status_code == 302
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     upload = client.post(manage, data={"action": "media", "media-file": (io.BytesIO(png), "kettle.png")},

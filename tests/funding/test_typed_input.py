@@ -305,7 +305,7 @@ def test_html_forms_build_the_same_commands(client, login, team, factories):
     deadline = (utcnow() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
     no_goal = client.post("/campaigns/new", data={"project_id": project.id, "title": "Kettle", "goal-amount": 0,
                                                   "goal-currency": "CNY", "deadline": deadline})
-    assert no_goal.status_code == 400 and "At least 1." in no_goal.get_data(as_text=True)  # next to the goal
+    assert no_goal.status_code == 400 and "At least CN¥0.01." in no_goal.get_data(as_text=True)  # next to the goal
     bad_currency = client.post("/campaigns/new", data={"project_id": project.id, "title": "Kettle",
                                                        "goal-amount": 100, "goal-currency": "ZZZ",
                                                        "deadline": deadline})
@@ -316,11 +316,12 @@ def test_html_forms_build_the_same_commands(client, login, team, factories):
     assert created.status_code == 302
     assert db.session.scalar(select(Campaign)).currency == "USD"
     manage = created.headers["Location"]
-    reward = client.post(manage, data={"action": "reward", "reward-title": "Kettle", "reward-amount": 1000,
+    reward = client.post(manage, data={"action": "reward", "reward-title": "Kettle", "reward-amount": "10.00",
                                        "reward-variants": "red, blue", "reward-estimated_delivery": "2027-05-01"})
     assert reward.status_code == 302
     stored = db.session.scalar(select(Reward))
     assert stored.variants == ["red", "blue"] and stored.estimated_delivery.isoformat() == "2027-05-01"
+    assert stored.amount == 1000  # $10.00 in cents: the page takes major units
 
 
 def test_a_signed_webhook_event_of_the_wrong_shape_is_acknowledged_and_ignored(client, app):

@@ -48,10 +48,10 @@ def test_company_staff_publish_through_the_html_form(client, db_session, login, 
         "city": "佛山 Foshan", "timezone": "Asia/Shanghai", "min_minutes": "60", "max_minutes": "600",
         "buffer_minutes": "0", "advance_days": "30", "capacity": "8",
         "specifications_text": "Workstations: 8 × Wacom Cintiq\nScanner: EinScan Pro",
-        "prices-0-audience": "incubatee", "prices-0-unit": "hour", "prices-0-amount": "3000",
+        "prices-0-audience": "incubatee", "prices-0-unit": "hour", "prices-0-amount": "30",
         "prices-0-currency": "CNY",
         "prices-1-audience": "startup", "prices-1-unit": "hour", "prices-1-amount": "", "prices-1-currency": "CNY",
-        "prices-2-audience": "external", "prices-2-unit": "hour", "prices-2-amount": "12000",
+        "prices-2-audience": "external", "prices-2-unit": "hour", "prices-2-amount": "120.00",
         "prices-2-currency": "CNY",
         "opening_hours-0-weekday": "0", "opening_hours-0-start": "09:00", "opening_hours-0-end": "18:00",
         "opening_hours-1-weekday": "6", "opening_hours-1-start": "", "opening_hours-1-end": "",
@@ -94,9 +94,10 @@ def test_staff_edit_prices_in_the_browser(client, db_session, login, resource_fa
     organisation, staff = company
     resource = resource_factories.ResourceFactory(organisation=organisation, prices=[("startup", "hour", 1000)])
     login(staff)
-    assert client.get(f"/resources/{resource.id}/prices").status_code == 200
+    page = client.get(f"/resources/{resource.id}/prices")
+    assert page.status_code == 200 and 'value="10.00"' in page.get_data(as_text=True)  # yuan, not fen
     response = client.post(f"/resources/{resource.id}/prices", data={
-        "prices-0-audience": "startup", "prices-0-unit": "hour", "prices-0-amount": "1500", "prices-0-currency": "CNY",
+        "prices-0-audience": "startup", "prices-0-unit": "hour", "prices-0-amount": "15.00", "prices-0-currency": "CNY",
         "prices-1-audience": "external", "prices-1-unit": "hour", "prices-1-amount": "", "prices-1-currency": "CNY"})
     assert response.status_code == 302
     db_session.refresh(resource)

@@ -37,3 +37,13 @@ document.addEventListener("click", (event) => {
   const source = document.querySelector(button.getAttribute("data-copy-target"));
   if (source && navigator.clipboard) navigator.clipboard.writeText(source.textContent.trim());
 });
+// A select with data-fill-amount (the pledge form's reward) puts its chosen option's data-amount (the
+// reward's minimum, in major units) into the amount field it names; the field stays editable.
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (!el.matches("select[data-fill-amount]")) return;
+  const option = el.selectedOptions[0];
+  const amount = option ? option.getAttribute("data-amount") : null;
+  const target = amount && el.form ? el.form.querySelector(el.getAttribute("data-fill-amount")) : null;
+  if (target) target.value = amount;
+});
