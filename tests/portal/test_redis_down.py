@@ -18,7 +18,8 @@ from portal.config import ConfigError, load_config, validate_config
 from portal.extensions import limiter
 from portal.jobs import JobOutbox
 from tests.conftest import PASSWORD, make_test_app
-from tests.portal.test_outbox import free_port, outbox_rows, reset_jobs_state
+from tests.portal.test_outbox import outbox_rows, reset_jobs_state
+from tests.services import free_port
 
 
 def test_production_requires_redis_url():
