@@ -194,4 +194,4 @@ def test_the_refusal_names_the_current_status_and_may_say_why(app):
             check_transition(obj, "open", SUPPORT_TRANSITIONS, field="state",
                              message=lambda current, target: f"{current} -> {target}?")
     assert refused.value.fields == {"state": ["closed"]}
-    assert str(refused.value.message) == "closed -> open?"
+    assert str(refused.value.message) == "Closed -> Open?"  # the message names statuses by their labels
