@@ -40,11 +40,15 @@ def run_action(action, success: str, form=None) -> bool:
     try:
         action()
     except PortalError as error:
-        if form is not None:
-            attach_errors(form, error)
-        flash(error.message if not error.fields else "; ".join(
-            [error.message] + [f"{m}" for msgs in error.fields.values() for m in msgs if m != error.message]),
-            "danger")
+        if form is not None and any(hasattr(getattr(form, n, None), "errors") for n in error.fields):
+            flash(error.message, "danger")
+            attach_errors(form, error)  # each field's refusal next to its field
+        elif form is not None:
+            attach_errors(form, error)  # (flashes the message)
+        else:  # no form to show them on: each refusal its own line, never glued with punctuation
+            flash(error.message, "danger")
+            for message in dict.fromkeys(m for msgs in error.fields.values() for m in msgs if m != error.message):
+                flash(str(message), "danger")
         rollback()  # nothing of a refused action is kept, and its queued mail is dropped
         return False
     flash(success, "success")
@@ -54,7 +58,8 @@ def run_action(action, success: str, form=None) -> bool:
 def form_failed(form) -> None:
     messages = [f"{getattr(form, name).label.text}: {m}" if hasattr(form, name) else str(m)
                 for name, msgs in form.errors.items() for m in (msgs if isinstance(msgs, list) else [msgs])]
-    flash("; ".join(str(m) for m in messages) or _("The form was not valid."), "danger")
+    for message in messages or [_("The form was not valid.")]:
+        flash(str(message), "danger")
 
 
 def back_to_project(project: Project, anchor: str = ""):

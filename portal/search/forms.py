@@ -31,8 +31,8 @@ class SearchForm(FlaskForm):
     industry = StringField(_l("Industry"), validators=[Optional(), Length(max=120)])
     language = StringField(_l("Language"), validators=[Optional(), Length(max=20)])
     kind = StringField(_l("Kind"), validators=[Optional(), Length(max=40)])
-    price_min = IntegerField(_l("Price from (minor units)"), validators=[Optional(), NumberRange(min=0)])
-    price_max = IntegerField(_l("Price up to (minor units)"), validators=[Optional(), NumberRange(min=0)])
+    price_min = IntegerField(_l("Price from"), validators=[Optional(), NumberRange(min=0)])
+    price_max = IntegerField(_l("Price up to"), validators=[Optional(), NumberRange(min=0)])
     rating = FloatField(_l("Rated at least"), validators=[Optional(), NumberRange(min=1, max=5)],
                           description=_l("Average of reviews, 1 to 5"))
     free_from = DateField(_l("Free from"), validators=[Optional()],

@@ -222,3 +222,22 @@ def test_the_parser_follows_the_locale_and_never_uses_floats():
             parse_major(bad, "CNY")
     assert major_text(1299_00, "CNY", locale="en") == "1299.00" and major_text(500, "JPY", locale="en") == "500"
     assert major_text(1299_00, "EUR", locale="de") == "1299,00"
+
+
+def test_program_credits_are_typed_in_yuan(client, login, factories):
+    from incubation.models import Program
+    from tests.incubation.test_programs import company_with_staff
+
+    staff, company = company_with_staff()
+    login(staff)
+    form = {"organisation_id": company.id, "title": "Open lab", "mode": "open_source",
+            "opens_at": "2027-09-01T09:00", "closes_at": "2027-10-01T09:00", "capacity": "8",
+            "criteria_text": "Market: 1", "credit_currency": "CNY"}
+    created = client.post("/programs/new", data={**form, "credit_amount": "2,000.50"})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    program = db.session.scalar(select(Program).where(Program.title == "Open lab"))
+    assert program.credit_amount == 200050
+    assert "¥2,000.50" in client.get(f"/programs/{program.id}").get_data(as_text=True)
+    refused = client.post("/programs/new", data={**form, "title": "Cents", "credit_amount": "10.005"})
+    assert refused.status_code == 200
+    assert db.session.scalar(select(Program).where(Program.title == "Cents")) is None
