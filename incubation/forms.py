@@ -29,38 +29,13 @@ from incubation.models import (
 )
 from portal.errors import ValidationFailed
 from portal.forms import IntegerField
+from portal.states import choices, labels
 
-STAGE_CHOICES = [
-    (ProjectStage.IDEA, _l("Idea")),
-    (ProjectStage.PROTOTYPE, _l("Prototype")),
-    (ProjectStage.MVP, _l("Minimum viable product")),
-    (ProjectStage.REVENUE, _l("Revenue")),
-    (ProjectStage.SCALE, _l("Scaling")),
-]
-MODE_CHOICES = [
-    (IncubationMode.INTERNAL, _l("Internal incubation")),
-    (IncubationMode.SPIN_OFF, _l("Spin-off incubation")),
-    (IncubationMode.CROWDFUNDING, _l("Crowdfunding")),
-    (IncubationMode.OPEN_SOURCE, _l("Open source")),
-]
-STATUS_LABELS = {
-    ProjectStatus.DRAFT: _l("Draft"),
-    ProjectStatus.SUBMITTED: _l("Submitted"),
-    ProjectStatus.SCREENING: _l("Screening"),
-    ProjectStatus.NEEDS_INFO: _l("Needs information"),
-    ProjectStatus.ACCEPTED: _l("Accepted"),
-    ProjectStatus.REJECTED: _l("Rejected"),
-    ProjectStatus.INCUBATING: _l("Incubating"),
-    ProjectStatus.GRADUATED: _l("Graduated"),
-    ProjectStatus.WITHDRAWN: _l("Withdrawn"),
-}
-APPLICATION_STATUS_LABELS = {
-    ApplicationStatus.SUBMITTED: _l("Submitted"),
-    ApplicationStatus.UNDER_REVIEW: _l("Under review"),
-    ApplicationStatus.ACCEPTED: _l("Accepted"),
-    ApplicationStatus.REJECTED: _l("Rejected"),
-    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
-}
+# Labels of every enum come from the one table, portal.states.LABELS.
+STAGE_CHOICES = choices(ProjectStage)
+MODE_CHOICES = choices(IncubationMode)
+STATUS_LABELS = labels(ProjectStatus)
+APPLICATION_STATUS_LABELS = labels(ApplicationStatus)
 LANGUAGE_CHOICES = [("zh", _l("Chinese")), ("en", _l("English")), ("de", _l("German")), ("ja", _l("Japanese"))]
 CURRENCY_CHOICES = [("CNY", "CNY"), ("USD", "USD"), ("EUR", "EUR")]
 
@@ -188,11 +163,7 @@ class NdaAcceptForm(FlaskForm):
     version = IntegerField(_l("NDA version"), validators=[Optional()])
 
 
-CONFIDENTIALITY_CHOICES = [
-    (Confidentiality.PUBLIC, _l("Public")),
-    (Confidentiality.REGISTERED, _l("Registered users")),
-    (Confidentiality.NDA, _l("Only after accepting the NDA")),
-]
+CONFIDENTIALITY_CHOICES = choices(Confidentiality)
 
 
 class DocumentForm(FlaskForm):
@@ -294,8 +265,7 @@ class AutoAssignForm(FlaskForm):
                                              validators=[DataRequired(), NumberRange(min=1, max=10)])
 
 
-RECOMMENDATION_CHOICES = [(Recommendation.YES, _l("Yes")), (Recommendation.MAYBE, _l("Maybe")),
-                          (Recommendation.NO, _l("No"))]
+RECOMMENDATION_CHOICES = choices(Recommendation)
 
 
 class ReviewForm(FlaskForm):
@@ -336,16 +306,8 @@ class ProgressForm(FlaskForm):
     kpi_value = IntegerField(_l("KPI value"), validators=[Optional(), NumberRange(min=0)])
 
 
-CHAIN_CHOICES = [
-    (ChainStage.RND, _l("R&D")),
-    (ChainStage.DESIGN, _l("Design")),
-    (ChainStage.MANUFACTURING, _l("Manufacturing")),
-    (ChainStage.SALES, _l("Sales")),
-    (ChainStage.LOGISTICS, _l("Logistics")),
-    (ChainStage.AFTER_SALES, _l("After-sales")),
-]
-SUPPORT_STATUS_CHOICES = [(SupportStatus.OPEN, _l("Open")), (SupportStatus.IN_PROGRESS, _l("In progress")),
-                          (SupportStatus.CLOSED, _l("Closed"))]
+CHAIN_CHOICES = choices(ChainStage)
+SUPPORT_STATUS_CHOICES = choices(SupportStatus)
 
 
 class SupportRequestForm(FlaskForm):

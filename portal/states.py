@@ -105,7 +105,8 @@ LABELS: dict[str, dict[str, Any]] = {
                       "needs_info": _l("Needs information"), "accepted": _l("Accepted"),
                       "rejected": _l("Rejected"), "incubating": _l("Incubating"), "graduated": _l("Graduated"),
                       "withdrawn": _l("Withdrawn")},
-    "Confidentiality": {"public": _l("Public"), "registered": _l("Registered users"), "nda": _l("NDA")},
+    "Confidentiality": {"public": _l("Public"), "registered": _l("Registered users"),
+                        "nda": _l("Only after accepting the NDA")},
     "ApplicationStatus": {"submitted": _l("Submitted"), "under_review": _l("Under review"),
                           "accepted": _l("Accepted"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn")},
     "Recommendation": {"yes": _l("Invest"), "maybe": _l("Maybe"), "no": _l("Do not invest")},
@@ -161,3 +162,19 @@ def label_for(value: object, enum: str | type | None = None) -> str:
         if raw in table:
             return str(table[raw])
     return raw
+
+
+def _table_name(enum: str | type) -> str:
+    return enum if isinstance(enum, str) else enum.__name__
+
+
+def labels(enum: str | type) -> dict[str, Any]:
+    """`enum`'s label table, `{value: lazy label}` (a `Choice` member looks up as its value)."""
+    return LABELS[_table_name(enum)]
+
+
+def choices(enum: str | type, *only: object) -> list[tuple[str, Any]]:
+    """`(value, lazy label)` pairs for a select, in the table's order (or `only` these values, in that order)."""
+    table = labels(enum)
+    values = [str(v.value if isinstance(v, StrEnum) else v) for v in only] if only else list(table)
+    return [(value, table[value]) for value in values]

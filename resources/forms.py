@@ -27,21 +27,14 @@ from wtforms.validators import (
 )
 
 from portal.forms import IntegerField, MoneyField
-from resources.models import Audience, PriceUnit, ResourceKind
+from portal.states import choices, labels
+from resources.models import Audience, BlackoutKind, BookingStatus, PriceUnit, ResourceKind
 from resources.schemas import DEFAULT_TIMEZONE, MAX_AMOUNT, is_valid_timezone
 
-KIND_LABELS = {
-    ResourceKind.LAB: _l("Lab"),
-    ResourceKind.EQUIPMENT: _l("Equipment"),
-    ResourceKind.WORKSHOP: _l("Workshop"),
-    ResourceKind.PRODUCTION_LINE: _l("Production line"),
-}
-AUDIENCE_LABELS = {
-    Audience.INCUBATEE: _l("Incubated startups"),
-    Audience.STARTUP: _l("Other startups"),
-    Audience.EXTERNAL: _l("External customers"),
-}
-UNIT_LABELS = {PriceUnit.HOUR: _l("per hour"), PriceUnit.USE: _l("per use")}
+# Labels from the one table, portal.states.LABELS.
+KIND_LABELS = labels(ResourceKind)
+AUDIENCE_LABELS = labels(Audience)
+UNIT_LABELS = labels(PriceUnit)
 
 PRICE_ROWS = 6  # rows in the HTML form; empty rows are ignored
 HOURS_ROWS = 7
@@ -175,7 +168,7 @@ class ProblemForm(FlaskForm):
     description = TextAreaField(_l("What is wrong?"), validators=[DataRequired(), Length(max=5000)])
 
 
-BLACKOUT_KIND_LABELS = {"blackout": _l("Closed"), "maintenance": _l("Maintenance"), "outage": _l("Out of order")}
+BLACKOUT_KIND_LABELS = labels(BlackoutKind)
 
 
 class BlackoutForm(FlaskForm):
@@ -235,7 +228,7 @@ class CancelForm(FlaskForm):
 
 
 class FinishForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=[("completed", _l("Completed")), ("no_show", _l("No-show"))],
+    status = SelectField(_l("Status"), choices=choices(BookingStatus, BookingStatus.COMPLETED, BookingStatus.NO_SHOW),
                          validators=[InputRequired()])
 
 

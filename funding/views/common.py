@@ -15,36 +15,18 @@ from funding.models import (
 from funding.payments import get_provider
 from portal.errors import PortalError
 from portal.forms import attach_errors
+from portal.states import labels
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("funding", "funding", template_folder="templates", static_folder="static",
                static_url_path="/funding/static")
 
-FUNDING_MODEL_LABELS = {
-    FundingModel.ALL_OR_NOTHING: _l("All or nothing"),
-    FundingModel.KEEP_IT_ALL: _l("Keep it all"),
-}
-CAMPAIGN_STATUS_LABELS = {
-    CampaignStatus.DRAFT: _l("Draft"),
-    CampaignStatus.SUBMITTED: _l("Awaiting approval"),
-    CampaignStatus.LIVE: _l("Live"),
-    CampaignStatus.SUCCESSFUL: _l("Successful"),
-    CampaignStatus.FAILED: _l("Not funded"),
-    CampaignStatus.FULFILLED: _l("Fulfilled"),
-    CampaignStatus.CANCELLED: _l("Cancelled"),
-}
-PLEDGE_STATUS_LABELS = {
-    PledgeStatus.ACTIVE: _l("Active"),
-    PledgeStatus.CANCELLED: _l("Cancelled"),
-    PledgeStatus.COLLECTED: _l("Collected"),
-    PledgeStatus.ERRORED: _l("Payment failed"),
-    PledgeStatus.NEEDS_AUTHENTICATION: _l("Authentication required"),
-    PledgeStatus.DROPPED: _l("Dropped"),
-    PledgeStatus.RELEASED: _l("Released"),
-    PledgeStatus.REFUNDED: _l("Refunded"),
-    PledgeStatus.DISPUTED: _l("Disputed"),
-}
+# The labels of funding models and statuses are portal.states.LABELS' (one table for every page and mail).
+FUNDING_MODEL_LABELS = labels(FundingModel)
+CAMPAIGN_STATUS_LABELS = labels(CampaignStatus)
+PLEDGE_STATUS_LABELS = labels(PledgeStatus)
+# The ledger summary's rows (totals, not LedgerKind values: those are labelled by LABELS["LedgerKind"]).
 LEDGER_LABELS = {
     "pledged": _l("Pledged (gross)"), "collected": _l("Collected"), "dropped": _l("Dropped"),
     "refunded": _l("Refunded"), "fees": _l("Fees"), "net": _l("Net"),

@@ -12,6 +12,7 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Membership
+from portal.states import label_for
 from portal.urls import external_url
 from resources.models import Booking, BookingStatus, Resource
 
@@ -51,7 +52,5 @@ def mail_staff(resource: Resource, subject: Any, body: Any) -> None:
 
 
 def booking_status_label(status: str) -> str:
-    labels = {BookingStatus.PENDING: _("pending"), BookingStatus.CONFIRMED: _("confirmed"),
-              BookingStatus.COMPLETED: _("completed"), BookingStatus.CANCELLED: _("cancelled"),
-              BookingStatus.REJECTED: _("rejected"), BookingStatus.NO_SHOW: _("no-show")}
-    return labels.get(status, status)
+    """The status as the recipient reads it (portal.states.LABELS, rendered in the current language)."""
+    return label_for(status, BookingStatus)

@@ -163,3 +163,38 @@ def test_an_apply_refusal_names_the_mode_by_its_label(app, db_session):
             chinese = program_gate_failure(program, project)
     assert "Spin-off incubation" in english and "spin_off" not in english
     assert "裂变孵化" in chinese and "spin_off" not in chinese
+
+
+def test_forms_pages_and_mails_read_the_one_label_table(app):
+    """The forms' choices, the pages' label dicts and the booking mail take their labels from
+    portal.states.LABELS: one table, so a label changed there changes everywhere."""
+    from funding.views import common as funding_common
+    from incubation import forms as incubation_forms
+    from resources import forms as resources_forms
+    from resources.bookings.mail import booking_status_label
+
+    tables = {
+        "FundingModel": funding_common.FUNDING_MODEL_LABELS, "CampaignStatus": funding_common.CAMPAIGN_STATUS_LABELS,
+        "PledgeStatus": funding_common.PLEDGE_STATUS_LABELS, "ProjectStatus": incubation_forms.STATUS_LABELS,
+        "ApplicationStatus": incubation_forms.APPLICATION_STATUS_LABELS, "ResourceKind": resources_forms.KIND_LABELS,
+        "Audience": resources_forms.AUDIENCE_LABELS, "PriceUnit": resources_forms.UNIT_LABELS,
+        "BlackoutKind": resources_forms.BLACKOUT_KIND_LABELS,
+        "ProjectStage": dict(incubation_forms.STAGE_CHOICES), "IncubationMode": dict(incubation_forms.MODE_CHOICES),
+        "Confidentiality": dict(incubation_forms.CONFIDENTIALITY_CHOICES),
+        "Recommendation": dict(incubation_forms.RECOMMENDATION_CHOICES),
+        "ChainStage": dict(incubation_forms.CHAIN_CHOICES), "SupportStatus": dict(incubation_forms.SUPPORT_STATUS_CHOICES),
+    }
+    for name, table in tables.items():
+        assert table == LABELS[name] or table is LABELS[name], name
+    finish = dict(resources_forms.FinishForm.status.kwargs["choices"])
+    assert finish == {k: LABELS["BookingStatus"][k] for k in ("completed", "no_show")}
+    with app.test_request_context():
+        for locale in ("en", ZH):
+            with force_locale(locale):
+                for status in LABELS["BookingStatus"]:
+                    assert booking_status_label(status) == label_for(status, "BookingStatus")
+        with force_locale(ZH):
+            assert booking_status_label("confirmed") == "已确认"
+            # Lookups by enum member and by stored string agree (StrEnum members hash as their value).
+            from funding.models import PledgeStatus
+            assert str(funding_common.PLEDGE_STATUS_LABELS[PledgeStatus.COLLECTED]) == "已扣款"
