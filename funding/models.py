@@ -29,6 +29,7 @@ from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.states import Choice, Status, status_check
+from portal.uploads import StoredFile
 
 
 class FundingModel(Choice):
@@ -109,6 +110,9 @@ class Campaign(db.Model):
     def totals(self) -> tuple[int, int]:
         """(pledged amount, number of distinct backers) over active and collected pledges, in one query."""
         row = db.session.execute(
+    # The cover image (`media_id`) and the gallery, loaded with the campaigns (one query per list).
+    media: Mapped[StoredFile | None] = relationship(lazy="selectin")
+    gallery: Mapped[list[CampaignImage]] = relationship(cascade="all, delete-orphan", order_by="CampaignImage.id")
             select(func.coalesce(func.sum(Pledge.amount), 0), func.count(func.distinct(Pledge.backer_id)))
             .where(Pledge.campaign_id == self.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))).one()
         return int(row[0]), int(row[1])
@@ -143,6 +147,20 @@ class Reward(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(160))
+class CampaignImage(db.Model):
+    """One picture of a campaign's gallery (the cover is `Campaign.media_id`)."""
+
+    __tablename__ = "campaign_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    stored_file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"), index=True)
+    caption: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    stored_file: Mapped[StoredFile] = relationship(lazy="selectin")
+
+
     description: Mapped[str] = mapped_column(Text, default="")
     amount: Mapped[int] = mapped_column()
     quantity: Mapped[int | None] = mapped_column()

@@ -77,6 +77,7 @@ class Project(db.Model):
     video_url: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[str] = mapped_column(String(20), default=ProjectStatus.DRAFT)
     cover_image_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
     # The NDA a viewer accepts before seeing NDA-gated documents; each change of the text is a new version.
     nda_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     nda_version: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -85,7 +86,8 @@ class Project(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
-    cover_image: Mapped[StoredFile | None] = relationship()
+    cover_image: Mapped[StoredFile | None] = relationship(foreign_keys=[cover_image_id], lazy="selectin")
+    logo: Mapped[StoredFile | None] = relationship(foreign_keys=[logo_id], lazy="selectin")
     idea: Mapped[Idea | None] = relationship()
 
     @property
@@ -167,6 +169,7 @@ class MentorProfile(db.Model):
     organisation: Mapped[str] = mapped_column(String(160), default="")
     rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    avatar_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
@@ -174,6 +177,7 @@ class MentorProfile(db.Model):
         return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
     user: Mapped[User] = relationship()
+    avatar: Mapped[StoredFile | None] = relationship(lazy="selectin")
     slots: Mapped[list[MentorSlot]] = relationship(
         back_populates="mentor_profile", cascade="all, delete-orphan", order_by="MentorSlot.starts_at")
 

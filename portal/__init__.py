@@ -178,7 +178,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.organisations import views as organisations_views
 
     for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, admin_views.bp, api.bp, auth_api.bp,
-                      organisations_api.bp, admin_api.bp, openapi.docs_bp):
+    from portal import images  # images of every domain package, served with the owner's access check
+
+                      organisations_api.bp, admin_api.bp, openapi.docs_bp, images.bp):
         app.register_blueprint(blueprint)
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)

@@ -94,6 +94,12 @@ class StoredFile(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Images (portal.images): size in pixels, and the thumbnail the job writes (None until it is ready).
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+    thumb_key: Mapped[str | None] = mapped_column(String(160))
+    thumb_width: Mapped[int | None] = mapped_column()
+    thumb_height: Mapped[int | None] = mapped_column()
 
 
 def upload_folder() -> Path:
@@ -132,6 +138,11 @@ def store_upload(file: FileStorage | None, *, field: str = "file", kinds: frozen
     if kind is None:
         raise ValidationFailed.field(field, _("This type of file is not accepted here."))
     content_type, _extension, _check = SIGNATURES[kind]
+    dimensions = (None, None)
+    if kind in IMAGES:
+        from portal.images import check_image
+
+        dimensions = check_image(data, field)  # Pillow opens and verifies it: 400/413 naming the field
     digest = hashlib.sha256(data).hexdigest()
     key = content_key(digest)
     # Written before the row (and before anything locks it); a rollback leaves an orphan for the sweep.
@@ -145,9 +156,13 @@ def store_upload(file: FileStorage | None, *, field: str = "file", kinds: frozen
             from None
     stored = StoredFile(storage_key=key, original_name=os.path.basename(file.filename)[:255],
                         content_type=content_type, kind=kind, size=len(data),
-                        sha256=digest, uploaded_by_id=uploaded_by_id)
+                        sha256=digest, uploaded_by_id=uploaded_by_id, width=dimensions[0], height=dimensions[1])
     db.session.add(stored)
     db.session.flush()
+    if kind in IMAGES and kinds <= IMAGES:  # an image upload (not a document that is an image): a thumbnail
+        from portal.images import enqueue_thumbnail
+
+        enqueue_thumbnail(stored.id)
     return stored
 
 
@@ -178,14 +193,16 @@ def content_disposition(name: str, *, as_attachment: bool = True) -> str:
     return f"{value}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def send_stored(stored: StoredFile | None, *, as_attachment: bool = True):
+def send_stored(stored: StoredFile | None, *, as_attachment: bool = True, key: str | None = None,
+                content_type: str | None = None, extension: str | None = None, max_age: int | None = None):
     """Answer with the file, streamed from the storage (never a public bucket URL). Call only after the
-    caller's access check."""
+    caller's access check. `key`/`content_type`/`extension`: a derived object (an image's thumbnail).
+    `max_age`: a public, immutable cache header, for content anyone may see under a URL naming its hash."""
     if stored is None:
         abort(404)
     storage = get_storage()
     try:
-        opened = storage.open(stored.storage_key)
+        opened = storage.open(key or stored.storage_key)
     except ObjectMissing:
         # The row outlived its object (restored database, lost volume): say so in the log, not as a 500.
         log.error("stored file %s (%s) is missing from %s", stored.id, stored.storage_key, storage.describe())
@@ -194,11 +211,14 @@ def send_stored(stored: StoredFile | None, *, as_attachment: bool = True):
         log.exception("cannot read stored file %s (%s) from %s", stored.id, stored.storage_key, storage.describe())
         abort(503)
     name = download_name(stored)
-    response = Response(opened, mimetype=stored.content_type, direct_passthrough=True)
+    if extension:
+        name = f"{os.path.splitext(name)[0]}.{extension}"
+    response = Response(opened, mimetype=content_type or stored.content_type, direct_passthrough=True)
     response.call_on_close(opened.close)
     response.content_length = opened.size
     response.headers["Content-Disposition"] = content_disposition(name, as_attachment=as_attachment)
-    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cache-Control"] = (f"public, max-age={max_age}, immutable" if max_age
+                                         else "private, no-store")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -206,7 +226,9 @@ def send_stored(stored: StoredFile | None, *, as_attachment: bool = True):
 # What the portal writes: content-addressed keys (with `.<row id>` for the copies a schema downgrade
 # makes) and the random keys of uploads stored before them. The sweep deletes nothing else, should the
 # folder or bucket prefix also hold other files.
-UPLOAD_KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{64}(\.[0-9]+)?|[0-9a-f]{32}\.[a-z0-9]{1,5}")
+UPLOAD_KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{64}(\.[0-9]+|\.thumb[0-9]+\.webp)?|[0-9a-f]{32}\.[a-z0-9]{1,5}")
+# An image's thumbnail (portal.images) lives and goes with its original.
+THUMB_KEY = re.compile(r"(sha256/[0-9a-f]{2}/[0-9a-f]{64})\.thumb[0-9]+\.webp")
 
 
 @dataclass
@@ -232,11 +254,12 @@ def sweep_orphans(grace_seconds: int | None = None, *, dry_run: bool = False) ->
     def settle(keys: list[str]) -> None:
         # A connection of its own, closed before talking to the store: no lock or transaction is held
         # across S3 calls, and the caller's unit of work is left alone.
+        owners = {key: (THUMB_KEY.fullmatch(key) or (None, key))[1] for key in keys}
         with db.engine.connect() as connection:
             referenced = set(connection.scalars(select(StoredFile.storage_key)
-                                                .where(StoredFile.storage_key.in_(keys))))
+                                                .where(StoredFile.storage_key.in_(set(owners.values())))))
         for key in keys:
-            if key in referenced:
+            if owners[key] in referenced:
                 result.kept += 1
                 continue
             current = storage.stat(key)

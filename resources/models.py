@@ -43,6 +43,7 @@ from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.organisations.models import Organisation
 from portal.states import Choice, Status, status_check
+from portal.uploads import StoredFile
 
 
 class ResourceKind(Choice):
@@ -122,7 +123,7 @@ class Resource(db.Model):
         back_populates="resource", cascade="all, delete-orphan",
         order_by=lambda: [OpeningHours.weekday, OpeningHours.opens], lazy="selectin")
     photos: Mapped[list[ResourcePhoto]] = relationship(
-        back_populates="resource", cascade="all, delete-orphan", order_by="ResourcePhoto.id")
+        back_populates="resource", cascade="all, delete-orphan", order_by="ResourcePhoto.id", lazy="selectin")
 
     def price_for(self, audience: str, unit: str) -> ResourcePrice | None:
         return next((p for p in self.prices if p.audience == audience and p.unit == unit), None)
@@ -252,6 +253,7 @@ class ResourcePhoto(db.Model):
     caption: Mapped[str] = mapped_column(String(255), default="")
 
     resource: Mapped[Resource] = relationship(back_populates="photos")
+    stored_file: Mapped[StoredFile] = relationship(lazy="selectin")
 
 
 class BookingStatus(Status):

@@ -9,6 +9,7 @@ from portal.auth.models import User
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.states import Choice, Status, status_check
+from portal.uploads import StoredFile
 
 
 class OrganisationKind(Choice):
@@ -34,8 +35,10 @@ class Organisation(db.Model):
     city: Mapped[str] = mapped_column(String(80), default="")
     website: Mapped[str] = mapped_column(String(255), default="")
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    logo: Mapped[StoredFile | None] = relationship(lazy="selectin")  # loaded with the organisations
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan"
     )

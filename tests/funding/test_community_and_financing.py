@@ -49,7 +49,8 @@ def test_team_creates_and_manages_a_campaign_in_html(client, login, factories, a
     assert bad.status_code == 400
     assert client.post(manage, data={"action": "goal", "goal-amount": "90000", "goal-title": "Colours"}
                        ).status_code == 302
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00"
+           b"\x0cIDATx\x9cc8Q\xa1\x01\x00\x03t\x01i\xcb\xfa\xd0\xd7\x00\x00\x00\x00IEND\xaeB`\x82")  # a real 1 x 1 PNG
     upload = client.post(manage, data={"action": "media", "media-file": (io.BytesIO(png), "kettle.png")},
                          content_type="multipart/form-data")
     assert upload.status_code == 302

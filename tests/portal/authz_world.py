@@ -41,7 +41,8 @@ ACTORS = ("anonymous", "outsider", "unverified", "other_company", "owner_staff",
 PASSWORD = "correct-horse-battery"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 INVITATION_TOKEN = "matrix-invitation-token"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00"
+       b"\x0cIDATx\x9cc8Q\xa1\x01\x00\x03t\x01i\xcb\xfa\xd0\xd7\x00\x00\x00\x00IEND\xaeB`\x82")  # a real 1 x 1 PNG
 
 
 @dataclass

