@@ -17,5 +17,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.cli.add_command(funding_cli)
     app.jinja_env.globals.update(views.TEMPLATE_GLOBALS)
+    from funding.payments import card_text
+
+    app.jinja_env.filters["card"] = card_text  # `{{ pledge.card_label | card }}`: "(sandbox)" translated
     register_periodic("funding.settle", "funding.tasks.settle_due", SETTLEMENT_EVERY_SECONDS)
     nav_item(_l("Campaigns"), "funding.campaign_index", order=41, group="cocreation")

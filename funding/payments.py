@@ -109,6 +109,18 @@ SANDBOX_CARDS = {
     "4000002500003155": ("pm_sandbox_authentication_required", "Visa •••• 3155 (sandbox)"),
 }
 SANDBOX_SETUP_DECLINED = {"4000000000000002"}
+SANDBOX_SUFFIX = " (sandbox)"
+
+
+def card_text(label: str | None) -> str:
+    """A saved card's label as a person reads it: the sandbox's "(sandbox)" mark in the reader's language.
+    The stored label (and the API's `card`) keeps the English mark."""
+    if not label:
+        return ""
+    if label.endswith(SANDBOX_SUFFIX):
+        mark = _("(sandbox)")
+        return f"{label[:-len(SANDBOX_SUFFIX)]} {mark}"
+    return label
 
 
 @dataclass
