@@ -165,7 +165,7 @@ def configure_engine(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, openapi  # openapi: the /api/v1/openapi.json route (on api.bp) and /api/docs
+    from portal import api, images, openapi  # openapi: the /api/v1/openapi.json route (on api.bp), /api/docs
     from portal.admin import api as admin_api
     from portal.admin import views as admin_views
     from portal.auth import api as auth_api
@@ -178,8 +178,6 @@ def register_blueprints(app: Flask) -> None:
     from portal.organisations import views as organisations_views
 
     for blueprint in (main_views.bp, auth_views.bp, organisations_views.bp, admin_views.bp, api.bp, auth_api.bp,
-    from portal import images  # images of every domain package, served with the owner's access check
-
                       organisations_api.bp, admin_api.bp, openapi.docs_bp, images.bp):
         app.register_blueprint(blueprint)
     for name in DOMAIN_PACKAGES:
@@ -217,7 +215,14 @@ def register_request_hooks(app: Flask) -> None:
         if app.config.get("HSTS_HEADER"):
             response.headers.setdefault("Strict-Transport-Security", app.config["HSTS_HEADER"])
         static = (request.endpoint or "").rpartition(".")[2] == "static"
-        if not static and (g.get("api_token_auth") or current_user.is_authenticated):
+        signed_in = g.get("api_token_auth") or current_user.is_authenticated
+        if request.endpoint == "images.serve" and "immutable" in response.headers.get("Cache-Control", ""):
+            # An image of a public object under a URL naming its content (portal.images): the browser keeps
+            # it; for a signed-in user no shared cache does (the response may carry the session cookie).
+            static = True
+            if signed_in:
+                response.headers["Cache-Control"] = response.headers["Cache-Control"].replace("public", "private")
+        if not static and signed_in:
             # Nothing shown to a signed-in user (session or bearer token) may sit in a shared or
             # browser cache; public static assets keep their caching.
             response.headers["Cache-Control"] = "no-store"

@@ -30,8 +30,13 @@ from typing import Any
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from markupsafe import Markup
 from PIL import Image, ImageOps
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
 from portal.errors import PortalError, ValidationFailed
 from portal.extensions import db
@@ -133,6 +138,53 @@ def enqueue_thumbnail(stored_file_id: int) -> None:
     from portal import jobs
 
     jobs.enqueue("portal.images.make_thumbnail", stored_file_id)
+
+
+# ---- uploading them: one service for every logo, avatar and cover ---------------------------
+
+ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
+FORMATS_HINT = _l("PNG, JPEG, WebP or GIF, at most 5 MB.")
+
+
+class LogoForm(FlaskForm):
+    logo = FileField(_l("Logo"), description=FORMATS_HINT, render_kw={"accept": ACCEPT})
+
+
+class AvatarForm(FlaskForm):
+    avatar = FileField(_l("Photo"), description=FORMATS_HINT, render_kw={"accept": ACCEPT})
+
+
+class GalleryForm(FlaskForm):
+    image = FileField(_l("Gallery image"), description=FORMATS_HINT, render_kw={"accept": ACCEPT})
+    caption = StringField(_l("Caption (optional)"), validators=[Optional(), Length(max=255)])
+
+
+def set_image(obj, attribute: str, file, *, field: str, user, action: str):
+    """Check and store an uploaded image (400/413 naming `field`), make it `obj.<attribute>` (an id column
+    such as `logo_id`) and audit it; the thumbnail follows in a job after the commit."""
+    from portal import audit
+    from portal.uploads import IMAGES, store_upload
+
+    stored = store_upload(file, field=field, kinds=IMAGES, max_bytes=MAX_IMAGE_BYTES,
+                          uploaded_by_id=getattr(user, "id", None))
+    before = getattr(obj, attribute)
+    setattr(obj, attribute, stored.id)
+    db.session.flush()
+    db.session.expire(obj)  # the relationship (`logo`) follows the new id
+    audit.record(action, obj, before={attribute: before}, after={attribute: stored.id})
+    return stored
+
+
+def clear_image(obj, attribute: str, *, action: str) -> None:
+    from portal import audit
+
+    before = getattr(obj, attribute)
+    if before is None:
+        return
+    setattr(obj, attribute, None)
+    db.session.flush()
+    db.session.expire(obj)
+    audit.record(action, obj, before={attribute: before}, after={attribute: None})
 
 
 # ---- slots: which object an image belongs to ----------------------------------------------

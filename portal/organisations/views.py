@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal import images
 from portal.auth.forms import EmptyForm
 from portal.db import attempt
 from portal.errors import PortalError
@@ -71,6 +72,7 @@ def edit(organisation_id: int):
     organisation = load(Organisation, organisation_id, Permission.EDIT)
     form = OrganisationForm(obj=organisation)
     del form.kind  # the kind decides which features an organisation has; it does not change
+    logo_form = images.LogoForm(formdata=None)
     if form.validate_on_submit():
         try:
             with attempt():
@@ -80,7 +82,32 @@ def edit(organisation_id: int):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-    return render_template("organisations/form.html", form=form, organisation=organisation)
+    return render_template("organisations/form.html", form=form, organisation=organisation, logo_form=logo_form)
+
+
+@bp.post("/<int:organisation_id>/logo")
+@login_required
+def logo(organisation_id: int):
+    """Upload (or remove) the organisation's logo, shown on its card, its page and its projects."""
+    organisation = load(Organisation, organisation_id, Permission.EDIT)
+    logo_form = images.LogoForm()
+    if not logo_form.validate_on_submit():
+        abort(400)
+    try:
+        with attempt():
+            if request.form.get("remove"):
+                images.clear_image(organisation, "logo_id", action="organisation.logo_removed")
+            else:
+                images.set_image(organisation, "logo_id", request.files.get("logo"), field="logo",
+                                 user=current_user, action="organisation.logo_set")
+    except PortalError as error:
+        attach_errors(logo_form, error)
+        form = OrganisationForm(obj=organisation, formdata=None)
+        del form.kind
+        return render_template("organisations/form.html", form=form, organisation=organisation,
+                               logo_form=logo_form), error.status
+    flash(_("Logo removed.") if request.form.get("remove") else _("Logo saved."), "success")
+    return redirect(url_for("organisations.edit", organisation_id=organisation.id))
 
 
 @bp.post("/<int:organisation_id>/members/<int:membership_id>/remove")
