@@ -103,6 +103,10 @@ class Campaign(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when no pledge is outstanding any more: every pledge collected, dropped, released or cancelled.
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Approved campaigns open for pledges from here on (None: at approval); until then they are "upcoming".
+    launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set while moderators hide the campaign (portal.moderation): gone for the public, kept for team and admins.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     project: Mapped[Project] = relationship()
     rewards: Mapped[list[Reward]] = relationship(back_populates="campaign", order_by="Reward.amount")
@@ -126,6 +130,14 @@ class Campaign(db.Model):
     @property
     def is_public(self) -> bool:
         return self.status not in PRIVATE_CAMPAIGN_STATUSES
+
+    def is_upcoming(self, now: datetime | None = None) -> bool:
+        """Approved, but its launch time is still ahead: shown under Upcoming, not taking pledges yet."""
+        return self.status == CampaignStatus.LIVE and self.launch_at is not None and self.launch_at > (now or utcnow())
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Live and launched (the read-time status check: an upcoming campaign opens at `launch_at` by itself)."""
+        return self.status == CampaignStatus.LIVE and not self.is_upcoming(now)
 
     def days_left(self, now: datetime | None = None) -> int:
         seconds = (self.deadline - (now or utcnow())).total_seconds()
@@ -408,6 +420,7 @@ class CampaignComment(db.Model):
     is_question: Mapped[bool] = mapped_column(default=False)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # hidden by moderators (portal.moderation)
 
     author: Mapped[User] = relationship()
 

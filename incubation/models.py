@@ -224,6 +224,7 @@ class Idea(db.Model):
     title: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # hidden by moderators (portal.moderation)
 
     author: Mapped[User | None] = relationship()
 
@@ -582,5 +583,6 @@ class IdeaComment(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # hidden by moderators (portal.moderation)
 
     author: Mapped[User | None] = relationship()

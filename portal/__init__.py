@@ -183,6 +183,7 @@ def register_blueprints(app: Flask) -> None:
     for name in DOMAIN_PACKAGES:
         importlib.import_module(name).init_app(app)
     importlib.import_module("portal.search").init_app(app)
+    importlib.import_module("portal.moderation").init_app(app)
     importlib.import_module("portal.transparency").init_app(app)
     register_error_handlers(app)
 

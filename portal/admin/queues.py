@@ -1,7 +1,8 @@
-"""The admins' work queues: campaigns awaiting approval, projects awaiting screening, unverified companies.
+"""The admins' work queues: campaigns awaiting approval, projects awaiting screening, unverified companies,
+flagged content (the flags' own page and rules are in portal.moderation).
 
 Each queue is one statement (paged in the database by the view, with what the page shows eager-loaded);
-`queue_counts()` counts all three in one query, for the navbar.
+`queue_counts()` counts all four in one query, for the navbar.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from incubation.models import Project, ProjectStatus
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
 
-CAMPAIGNS, PROJECTS, COMPANIES = "campaigns", "projects", "companies"
+CAMPAIGNS, PROJECTS, COMPANIES, FLAGS = "campaigns", "projects", "companies", "flags"
 PROJECT_QUEUE_STATUSES = (ProjectStatus.SUBMITTED, ProjectStatus.SCREENING)
 
 
@@ -32,6 +33,7 @@ QUEUES = (
     Queue(CAMPAIGNS, _l("Campaigns awaiting approval"), "admin.queue_campaigns"),
     Queue(PROJECTS, _l("Projects awaiting screening"), "admin.queue_projects"),
     Queue(COMPANIES, _l("Unverified companies"), "admin.queue_companies"),
+    Queue(FLAGS, _l("Flagged content"), "moderation.queue_flags"),
 )
 
 
@@ -69,10 +71,15 @@ STATEMENTS = {CAMPAIGNS: campaigns_stmt, PROJECTS: projects_stmt, COMPANIES: com
 
 
 def queue_counts() -> dict[str, int]:
-    """{queue key: items waiting} for every queue, in one query (three scalar sub-selects)."""
+    """{queue key: items waiting} for every queue, in one query (four scalar sub-selects; flagged content
+    counts objects with open flags)."""
+    from portal.moderation.services import count_subquery
+
     row = db.session.execute(select(
         select(func.count(Campaign.id)).where(_campaign_filter()).scalar_subquery(),
         select(func.count(Project.id)).where(_project_filter()).scalar_subquery(),
         select(func.count(Organisation.id)).where(_company_filter()).scalar_subquery(),
+        count_subquery(),
     )).one()
-    return {CAMPAIGNS: int(row[0] or 0), PROJECTS: int(row[1] or 0), COMPANIES: int(row[2] or 0)}
+    return {CAMPAIGNS: int(row[0] or 0), PROJECTS: int(row[1] or 0), COMPANIES: int(row[2] or 0),
+            FLAGS: int(row[3] or 0)}

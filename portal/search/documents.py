@@ -72,7 +72,10 @@ def model_for(doc_type: str) -> type:
 
 
 def build_for(doc_type: str, obj) -> dict | None:
-    return document_type(doc_type).build(obj) if obj is not None else None
+    """The object's document, or None: not searchable (by its type's rule, or hidden by moderators)."""
+    if obj is None or getattr(obj, "hidden_at", None) is not None:
+        return None
+    return document_type(doc_type).build(obj)
 
 
 def build(key: Key) -> dict | None:
@@ -106,7 +109,12 @@ def all_documents(batch: int = 500) -> Iterator[dict]:
 
 def count_sources() -> dict[str, int]:
     """Rows that should be documents, per type (the `status` command compares them with the index)."""
-    return {t.name: db.session.scalar(t.count()) or 0 for t in document_types()}
+    return {t.name: db.session.scalar(_unhidden(t.count(), t.model)) or 0 for t in document_types()}
+
+
+def _unhidden(count, model):
+    """Content hidden by moderators is in no document (`build_for`): the count leaves it out too."""
+    return count.where(model.hidden_at.is_(None)) if hasattr(model, "hidden_at") else count
 
 
 def url_for_hit(doc_type: str, object_id: int) -> str:
