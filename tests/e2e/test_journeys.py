@@ -189,3 +189,32 @@ def test_the_apply_form_offers_eligible_projects_and_keeps_answers(journey, live
     expect(page).to_have_url(re.compile(r"/applications/\d+$"))
     expect(page.get_by_role("main")).to_contain_text("Because the rules changed.")
     assert_no_horizontal_scroll(page)
+
+
+def test_a_refused_comment_keeps_what_was_typed(journey, live_server):
+    """A form that answers a refusal with a redirect (a comment on an idea) still shows the text typed."""
+    page, locale = journey
+
+    def world():
+        from portal.auth.models import Role
+        from tests import factories
+        from tests.incubation.factories import IdeaFactory
+
+        tag = uuid.uuid4().hex[:8]
+        user = factories.UserFactory(email=f"fan-{tag}@example.com", roles=[Role.BACKER], locale=locale)
+        return user.email, IdeaFactory().id
+
+    email, idea_id = _with_app(live_server, world)
+    log_in(page, email)
+    page.goto(f"/ideas/{idea_id}")
+    box = page.locator("textarea[name=body]")
+    too_long = "A quieter motor, please. " * 100  # 2,500 characters: over the 2,000 allowed
+    box.evaluate("(e, text) => { e.value = text; e.form.requestSubmit(); }", too_long)  # (past maxlength)
+    expect(page.locator("main .alert-danger").first).to_be_visible()
+    expect(page.locator("textarea[name=body]")).to_have_value(too_long)
+    assert_no_horizontal_scroll(page)
+    # Shortened, it posts; the next page does not bring the old text back.
+    page.locator("textarea[name=body]").fill("A quieter motor, please.")
+    page.locator("textarea[name=body]").evaluate("e => e.form.requestSubmit()")
+    expect(page.get_by_role("main")).to_contain_text("A quieter motor, please.")
+    expect(page.locator("textarea[name=body]")).to_have_value("")
