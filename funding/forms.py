@@ -64,6 +64,9 @@ class CampaignForm(FlaskForm):
     story = TextAreaField(_l("Story"), validators=[Optional(), Length(max=20000)])
     goal = FormField(GoalForm, label=_l("Goal"))
     deadline = AwareDateTimeField(_l("Deadline"), validators=[DataRequired()])
+    launch_at = AwareDateTimeField(_l("Launch (optional)"), validators=[Optional()],
+                                   description=_l("When the approved campaign opens for pledges, in your time zone. "
+                                                  "Empty: as soon as it is approved."))
     funding_model = SelectField(_l("Funding model"), choices=FUNDING_MODEL_CHOICES,
                                 default=FundingModel.ALL_OR_NOTHING, validators=[Optional()])
 

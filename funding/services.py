@@ -225,6 +225,11 @@ def set_pledge_status(pledge: Pledge, status: str, action: str, **details) -> No
 def _check_open(campaign: Campaign) -> None:
     if campaign.status != CampaignStatus.LIVE:
         raise Conflict(_("This campaign is not taking pledges."), {"campaign": [campaign.status]})
+    if campaign.is_upcoming():  # approved, opening at its launch time (funding.listing)
+        from portal.templating import local_time
+
+        raise Conflict(_("This campaign opens for pledges on %(when)s.", when=local_time(campaign.launch_at)),
+                       {"campaign": [_("not launched yet")]})
     if campaign.deadline <= utcnow():
         raise Conflict(_("The campaign's deadline has passed."), {"campaign": [_("deadline passed")]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -57,11 +57,17 @@ def campaign_index():
     funding_model = request.args.get("funding_model") or None
     if funding_model is not None and funding_model not in FUNDING_MODEL_LABELS:
         funding_model = None
-    page = db.paginate(listing.campaigns_in_tab(tab, current_user, funding_model),
+    categories = listing.categories()
+    category = request.args.get("category") or None
+    if category not in categories:
+        category = None
+    text = (request.args.get("q") or "").strip()[:listing.SEARCH_MAX]
+    page = db.paginate(listing.campaigns_in_tab(tab, current_user, funding_model, category=category, text=text),
                        page=request.args.get("page", 1, type=int), per_page=CAMPAIGNS_PER_PAGE, error_out=False)
     return render_template("funding/campaign_index.html", page=page, campaigns=page.items, tab=tab,
                            tabs=[(key, listing.TAB_LABELS[key]) for key in listing.TABS],
                            funding_model=funding_model, funding_models=list(FUNDING_MODEL_LABELS.items()),
+                           category=category, categories=categories, q=text,
                            totals=services.totals_for(c.id for c in page.items))
 
 
@@ -96,6 +102,36 @@ def campaign_media(campaign_id: int):
     return send_stored(db.session.get(StoredFile, campaign.media_id), as_attachment=False)
 
 
+@bp.post("/campaigns/<int:campaign_id>/gallery")
+@login_required
+def campaign_gallery_add(campaign_id: int):
+    """One more picture for the campaign's gallery (shown on its page under the cover)."""
+    from portal.images import GalleryForm
+
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    form = GalleryForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    try:
+        services.add_gallery_image(campaign, form.image.data, form.caption.data or "", current_user)
+    except PortalError as error:
+        error.message = _("%(field)s: %(message)s", field=_("Gallery image"), message=error.message)
+        raise
+    flash(_("Image added to the gallery."), "success")
+    return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id) + "#gallery")
+
+
+@bp.post("/campaigns/<int:campaign_id>/gallery/<int:image_id>/remove")
+@login_required
+def campaign_gallery_remove(campaign_id: int, image_id: int):
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.remove_gallery_image(campaign, image_id)
+    flash(_("Image removed from the gallery."), "success")
+    return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id) + "#gallery")
+
+
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 @login_required
 def campaign_new():
@@ -115,6 +151,10 @@ def campaign_new():
             project = load(Project, form.project_id.data, Permission.EDIT)
             goal = {"amount": form.goal.form.amount.data or 0, "currency": form.goal.form.currency.data or "CNY"}
             campaign = services.create_campaign(project, from_form(NewCampaign, form, goal=goal))
+            if form.launch_at.data:
+                from funding import listing
+
+                listing.set_launch(campaign, form.launch_at.data)
         except PortalError as error:
             db.session.rollback()
             show_errors(form, error)
