@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from funding import notices
 from funding.models import (
     PLEDGE_STATUSES_AT_DEADLINE,
     Campaign,
@@ -58,6 +59,7 @@ def post_update(campaign: Campaign, author: User, cmd: NewUpdate) -> CampaignUpd
                             backers_only=cmd.backers_only)
     db.session.add(update)
     db.session.flush()
+    notices.update_posted(update)
     return update
 
 
@@ -84,6 +86,7 @@ def post_comment(campaign: Campaign, author: User, cmd: NewComment) -> CampaignC
                               parent_id=parent.id if parent else None)
     db.session.add(comment)
     db.session.flush()
+    notices.comment_posted(comment)
     return comment
 
 

@@ -94,7 +94,8 @@ def apply_for_financing(project: Project, applicant: User, cmd: FinancingRequest
     send_to_users(_staff(organisation), lambda: (
         _("New financing application: %(project)s", project=project.title),
         _("%(project)s asks %(fund)s for financing. Review it and record a decision:\n%(link)s",
-          project=project.title, fund=organisation.name if organisation else _("the platform's fund"), link=link)))
+          project=project.title, fund=organisation.name if organisation else _("the platform's fund"), link=link)),
+        kind="financing.application", link=link)
     return application
 
 
@@ -166,5 +167,5 @@ def decide_financing(application: FinancingApplication, by: User, cmd: Financing
           status=STATUS_LABELS[decision]),
         _("%(fund)s decided on your financing application for %(project)s: %(status)s.\n\n%(note)s\n\n%(link)s",
           fund=fund or _("The platform's fund"), project=project.title, status=STATUS_LABELS[decision],
-          note=application.decision_note, link=link)))
+          note=application.decision_note, link=link)), kind="financing.decision", link=link)
     return application

@@ -170,7 +170,7 @@ def _mail_backer(pledge: Pledge, amount: int) -> None:
         _("Refund for your pledge to %(title)s", title=campaign.title),
         _("Hello %(name)s,\n\n%(amount)s of your pledge to %(title)s has been refunded to your card. It can take a "
           "few days to show on your statement.", name=pledge.backer.name, amount=_money(amount, pledge),
-          title=campaign.title)))
+          title=campaign.title)), kind="pledge.refund")
 
 
 def resolve_pending(started_before: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
+from funding import notices
 from funding.community import SURVEY_FIELDS as SURVEY_FIELDS
 from funding.community import add_stretch_goal as add_stretch_goal
 from funding.community import answer_survey as answer_survey
@@ -179,14 +180,32 @@ def _transition(campaign: Campaign, to: str, action: str) -> Campaign:
 
 
 def submit_campaign(campaign: Campaign) -> Campaign:
-    return _transition(campaign, CampaignStatus.SUBMITTED, "campaign.submitted")
+    _transition(campaign, CampaignStatus.SUBMITTED, "campaign.submitted")
+    notices.campaign_submitted(campaign)  # to the platform admins, who approve
+    return campaign
 
 
 def approve_campaign(campaign: Campaign) -> Campaign:
     """Submitted -> live (platform admins; checked by the caller)."""
     if campaign.deadline <= utcnow():
         raise ValidationFailed.field("deadline", _("The deadline has passed; move it before going live."))
-    return _transition(campaign, CampaignStatus.LIVE, "campaign.approved")
+    _transition(campaign, CampaignStatus.LIVE, "campaign.approved")
+    notices.campaign_approved(campaign)
+    return campaign
+
+
+def reject_campaign(campaign: Campaign, reason: str = "") -> Campaign:
+    """Submitted -> cancelled by the platform (admins; checked by the caller); the team is told why."""
+    before = campaign.status
+    if before != CampaignStatus.SUBMITTED:
+        raise Conflict(_("Only a submitted campaign can be rejected."), {"status": [before]})
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.settled_at = utcnow()
+    db.session.flush()
+    audit.record("campaign.rejected", campaign, before={"status": before},
+                 after={"status": CampaignStatus.CANCELLED, "reason": reason})
+    notices.campaign_rejected(campaign, reason)
+    return campaign
 
 
 
@@ -424,6 +443,7 @@ def place_pledge(campaign: Campaign, backer: User, cmd: NewPledge, *, require_ca
                                                   "currency": campaign.currency, "reward_id": pledge.reward_id,
                                                   "shipping_fee": shipping_fee, "card": pledge.card_label},
                  actor_id=backer.id)
+    notices.pledge_receipt(pledge)
     return pledge
 
 
@@ -506,7 +526,7 @@ def card_setup_failed(pledge: Pledge, setup_intent: str | None, error: str = "")
         _("Hello %(name)s,\n\nYour bank did not let us save your card for your pledge to %(title)s, so it could "
           "not be charged when the campaign ends. Add another card here:\n%(link)s",
           name=pledge.backer.name, title=campaign.title,
-          link=external_url("funding.pledge_detail", pledge_id=pledge.id) + "#card")))
+          link=external_url("funding.pledge_detail", pledge_id=pledge.id) + "#card")), kind="pledge.payment")
     return True
 
 

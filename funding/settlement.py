@@ -30,7 +30,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from funding import ledger
+from funding import ledger, notices
 from funding.attempts import lock_pledge, next_attempt_number, serial_on_sqlite
 from funding.models import (
     OUTSTANDING_PLEDGE_STATUSES,
@@ -195,7 +195,8 @@ def close_campaign(campaign_id: int, *, force: bool = False, now: datetime | Non
                 _("Hello %(name)s,\n\n%(title)s did not reach its goal of %(goal)s by the deadline. "
                   "Your pledge is released and your card will not be charged.\n%(link)s",
                   name=pledge.backer.name, title=campaign.title, goal=_money(campaign.goal_amount, campaign),
-                  link=external_url("funding.campaign_detail", campaign_id=campaign.id))))
+                  link=external_url("funding.campaign_detail", campaign_id=campaign.id))), kind="campaign.outcome")
+        notices.campaign_ended(campaign, pledged, funded=False)
         campaign.settled_at = now
     else:
         campaign.status = CampaignStatus.SUCCESSFUL
@@ -205,6 +206,7 @@ def close_campaign(campaign_id: int, *, force: bool = False, now: datetime | Non
         for pledge in pledges:
             ledger.append(campaign, LedgerKind.PLEDGED, pledge.amount + pledge.shipping_fee, f"pledge:{pledge.id}",
                           pledge=pledge)
+        notices.campaign_ended(campaign, pledged, funded=True)
     status = campaign.status
     commit()
     return status
@@ -216,9 +218,9 @@ def _money(amount: int, campaign: Campaign) -> str:
     return format_money(amount, campaign.currency)
 
 
-def _localised(pledge: Pledge, build: Callable[[], tuple[str, str]]) -> None:
-    """Mail the backer in the backer's language."""
-    send_to_user(pledge.backer, build)
+def _localised(pledge: Pledge, build: Callable[[], tuple[str, str]], kind: str = "pledge.payment") -> None:
+    """Mail the backer in the backer's language (`kind`: the payment's outcome, unless said otherwise)."""
+    send_to_user(pledge.backer, build, kind=kind)
 
 
 # ---- charging one pledge ---------------------------------------------------------------------

@@ -47,4 +47,5 @@ def auto_assign_job(program_id: int, per_application: int, pool_ids: list[int] |
             ngettext("The automatic assignment made %(num)s new assignment.",
                      "The automatic assignment made %(num)s new assignments.", len(created))
             + ("\n" + ngettext("%(num)s application still has too few reviewers.",
-                               "%(num)s applications still have too few reviewers.", short) if short else "")))
+                               "%(num)s applications still have too few reviewers.", short) if short else "")),
+            kind="review.assignment")

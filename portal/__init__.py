@@ -133,6 +133,7 @@ def register_extensions(app: Flask) -> None:
 
     # Import models so that metadata (and Alembic) see every table.
     import portal.audit  # noqa: F401
+    import portal.notifications.models  # noqa: F401
     import portal.organisations.models  # noqa: F401
     import portal.uploads  # noqa: F401
 
@@ -185,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     importlib.import_module("portal.search").init_app(app)
     importlib.import_module("portal.moderation").init_app(app)
     importlib.import_module("portal.transparency").init_app(app)
+    importlib.import_module("portal.notifications").init_app(app)
     register_error_handlers(app)
 
     @app.errorhandler(IntegrityError)

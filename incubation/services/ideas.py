@@ -20,6 +20,7 @@ from portal.auth.models import User
 from portal.errors import Conflict
 from portal.extensions import db
 from portal.mail import send_to_users
+from portal.urls import external_url
 
 # ---- ideas -----------------------------------------------------------------------------------
 
@@ -91,7 +92,8 @@ def adopt_idea(idea: Idea, project: Project, user: User) -> Project:
     send_to_users([v for v in voters if v.id != user.id], lambda: (
         _("An idea you backed is being built"),
         _("%(project)s adopted the idea \"%(idea)s\" and is building it.", project=project.title,
-          idea=idea.title)))
+          idea=idea.title)), kind="idea.adopted",
+        link=external_url("incubation.project_detail", project_id=project.id))
     return project
 
 

@@ -26,6 +26,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_user
 from portal.organisations.services import role_in
+from portal.urls import external_url
 
 # ---- mentors ---------------------------------------------------------------------------------
 
@@ -121,9 +122,12 @@ def book_slot(slot: MentorSlot, user: User, command: Booking, project: Project |
         raise Conflict(_("This slot is in the past."), {"slot": [_("past")]})
     db.session.refresh(slot)
     audit.record("mentor_slot.booked", slot, after={"booked_by_id": user.id}, actor_id=user.id)
-    send_to_user(slot.mentor_profile.user, lambda: (
+    mentor = slot.mentor_profile.user
+    link = external_url("incubation.mentor_session", slot_id=slot.id)
+    send_to_user(mentor, lambda: (
         _("Office hour booked: %(topic)s", topic=slot.topic),
-        _("%(name)s booked your office hour. Topic: %(topic)s", name=user.name, topic=slot.topic)))
+        _("%(name)s booked your office hour on %(when)s. Topic: %(topic)s", name=user.name,
+          when=_slot_time(slot, mentor), topic=slot.topic)), kind="mentor.session", link=link)
     return slot
 
 
@@ -161,7 +165,8 @@ def cancel_booking(slot: MentorSlot, user: User) -> MentorSlot:
     send_to_user(mentor, lambda: (
         _("Office hour cancelled: %(topic)s", topic=topic),
         _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s). The slot is free again.",
-          name=user.name, when=_slot_time(slot, mentor), topic=topic)))
+          name=user.name, when=_slot_time(slot, mentor), topic=topic)), kind="mentor.session",
+        link=external_url("incubation.mentor_me"))
     return slot
 
 
@@ -181,7 +186,8 @@ def cancel_slot(slot: MentorSlot, mentor: User, command: SlotCancel) -> None:
             _("Office hour cancelled by %(name)s", name=mentor.name),
             _("%(name)s cancelled the office hour on %(when)s (topic: %(topic)s).", name=mentor.name,
               when=_slot_time(slot, booker), topic=topic)
-            + ("\n\n" + _("The reason: %(reason)s", reason=reason) if reason else "")))
+            + ("\n\n" + _("The reason: %(reason)s", reason=reason) if reason else "")), kind="mentor.session",
+            link=external_url("incubation.mentor_index"))
     db.session.delete(slot)
     db.session.flush()
 

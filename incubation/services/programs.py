@@ -31,9 +31,11 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.mail import send_to_users
 from portal.organisations.models import Organisation, OrganisationKind
 from portal.organisations.services import require_verified, set_publication
 from portal.states import label_for
+from portal.urls import external_url
 
 # ---- programs --------------------------------------------------------------------------------
 
@@ -244,6 +246,12 @@ def apply_to_program(program: Program, project: Project, user: User, command: Ne
     add_timeline_note(project, "applied", _("Applied to %(program)s", program=program.title), user)
     audit.record("application.submitted", application, after={"program_id": program.id,
                                                               "project_id": project.id}, actor_id=user.id)
+    link = external_url("incubation.application_detail", application_id=application.id)
+    managers = [m for m in organisation_members(program.organisation_id) if m.id != user.id]
+    send_to_users(managers, lambda: (
+        _("New application to %(program)s", program=program.title),
+        _("Application #%(id)s to %(program)s has arrived. Assign reviewers and decide here:\n%(link)s",
+          id=application.id, program=program.title, link=link)), kind="program.application", link=link)
     return application
 
 

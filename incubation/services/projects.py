@@ -18,14 +18,15 @@ from incubation.models import (
 from incubation.schemas.projects import ProjectDraft, ProjectPatch
 from incubation.services.people import authenticated, founders_of
 from portal import audit
-from portal.auth.models import User
+from portal.auth.models import Role, User, UserRole
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_users
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import role_in, verified_company_ids
-from portal.states import check_transition
+from portal.states import check_transition, label_for
+from portal.urls import external_url
 
 PROJECT_TEXT_FIELDS = ("summary", "description", "problem", "solution", "market", "business_model", "team",
                        "video_url")
@@ -124,17 +125,39 @@ def transition_project(project: Project, to: str, *, actor: User | None = None, 
     db.session.flush()
     audit.record(f"project.{to}", project, before={"status": before},
                  after={"status": to, "note": note} if note else {"status": to}, actor_id=actor_id)
+    _notify_transition(project, before, to, note, actor_id)
+    return project
+
+
+def _notify_transition(project: Project, before: str, to: str, note: str, actor_id: int | None) -> None:
+    """The founders hear of every step (a rejection with its reason), except the one who took it; a
+    submission is confirmed to all of them and announced to the platform admins, who screen."""
+    link = external_url("incubation.project_detail", project_id=project.id)
     if to == ProjectStatus.REJECTED:
         send_to_users(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("We are sorry: %(title)s was not accepted.\n\nThe reason:\n%(reason)s",
-              title=project.title, reason=note)))
+              title=project.title, reason=note)), kind="project.status", link=link)
     elif to == ProjectStatus.NEEDS_INFO:
         send_to_users(founders_of(project), lambda: (
             _("More information needed for %(title)s", title=project.title),
             _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
-              "Update the project and submit it again.", title=project.title, note=note)))
-    return project
+              "Update the project and submit it again.", title=project.title, note=note)),
+            kind="project.status", link=link)
+    else:
+        founders = [f for f in founders_of(project) if to == ProjectStatus.SUBMITTED or f.id != actor_id]
+        send_to_users(founders, lambda: (
+            _("%(title)s: %(status)s", title=project.title, status=label_for(to, "ProjectStatus")),
+            _("The status of %(title)s changed from %(before)s to %(status)s.", title=project.title,
+              before=label_for(before, "ProjectStatus"), status=label_for(to, "ProjectStatus"))
+            + (("\n\n" + note) if note else "") + "\n" + link), kind="project.status", link=link)
+    if to == ProjectStatus.SUBMITTED:
+        admins = db.session.scalars(select(User).join(UserRole).where(UserRole.role == Role.ADMIN).order_by(User.id))
+        queue = external_url("admin.queue_projects")
+        send_to_users(admins, lambda: (
+            _("Project submitted for screening: %(title)s", title=project.title),
+            _("%(title)s was submitted for screening. Open the queue:\n%(link)s", title=project.title, link=queue)),
+            kind="project.submitted", link=link)
 
 
 def add_timeline_note(project: Project, kind: str, note: str, actor: User | None = None) -> ProjectEvent:

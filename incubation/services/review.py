@@ -41,6 +41,7 @@ from portal.mail import send_to_user, send_to_users
 from portal.organisations.models import Organisation
 from portal.organisations.services import MEMBER_JOINED_HOOKS, role_in
 from portal.states import label_for
+from portal.urls import external_url
 
 # ---- review ----------------------------------------------------------------------------------
 
@@ -91,7 +92,8 @@ def assign_reviewer(application: Application, reviewer: User, by: User | None = 
     audit.record("application.reviewer_assigned", application, after={"reviewer_id": reviewer.id})
     send_to_user(reviewer, lambda: (
         _("Please review %(title)s", title=application_title(application, blind=is_blind_for(reviewer, application))),
-        _("You were asked to review an application to %(program)s.", program=application.program.title)))
+        _("You were asked to review an application to %(program)s.", program=application.program.title)),
+        kind="review.assignment", link=external_url("incubation.application_detail", application_id=application.id))
     return assignment
 
 
@@ -293,11 +295,13 @@ def withdraw_for_conflict(assignment: ReviewAssignment, reasons: list[str]) -> R
                 application, blind=is_blind_for(manager, application, in_program[manager.id]))),
             _("%(name)s can no longer review application #%(id)s to %(program)s because of a conflict of "
               "interest:\n%(reason)s\n\nAssign another reviewer if the application needs one.",
-              name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)))
+              name=reviewer.name, id=application.id, program=program.title, reason=assignment.conflict_reason)),
+            kind="review.assignment", link=external_url("incubation.application_detail", application_id=application.id))
     send_to_user(reviewer, lambda: (
         _("You were withdrawn from application #%(id)s", id=application.id),
         _("A conflict of interest appeared, so you can no longer review application #%(id)s to %(program)s:\n"
-          "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)))
+          "%(reason)s", id=application.id, program=program.title, reason=assignment.conflict_reason)),
+        kind="review.assignment")
     return assignment
 
 
@@ -441,7 +445,8 @@ def decide(application: Application, command: Decision, by: User | None = None) 
                                                                   "organisation_id": credit.organisation_id})
         send_to_users(founders_of(project), lambda: (
             _("%(title)s was accepted into %(program)s", title=project.title, program=program.title),
-            _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)))
+            _("Congratulations!\n\nFeedback from the program:\n%(feedback)s", feedback=feedback)),
+            kind="application.decision", link=external_url("incubation.application_detail", application_id=application.id))
         return application
     still_pending = db.session.scalar(select(func.count()).select_from(Application).where(
         Application.project_id == project.id, Application.id != application.id,
@@ -454,7 +459,8 @@ def decide(application: Application, command: Decision, by: User | None = None) 
         send_to_users(founders_of(project), lambda: (
             _("Your project %(title)s was not accepted", title=project.title),
             _("%(program)s did not accept %(title)s.\n\nThe reason:\n%(reason)s", program=program.title,
-              title=project.title, reason=feedback)))
+              title=project.title, reason=feedback)),
+            kind="application.decision", link=external_url("incubation.application_detail", application_id=application.id))
     return application
 
 

@@ -27,6 +27,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_users
 from portal.states import transition
+from portal.urls import external_url
 
 # ---- incubation support ----------------------------------------------------------------------
 
@@ -167,7 +168,8 @@ def open_support_request(project: Project, user: User, command: NewSupportReques
     send_to_users(organisation_members(company_id), lambda: (
         _("Support request from %(title)s", title=project.title),
         _("%(project)s asks for help (%(stage)s): %(title)s\n\n%(body)s", project=project.title,
-          stage=stage, title=support.title, body=support.body)))
+          stage=stage, title=support.title, body=support.body)), kind="support.request",
+        link=external_url("incubation.project_detail", project_id=project.id))
     return support
 
 
@@ -187,7 +189,8 @@ def update_support_request(support: SupportRequest, user: User, command: Support
                  actor_id=user.id)
     if status == SupportStatus.CLOSED:
         send_to_users(founders_of(support.project), lambda: (
-            _("Support request closed: %(title)s", title=support.title), resolution))
+            _("Support request closed: %(title)s", title=support.title), resolution), kind="support.request",
+            link=external_url("incubation.project_detail", project_id=support.project_id))
     return support
 
 

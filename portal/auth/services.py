@@ -88,7 +88,7 @@ def send_confirmation(user: User) -> None:
     send_to_user(user, lambda: (
         _("Confirm your email address"),
         _("Hello %(name)s,\n\nConfirm your email address for Haichuang Portal by opening this link:\n%(link)s\n\n"
-          "If you did not register, ignore this mail.", name=user.name, link=link)))
+          "If you did not register, ignore this mail.", name=user.name, link=link)), kind="account.confirm_email")
 
 
 def notify_existing_account(email: str) -> None:
@@ -102,7 +102,7 @@ def notify_existing_account(email: str) -> None:
         _("Someone tried to register with your email"),
         _("Hello %(name)s,\n\nSomeone tried to create a new account with this address, which already has one. "
           "If it was you, log in or reset your password:\n%(link)s", name=user.name,
-          link=external_url("auth.forgot_password"))))
+          link=external_url("auth.forgot_password"))), kind="account.registration_attempt")
 
 
 def registration_attempted(email: str) -> None:
@@ -181,7 +181,7 @@ def send_password_reset(email: str) -> None:
         _("Reset your password"),
         _("Hello %(name)s,\n\nOpen this link within %(minutes)d minutes to choose a new password:\n%(link)s\n\n"
           "If you did not ask for this, ignore this mail; your password stays the same.",
-          name=user.name, minutes=minutes, link=link)))
+          name=user.name, minutes=minutes, link=link)), kind="account.password_reset")
     audit.record("user.password_reset_requested", user, actor_id=user.id)
 
 

@@ -180,7 +180,7 @@ def add_member(organisation: Organisation, cmd: MemberInvite, inviter: User) -> 
                      "%(link)s", inviter=inviter.name, org=organisation.name, role=role_name, link=link)
         return _("%(inviter)s invites you to %(org)s", inviter=inviter.name, org=organisation.name), body
 
-    send_to_user(Invitee(email, user), build)
+    send_to_user(Invitee(email, user), build, kind="organisation.invitation", link=link)
     return invitation
 
 

@@ -100,11 +100,12 @@ def create_booking(resource: Resource, user: User, cmd: NewBooking,
                 "credit": booking.credit_amount, "audience": booking.audience,
                 "terms_version": booking.terms_version})
         mail_booker(created[0], _l("Booking confirmed") if status == BookingStatus.CONFIRMED
-                     else _l("Booking request received"), extra=len(created) - 1)
+                     else _l("Booking request received"), extra=len(created) - 1, kind="booking.confirmed")
         if status == BookingStatus.PENDING:
             mail_staff(target, _l("New booking request for %(name)s", name=target.name),
                         _l("%(who)s asks for %(name)s. Review it in the approval queue: %(url)s",
-                           who=booker.name, name=target.name, url=external_url("resources.approvals")))
+                           who=booker.name, name=target.name, url=external_url("resources.approvals")),
+                        kind="booking.request")
         return created
 
     needs_lock = bool(resource.quota_minutes_per_week)
@@ -152,7 +153,7 @@ def approve_booking(booking: Booking, actor: User, cmd: Decision) -> list[Bookin
                                {"start": ["overlaps"]}) from error
         audit.record("booking.approved", target, actor_id=actor.id, before={"status": BookingStatus.PENDING},
                      after={"status": BookingStatus.CONFIRMED, "rejected": [b.id for b in others]})
-        mail_booker(target, _l("Booking approved"))
+        mail_booker(target, _l("Booking approved"), kind="booking.decision")
         for other in others:
             decide(other, BookingStatus.REJECTED, actor,
                     _l("Another request for the same time was approved (#%(id)d).", id=target.id))
@@ -179,7 +180,7 @@ def decide(booking: Booking, status: str, actor: User | None, reason: Any) -> No
                  after=after)
     subject = {BookingStatus.REJECTED: _l("Booking request declined"),
                BookingStatus.CANCELLED: _l("Booking cancelled")}.get(status, _l("Booking updated"))
-    mail_booker(booking, subject, reason=reason)
+    mail_booker(booking, subject, reason=reason, kind="booking.decision")
 
 
 def reject_booking(booking: Booking, actor: User, cmd: Decision) -> Booking:

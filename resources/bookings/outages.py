@@ -159,7 +159,8 @@ def cancel_for_blackout(target: Resource, blackout: Blackout, actor: User) -> li
                   name=target.name, start=start.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                   end=end.astimezone(zone).strftime("%Y-%m-%d %H:%M"), reason=reason or LABELS["BlackoutKind"].get(kind, kind),
                   id=booking.id, lines=lines)
-        send_to_user(booking.user, lambda subject=subject, body=body: (str(subject), str(body)))
+        send_to_user(booking.user, lambda subject=subject, body=body: (str(subject), str(body)),
+                     kind="booking.decision", link=external_url("resources.my_bookings"))
     return affected
 
 
@@ -183,7 +184,7 @@ def report_problem(resource: Resource, user: User, cmd: ProblemIn) -> ProblemRep
     db.session.flush()
     mail_staff(resource, _l("Problem reported on %(name)s", name=resource.name),
                 _l("%(who)s reports: %(text)s\n%(url)s", who=user.name, text=report.description,
-                   url=external_url("resources.detail", resource_id=resource.id)))
+                   url=external_url("resources.detail", resource_id=resource.id)), kind="resource.problem")
     return report
 
 
@@ -201,7 +202,7 @@ def resolve_problem(report: ProblemReport, actor: User, cmd: ResolveProblem) -> 
     subject = _l("Your problem report on %(name)s is resolved", name=resource.name)
     body = _l("You reported: %(text)s\n\nThe company answers: %(note)s\n%(url)s", text=report.description,
               note=note, url=external_url("resources.detail", resource_id=resource.id))
-    send_to_user(report.user, lambda: (str(subject), str(body)))
+    send_to_user(report.user, lambda: (str(subject), str(body)), kind="resource.problem")
     return report
 
 

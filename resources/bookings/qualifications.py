@@ -54,7 +54,7 @@ def grant_qualification(resource: Resource, cmd: NewQualification, actor: User) 
     subject = _l("You are qualified for %(name)s", name=resource.name)
     body = _l("You may now book %(name)s: %(url)s", name=resource.name,
               url=external_url("resources.detail", resource_id=resource.id))
-    send_to_user(user, lambda: (str(subject), str(body)))
+    send_to_user(user, lambda: (str(subject), str(body)), kind="resource.training")
     return qualification
 
 
@@ -73,7 +73,7 @@ def request_training(resource: Resource, user: User, cmd: TrainingRequestIn) -> 
     db.session.flush()
     mail_staff(resource, _l("Training request for %(name)s", name=resource.name),
                 _l("%(who)s asks for a training on %(name)s: %(message)s", who=user.name, name=resource.name,
-                   message=request.message))
+                   message=request.message), kind="resource.training")
     return request
 
 
@@ -91,5 +91,5 @@ def decline_training(request: TrainingRequest, actor: User, cmd: DeclineTraining
     subject = _l("Your training request for %(name)s was declined", name=resource.name)
     body = _l("The company declined your training request: %(reason)s\n%(url)s", reason=reason,
               url=external_url("resources.detail", resource_id=resource.id))
-    send_to_user(request.user, lambda: (str(subject), str(body)))
+    send_to_user(request.user, lambda: (str(subject), str(body)), kind="resource.training")
     return request

@@ -92,6 +92,6 @@ def promote_waitlist(resource: Resource, start: datetime, end: datetime) -> list
         db.session.flush()
         audit.record("booking.promoted_from_waitlist", booking, actor_id=None,
                      after={"waitlist_entry": entry.id, "status": status, "price": amount, "credit": credit})
-        mail_booker(booking, _l("A slot you waited for is yours"))
+        mail_booker(booking, _l("A slot you waited for is yours"), kind="booking.waitlist")
         promoted.append(booking)
     return promoted
