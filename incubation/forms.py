@@ -334,6 +334,9 @@ class MentorProfileForm(FlaskForm):
 class SlotForm(FlaskForm):
     start = AwareDateTimeField(_l("Start"), validators=[DataRequired()])
     end = AwareDateTimeField(_l("End"), validators=[DataRequired()])
+    repeat_weeks = IntegerField(_l("Repeat weekly for (weeks)"), default=1,
+                                validators=[Optional(), NumberRange(min=1, max=26)],
+                                description=_l("1: this week only; 4: the same time for four weeks"))
 
 
 class BookingForm(FlaskForm):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from incubation.models import MentorProfile, MentorSlot, Project
 from incubation.schemas.mentors import (
@@ -87,17 +87,64 @@ def upcoming_slots(profile: MentorProfile, now: datetime | None = None, limit: i
         .order_by(MentorSlot.starts_at).limit(limit)))
 
 
+MAX_REPEAT_WEEKS = 26
+
+
+def user_zone(user: User) -> ZoneInfo:
+    """The zone a user's wall-clock times are in (their setting; Asia/Shanghai when unset or unknown)."""
+    try:
+        return ZoneInfo(getattr(user, "timezone", None) or "Asia/Shanghai")
+    except (ValueError, KeyError):
+        return ZoneInfo("Asia/Shanghai")
+
+
 def add_slot(profile: MentorProfile, command: NewSlot) -> MentorSlot:
     """Offer a slot (the command's end is after its start)."""
-    starts_at, ends_at = command.start, command.end
-    overlapping = db.session.scalar(select(func.count()).select_from(MentorSlot).where(
-        MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < ends_at, MentorSlot.ends_at > starts_at))
-    if overlapping:
-        raise Conflict(_("This slot overlaps another of your slots."))
-    slot = MentorSlot(mentor_profile_id=profile.id, starts_at=starts_at, ends_at=ends_at, topic="")
-    db.session.add(slot)
+    return add_slots(profile, command)[0]
+
+
+def add_slots(profile: MentorProfile, command: NewSlot, repeat_weeks: int = 1) -> list[MentorSlot]:
+    """Offer a slot and its weekly repeats, at the same wall-clock time in the mentor's zone (09:00 stays 09:00
+    across a daylight-saving change). All or nothing: every occurrence is checked before any is written, and an
+    overlap with one of the mentor's slots refuses the whole request, naming the start and the slot in the way."""
+    if not 1 <= repeat_weeks <= MAX_REPEAT_WEEKS:
+        raise ValidationFailed.field("repeat_weeks", _("Repeat from 1 to %(n)d weeks.", n=MAX_REPEAT_WEEKS))
+    zone = user_zone(profile.user)
+    local_start, local_end = command.start.astimezone(zone), command.end.astimezone(zone)
+    if repeat_weeks > 1 and command.end - command.start >= timedelta(weeks=1):
+        raise ValidationFailed.field("end", _("A weekly office hour must be shorter than a week."))
+    wanted = [(datetime.combine(local_start.date() + timedelta(weeks=week), local_start.time(), tzinfo=zone)
+               .astimezone(UTC),
+               datetime.combine(local_end.date() + timedelta(weeks=week), local_end.time(), tzinfo=zone)
+               .astimezone(UTC)) for week in range(repeat_weeks)]
+    existing = db.session.scalars(select(MentorSlot).where(
+        MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < wanted[-1][1],
+        MentorSlot.ends_at > wanted[0][0]).order_by(MentorSlot.starts_at)).all()
+    for starts_at, ends_at in wanted:
+        clash = next((slot for slot in existing if slot.starts_at < ends_at and slot.ends_at > starts_at), None)
+        if clash is not None:
+            when = _local_range(clash, zone)
+            raise Conflict(
+                _("This slot overlaps another of your slots (%(when)s); nothing was added.", when=when),
+                {"start": [_("Overlaps your office hour of %(when)s.", when=when)]})
+    slots = [MentorSlot(mentor_profile_id=profile.id, starts_at=starts_at, ends_at=ends_at, topic="")
+             for starts_at, ends_at in wanted]
+    db.session.add_all(slots)
     db.session.flush()
-    return slot
+    return slots
+
+
+def _local_range(slot: MentorSlot, zone: ZoneInfo) -> str:
+    start, end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}" if start.date() == end.date() else \
+        f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}"
+
+
+def slots_between(profile: MentorProfile, start: datetime, end: datetime) -> list[MentorSlot]:
+    """The mentor's slots meeting [start, end) (UTC), booked or not: what the office-hours grid shows."""
+    return list(db.session.scalars(select(MentorSlot).where(
+        MentorSlot.mentor_profile_id == profile.id, MentorSlot.starts_at < end, MentorSlot.ends_at > start)
+        .order_by(MentorSlot.starts_at).limit(500)))
 
 
 # ---- mentor sessions -------------------------------------------------------------------------

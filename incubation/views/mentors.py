@@ -1,8 +1,11 @@
 """HTML pages of incubation: mentors."""
 
 
-from flask import abort, redirect, render_template, request, url_for
+from datetime import UTC, date, datetime, time
+
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from incubation import services
@@ -24,6 +27,7 @@ from incubation.schemas.mentors import (
     SessionNotes,
     SlotCancel,
 )
+from incubation.services import mentoring
 from incubation.views.common import bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
@@ -50,6 +54,28 @@ def mentor_detail(profile_id: int):
 
 # ---- mentors: profile, slots, booking, sessions ----------------------------------------------
 
+def _office_hours_config(slot_form: SlotForm) -> dict:
+    """What portal/static/js/calendar.js needs to draw the office-hours grid (in the mentor's own zone)."""
+    zone = mentoring.user_zone(current_user)
+    anchor = slot_form.start.data.astimezone(zone).date() if slot_form.start.data else utcnow().astimezone(zone).date()
+    return {"kind": "office-hours", "eventsUrl": url_for("incubation.mentor_slot_feed"),
+            "initialDate": anchor.isoformat(), "step": 15, "maxWeeks": mentoring.MAX_REPEAT_WEEKS,
+            "slotMinTime": "07:00:00", "slotMaxTime": "22:00:00",
+            "labels": {"newSlot": _("New office hour"),
+                       "single": _("Selected: %(when)s. Press Add slot to offer it."),
+                       "repeats": _("Selected: %(when)s, every week for %(n)s weeks. Press Add slot to offer them.")}}
+
+
+def _mentor_page(form: MentorProfileForm, slot_form: SlotForm | None = None, status: int = 200):
+    profile = services.mentor_profile_of(current_user)
+    slots = services.upcoming_slots(profile, limit=50) if profile else []
+    slot_form = slot_form or SlotForm(formdata=None)
+    return render_template("incubation/mentor_me.html", form=form, profile=profile, slots=slots,
+                           slot_form=slot_form, cancel_form=SlotCancelForm(), now=utcnow(),
+                           office_hours_config=_office_hours_config(slot_form), zone=mentoring.user_zone(current_user)
+                           ), status
+
+
 @bp.route("/mentors/me", methods=["GET", "POST"])
 @login_required
 def mentor_me():
@@ -60,23 +86,59 @@ def mentor_me():
         if run_action(lambda: services.save_mentor_profile(current_user, from_form(MentorProfileIn, form)),
                       _("Mentor profile saved."), form):
             return redirect(url_for("incubation.mentor_me"))
-    slots = services.upcoming_slots(profile, limit=50) if profile else []
-    return render_template("incubation/mentor_me.html", form=form, profile=profile, slots=slots,
-                           slot_form=SlotForm(), cancel_form=SlotCancelForm(), now=utcnow())
+    return _mentor_page(form)
 
 
 @bp.post("/mentors/me/slots")
 @login_required
 def mentor_slot_create():
+    """One office hour, or the same hour every week for `repeat_weeks` weeks (all or nothing). A refusal shows
+    the page again with the times typed or painted still in the form and their week on the grid."""
     profile = services.mentor_profile_of(current_user)
     if profile is None:
         abort(404)
     form = SlotForm()
-    if form.validate_on_submit():
-        run_action(lambda: services.add_slot(profile, from_form(NewSlot, form)), _("Slot added."))
-    else:
+    if not form.validate_on_submit():
         form_failed(form)
-    return redirect(url_for("incubation.mentor_me"))
+        return _mentor_page(MentorProfileForm(obj=profile, formdata=None), form, 400)
+    weeks = form.repeat_weeks.data or 1
+    if run_action(lambda: mentoring.add_slots(profile, from_form(NewSlot, form), weeks),
+                  ngettext("Slot added.", "%(num)d weekly slots added.", weeks), form):
+        return redirect(url_for("incubation.mentor_me"))
+    return _mentor_page(MentorProfileForm(obj=profile, formdata=None), form, 409)
+
+
+@bp.get("/mentors/me/slots/feed")
+@login_required
+def mentor_slot_feed():
+    """The office-hours grid's events between two local dates of the mentor: their slots, booked or free."""
+    require_role(Role.MENTOR)
+    profile = services.mentor_profile_of(current_user)
+    if profile is None:
+        return jsonify([])
+    zone = mentoring.user_zone(current_user)
+    try:
+        first = date.fromisoformat((request.args.get("start") or "")[:10])
+        last = date.fromisoformat((request.args.get("end") or "")[:10])
+    except ValueError:
+        abort(400)
+    if not 0 < (last - first).days <= 62:
+        abort(400)
+    start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last, time(0), tzinfo=zone).astimezone(UTC)
+
+    def wall(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:00")
+
+    events = []
+    for slot in mentoring.slots_between(profile, start, end):
+        booked = slot.booked_by is not None
+        events.append({"start": wall(slot.starts_at), "end": wall(slot.ends_at),
+                       "title": _("Booked: %(name)s", name=slot.booked_by.name) if booked else _("Free"),
+                       "classNames": ["cal-booking", "cal-mine" if booked else "cal-free-slot"],
+                       "extendedProps": {"url": url_for("incubation.mentor_session", slot_id=slot.id)} if booked
+                       else {}})
+    return jsonify(events)
 
 
 @bp.post("/mentor-slots/<int:slot_id>/book")

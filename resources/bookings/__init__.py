@@ -85,6 +85,8 @@ from resources.bookings.rules import (
     preview,
     quota_error,
     rule_errors,
+    snap,
+    step_minutes,
     week_bounds,
 )
 from resources.bookings.waitlist import join_waitlist, promote_waitlist, waiting_entries, withdraw_waitlist
@@ -100,7 +102,8 @@ __all__ = [
     "is_incubatee", "is_overlap", "is_qualified", "join_waitlist", "lock_resource", "mail_booker", "mail_staff",
     "occurrences", "pending_clashes", "preview", "problem_notes", "promote_waitlist", "quota_error", "quote",
     "rating_of", "reject_booking", "release_credit", "report_problem", "request_training", "resolve_problem",
-    "resource_calendar_token", "rule_errors", "serialised", "serialised_write", "sqlite_write_lock",
+    "resource_calendar_token", "rule_errors", "serialised", "serialised_write", "snap", "sqlite_write_lock",
+    "step_minutes",
     "take_credit", "transition_booking", "update_blackout", "update_exception", "user_calendar_token",
     "visible_bookings_stmt", "waiting_entries", "week_bounds", "withdraw_waitlist",
 ]

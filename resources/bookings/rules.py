@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -152,6 +153,32 @@ def quota_error(resource: Resource, user: User, organisation: Organisation | Non
         return _("Weekly quota exceeded: %(used)d of %(quota)d minutes already booked this week.",
                  used=used, quota=resource.quota_minutes_per_week)
     return None
+
+
+def step_minutes(resource: Resource) -> int:
+    """The step a selection on the booking grid snaps to: the largest that divides the hour, the shortest
+    booking and the buffer (so every allowed length and every free start after a buffer lies on the grid),
+    at least 5 minutes. A lab with 60-minute bookings and a 30-minute buffer snaps to 30 minutes."""
+    return max(5, math.gcd(60, resource.min_minutes or 0, resource.buffer_minutes or 0))
+
+
+def snap(resource: Resource, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """`start` down and `end` up to the resource's step, counted from local midnight of the resource (UTC in,
+    UTC out); an interval shorter than one step becomes one step long."""
+    zone, step = ZoneInfo(resource.timezone), step_minutes(resource)
+
+    def floor(moment: datetime) -> datetime:
+        local = moment.astimezone(zone)
+        minutes = local.hour * 60 + local.minute
+        minutes -= minutes % step
+        return availability.local_to_utc(local.date(), time(minutes // 60, minutes % 60), zone)
+
+    snapped_start, snapped_end = floor(start), floor(end)
+    if snapped_end != end:
+        snapped_end += timedelta(minutes=step)
+    if snapped_end <= snapped_start:
+        snapped_end = snapped_start + timedelta(minutes=step)
+    return snapped_start, snapped_end
 
 
 def occurrences(resource: Resource, request: Request, repeat: int) -> list[tuple[datetime, datetime]]:
