@@ -63,3 +63,41 @@ def index():
                            sort_labels=SORT_LABELS, language_labels=LANGUAGE_LABELS,
                            price_links=price_links, peaks=peaks, rating_choices=rating_choices, rating=rating,
                            availability_limit=services.AVAILABILITY_LIMIT), status
+
+
+SUGGEST_LIMIT = 8
+
+
+@bp.get("/search/suggest")
+def suggest():
+    """The navbar's suggestions as one types: the search service's best hits the caller may see (title, type,
+    link), topped up with matching titles that open the search page; at most SUGGEST_LIMIT, JSON."""
+    from flask import jsonify
+
+    from portal.search.interfaces import SearchQuery
+    from portal.search.schemas import SuggestArgs
+
+    try:
+        args = read_query(SuggestArgs)
+    except ValidationFailed:
+        return jsonify({"suggestions": []}), 400
+    text = args.q.strip()
+    found: list[dict[str, str]] = []
+    if text:
+        try:
+            hits = services.search(SearchQuery(text=text, per_page=SUGGEST_LIMIT), current_user).items
+            found = [{"title": item.title, "url": item.url, "type": str(TYPE_LABELS.get(item.type, ""))}
+                     for item in hits]
+            titles = {item["title"] for item in found}
+            for title in services.suggest(text, SUGGEST_LIMIT):
+                if len(found) >= SUGGEST_LIMIT:
+                    break
+                if title not in titles:
+                    found.append({"title": title, "url": url_for("search.index", q=title), "type": ""})
+                    titles.add(title)
+        except SearchUnavailable:
+            found = []
+    response = jsonify({"suggestions": found[:SUGGEST_LIMIT],
+                        "search_url": url_for("search.index", q=text) if text else url_for("search.index")})
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return response

@@ -4,6 +4,7 @@ staff tools (closures, outages, qualifications, policy, photos), statements, uti
 from resources.views import (
     calendar,  # noqa: F401
     catalogue,  # noqa: F401
+    my_bookings,  # noqa: F401
     reports,  # noqa: F401
     staff,  # noqa: F401
 )

@@ -7,7 +7,6 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.errors import PortalError, ValidationFailed
@@ -30,10 +29,8 @@ from resources.forms import (
 from resources.models import (
     OCCUPYING_BOOKING_STATUSES,
     Booking,
-    BookingCalendar,
     BookingStatus,
     Resource,
-    Review,
     WaitlistEntry,
 )
 from resources.policies import (
@@ -350,26 +347,7 @@ def waitlist(resource_id: int):
     return redirect(url_for("resources.calendar", resource_id=resource.id))
 
 
-@bp.get("/bookings")
-@login_required
-def my_bookings():
-    rows = db.session.scalars(bookings.visible_bookings_stmt(current_user, True).limit(200)).all()
-    reviewed = set(db.session.scalars(select(Review.booking_id).where(Review.user_id == current_user.id)))
-    feed = db.session.get(BookingCalendar, current_user.id)
-    from portal.organisations.services import organisations_of
-
-    now = utcnow()
-    # Bookings cancelled because the resource went down: offer free resources of the same kind.
-    alternatives = {b.id: (b.start_at.astimezone(ZoneInfo(b.resource.timezone)).date().isoformat(),
-                           bookings.alternatives_for(b)) for b in rows
-                    if b.status == BookingStatus.CANCELLED and b.start_at > now
-                    and availability.blackouts_in(b.resource_id, b.start_at, b.end_at)}
-    return render_template("resources/my_bookings.html", bookings=rows, reviewed=reviewed, alternatives=alternatives,
-                           waiting=bookings.waiting_entries(current_user),
-                           startups=organisations_of(current_user, "startup"),
-                           feed_url=url_for("resources_api.user_calendar_feed", token=feed.token, _external=True)
-                           if feed else None, review_form=ReviewForm(formdata=None),
-                           fees={b.id: bookings.cancellation_fee(b) for b in rows if b.is_open})
+# My bookings: resources/views/my_bookings.py.
 
 
 HISTORY_LABELS = {

@@ -12,8 +12,10 @@ browser tests are skipped locally and fail under CI (when the CI variable is set
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,26 +57,114 @@ class LiveServer:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    database_url = scratch_database_url("e2e", tmp_path_factory.mktemp("e2e"))
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        db.create_all()
+@contextmanager
+def serve(app, name: str):
+    """`app` on a free local port in a thread, for as long as the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["PUBLIC_BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(app, url)
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    database_url = scratch_database_url("e2e", tmp_path_factory.mktemp("e2e"))
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.create_all()
+    try:
+        with serve(app, "e2e-live-server") as url:
+            yield LiveServer(app, url)
+    finally:
         drop_scratch_database(database_url)
+
+
+class DemoServer(LiveServer):
+    """A live portal filled by the demo seeder; `ids` names a few demo objects (campaign, resource, mentor)."""
+
+    def __init__(self, app, url: str, ids: dict[str, int]):
+        super().__init__(app, url)
+        self.ids = ids
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """A live portal on its own scratch database, filled by the demo seeder (as the quickstart does), shared
+    by the accessibility, layout and crawl tests (they read it; choosing a language is all they change)."""
+    database_url = scratch_database_url("demo", tmp_path_factory.mktemp("demo"))
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.create_all()
+        from sqlalchemy import select
+
+        from funding.models import Campaign
+        from incubation.models import MentorProfile
+        from portal.db import commit
+        from portal.demo import seed_demo
+        from resources.models import Resource
+
+        app.config["MAIL_SUPPRESS"] = True
+        seed_demo()
+        commit()  # as `flask seed-demo` does: the jobs after commit fill the search index
+        app.config["MAIL_SUPPRESS"] = False
+        ids = {
+            "campaign": db.session.scalar(select(Campaign.id).order_by(Campaign.id)),
+            "resource": db.session.scalar(select(Resource.id).order_by(Resource.id)),
+            "mentor": db.session.scalar(select(MentorProfile.id).order_by(MentorProfile.id)),
+        }
+        db.session.remove()
+    try:
+        with serve(app, "demo-live-server") as url:
+            yield DemoServer(app, url, ids)
+    finally:
+        drop_scratch_database(database_url)
+
+
+# Pages of the demo server in a language and at a width (tests/e2e/test_accessibility.py, test_layout.py,
+# test_crawl.py).
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+LANGUAGES = {"en": ("en-GB", "English"), "zh_CN": ("zh-CN", "简体中文")}
+
+
+def new_page(browser, server, language: str = "en", viewport: str = "desktop"):
+    """A fresh context (no cookies) and its page, in `language`'s browser locale at `viewport`'s size."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(base_url=server.url, locale=LANGUAGES[language][0], viewport=VIEWPORTS[viewport])
+    context.set_default_timeout(TIMEOUT_MS)
+    return context, context.new_page()
+
+
+def choose_language(page, language: str) -> None:
+    """Pick `language` in the navbar's switcher (kept on the account when logged in)."""
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():  # a phone: the switcher is in the collapsed menu
+        toggler.click()
+    page.locator("#language-select").select_option(label=LANGUAGES[language][1])
+    page.wait_for_function("lang => document.documentElement.lang === lang",
+                           arg="zh-CN" if language == "zh_CN" else "en")
+
+
+def log_in(page, email: str) -> None:
+    """Log in as a demo account (they share one password) and land on the dashboard."""
+    from portal.demo import DEMO_PASSWORD
+
+    page.goto("/auth/login")
+    form = page.get_by_role("main").locator("form")
+    form.locator("input[name=email]").fill(email)
+    form.locator("input[name=password]").fill(DEMO_PASSWORD)
+    form.locator("[type=submit]").click()
+    page.wait_for_url(re.compile(r"/dashboard$"))
 
 
 def _missing_browser(message: str):

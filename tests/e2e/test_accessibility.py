@@ -10,16 +10,10 @@ footer's contrast, an empty table header, an unlabelled control).
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from portal.extensions import db
-from tests.conftest import make_test_app
-from tests.dbutil import drop_scratch_database, scratch_database_url
-from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.conftest import LANGUAGES, VIEWPORTS, choose_language, log_in, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,51 +22,6 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 # Rules fixed for issue 12, point 8: held at zero whatever their impact (axe rates an empty table header
 # "minor").
 FIXED_RULES = {"color-contrast", "empty-table-header", "label", "select-name", "button-name", "link-name"}
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-LANGUAGES = {"en": ("en-GB", "English"), "zh_CN": ("zh-CN", "简体中文")}
-
-
-class DemoServer:
-    def __init__(self, app, url: str, ids: dict[str, int]):
-        self.app, self.url, self.ids = app, url, ids
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    """A live portal on its own scratch database, filled by the demo seeder (as the quickstart does)."""
-    database_url = scratch_database_url("a11y", tmp_path_factory.mktemp("a11y"))
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        db.create_all()
-        from funding.models import Campaign
-        from incubation.models import MentorProfile
-        from portal.demo import seed_demo
-        from resources.models import Resource
-
-        app.config["MAIL_SUPPRESS"] = True
-        seed_demo()
-        db.session.commit()
-        app.config["MAIL_SUPPRESS"] = False
-        ids = {
-            "campaign": db.session.scalar(select(Campaign.id).order_by(Campaign.id)),
-            "resource": db.session.scalar(select(Resource.id).order_by(Resource.id)),
-            "mentor": db.session.scalar(select(MentorProfile.id).order_by(MentorProfile.id)),
-        }
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, name="a11y-live-server", daemon=True)
-    thread.start()
-    try:
-        yield DemoServer(app, url, ids)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
-        drop_scratch_database(database_url)
 
 
 @pytest.fixture(scope="module")
@@ -80,36 +29,6 @@ def axe():
     from axe_playwright_python.sync_playwright import Axe
 
     return Axe()
-
-
-def new_page(browser, demo_server, language: str = "en", viewport: str = "desktop"):
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=demo_server.url, locale=LANGUAGES[language][0],
-                                  viewport=VIEWPORTS[viewport])
-    context.set_default_timeout(TIMEOUT_MS)
-    return context, context.new_page()
-
-
-def choose_language(page, language: str) -> None:
-    toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible():  # a phone: the switcher is in the collapsed menu
-        toggler.click()
-    page.locator("#language-select").select_option(label=LANGUAGES[language][1])
-    page.wait_for_function("lang => document.documentElement.lang === lang",
-                           arg="zh-CN" if language == "zh_CN" else "en")
-
-
-def log_in(page, email: str) -> None:
-    from portal.demo import DEMO_PASSWORD
-
-    page.goto("/auth/login")
-    form = page.get_by_role("main").locator("form")
-    form.locator("input[name=email]").fill(email)
-    form.locator("input[name=password]").fill(DEMO_PASSWORD)
-    form.locator("[type=submit]").click()
-    page.wait_for_url(re.compile(r"/dashboard$"))
 
 
 def problems(axe, page) -> list[str]:

@@ -47,3 +47,97 @@ document.addEventListener("change", (event) => {
   const target = amount && el.form ? el.form.querySelector(el.getAttribute("data-fill-amount")) : null;
   if (target) target.value = amount;
 });
+// The navbar's search box: a combobox (WAI-ARIA 1.2) with suggestions from /search/suggest as one types.
+// ArrowDown/ArrowUp move through them (aria-activedescendant), Enter opens the chosen one or searches for
+// the typed words, Escape closes the list; a click opens a suggestion.
+(() => {
+  const input = document.getElementById("navbar-search-input");
+  const list = document.getElementById("navbar-search-list");
+  const status = document.getElementById("navbar-search-status");
+  if (!input || !list || !window.fetch) return;
+  let timer = null, asked = "", active = -1, controller = null;
+  const options = () => [...list.querySelectorAll("[role=option]")];
+  const close = () => {
+    list.classList.remove("show");
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (index) => {
+    const all = options();
+    if (!all.length) return;
+    active = (index + all.length) % all.length;
+    all.forEach((option, i) => {
+      option.setAttribute("aria-selected", i === active ? "true" : "false");
+      option.querySelector("a").classList.toggle("active", i === active);
+    });
+    input.setAttribute("aria-activedescendant", all[active].id);
+    all[active].scrollIntoView({block: "nearest"});
+  };
+  const show = (suggestions) => {
+    list.replaceChildren();
+    suggestions.forEach((item, i) => {
+      const li = document.createElement("li");
+      li.id = `navbar-search-option-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const link = document.createElement("a");
+      link.className = "dropdown-item";
+      link.href = item.url;
+      link.tabIndex = -1;
+      link.textContent = item.title;
+      if (item.type) {
+        const type = document.createElement("span");
+        type.className = "suggestion-type d-block";
+        type.textContent = item.type;
+        link.appendChild(type);
+      }
+      li.appendChild(link);
+      list.appendChild(li);
+    });
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
+    const open = suggestions.length > 0;
+    list.classList.toggle("show", open);
+    input.setAttribute("aria-expanded", open ? "true" : "false");
+    if (status) {
+      status.textContent = open ? status.dataset.some.replace("{n}", suggestions.length) : status.dataset.none;
+    }
+  };
+  const ask = () => {
+    const words = input.value.trim();
+    if (words === asked) return;
+    asked = words;
+    if (!words) { show([]); return; }
+    if (controller) controller.abort();
+    controller = new AbortController();
+    fetch(`${input.dataset.suggestUrl}?q=${encodeURIComponent(words)}`,
+          {headers: {Accept: "application/json"}, signal: controller.signal})
+      .then((response) => (response.ok ? response.json() : {suggestions: []}))
+      .then((data) => { if (input.value.trim() === words) show(data.suggestions || []); })
+      .catch(() => {});
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 150); });
+  input.addEventListener("keydown", (event) => {
+    const open = list.classList.contains("show");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open && options().length) { list.classList.add("show"); input.setAttribute("aria-expanded", "true"); }
+      highlight(active + (event.key === "ArrowDown" ? 1 : (active < 0 ? 0 : -1)));
+    } else if (event.key === "Enter" && open && active >= 0) {
+      event.preventDefault();
+      window.location.assign(options()[active].querySelector("a").href);
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault();
+      close();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 150));
+  input.addEventListener("focus", () => {
+    if (options().length && input.value.trim() === asked && asked) {
+      list.classList.add("show");
+      input.setAttribute("aria-expanded", "true");
+    }
+  });
+  list.addEventListener("mousedown", (event) => event.preventDefault());  // keep the focus while clicking
+})();
