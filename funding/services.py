@@ -229,6 +229,36 @@ def set_media(campaign: Campaign, stored_file_id: int) -> None:
     audit.record("campaign.media_set", campaign, after={"media_id": stored_file_id})
 
 
+GALLERY_MAX = 12
+
+
+def add_gallery_image(campaign: Campaign, file, caption: str, user: User):
+    """Check and store one more picture of the campaign's gallery (400/413 naming `image`); its thumbnail
+    follows in a job."""
+    from funding.models import CampaignImage
+    from portal.images import MAX_IMAGE_BYTES
+    from portal.uploads import IMAGES, store_upload
+
+    if len(campaign.gallery) >= GALLERY_MAX:
+        raise ValidationFailed.field("image", _("A gallery holds at most %(n)d images; remove one first.",
+                                                n=GALLERY_MAX))
+    stored = store_upload(file, field="image", kinds=IMAGES, max_bytes=MAX_IMAGE_BYTES, uploaded_by_id=user.id)
+    item = CampaignImage(campaign_id=campaign.id, stored_file_id=stored.id, caption=(caption or "").strip()[:255])
+    campaign.gallery.append(item)
+    db.session.flush()
+    audit.record("campaign.gallery_added", campaign, after={"stored_file_id": stored.id})
+    return item
+
+
+def remove_gallery_image(campaign: Campaign, image_id: int) -> None:
+    item = next((i for i in campaign.gallery if i.id == image_id), None)
+    if item is None:
+        raise ValidationFailed(_("This image is not in the campaign's gallery."))
+    campaign.gallery.remove(item)
+    db.session.flush()
+    audit.record("campaign.gallery_removed", campaign, before={"stored_file_id": item.stored_file_id})
+
+
 # ---- pledges ---------------------------------------------------------------------------------
 
 def set_pledge_status(pledge: Pledge, status: str, action: str, **details) -> None:

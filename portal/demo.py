@@ -38,6 +38,15 @@ def demo_seeder(order: int = 50) -> Callable[[Seeder], Seeder]:
     return register
 
 
+@demo_seeder(order=90)
+def seed_images(context: DemoContext, progress: Callable[[str], None]) -> None:
+    """After every other seeder: generated logos, avatars, covers, a campaign gallery and lab photos
+    (portal.images), stored through the file storage with their thumbnails."""
+    from portal.images import seed_demo_images
+
+    seed_demo_images(progress)
+
+
 # key, email, name, roles, locale
 PEOPLE = [
     ("admin", "admin@demo.example.com", "平台管理员 Platform Admin", [Role.ADMIN], "zh_CN"),

@@ -103,7 +103,7 @@ def render_thumbnail(data: bytes, size: int = THUMB_SIZE) -> tuple[bytes, int, i
         image = image.convert("RGBA" if has_alpha else "RGB")
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        image.save(out, "WEBP", quality=82, method=4)
+        image.save(out, "WEBP", quality=82, method=3)
         return out.getvalue(), image.width, image.height
 
 
@@ -185,6 +185,26 @@ def clear_image(obj, attribute: str, *, action: str) -> None:
     db.session.flush()
     db.session.expire(obj)
     audit.record(action, obj, before={attribute: before}, after={attribute: None})
+
+
+def replace_from_form(obj, attribute: str, *, field: str, label: str, action: str, saved: str, removed: str):
+    """For an upload form of one image (`field` is the file input's name; a `remove` button clears it): store
+    or clear, and say so. A refusal propagates (400/413; the error page names the field) and the request rolls
+    back."""
+    from flask import flash
+    from flask_login import current_user
+
+    if request.form.get("remove"):
+        clear_image(obj, attribute, action=action.replace("_set", "_removed"))
+        flash(removed, "success")
+        return None
+    try:
+        stored = set_image(obj, attribute, request.files.get(field), field=field, user=current_user, action=action)
+    except PortalError as error:
+        error.message = _("%(field)s: %(message)s", field=label, message=error.message)
+        raise
+    flash(saved, "success")
+    return stored
 
 
 # ---- slots: which object an image belongs to ----------------------------------------------
@@ -277,3 +297,116 @@ def image_tag(slot: str, obj, stored, *, alt: str, name: str | None = None, size
 @bp.app_template_global()
 def image_src(slot: str, obj, stored, size: str = "full") -> str:
     return image_url(slot, obj, stored, size)
+
+
+# ---- demo pictures ---------------------------------------------------------------------------
+
+# Pleasant colour pairs (start, end of the gradient) for generated pictures.
+DEMO_PALETTES = (
+    ((11, 92, 173), (94, 176, 239)), ((13, 110, 96), (122, 204, 170)), ((191, 90, 36), (255, 196, 112)),
+    ((96, 58, 160), (190, 150, 240)), ((170, 44, 82), (250, 150, 160)), ((38, 70, 83), (42, 157, 143)),
+    ((120, 94, 24), (233, 196, 106)), ((52, 58, 64), (134, 142, 150)),
+)
+
+
+def latin_initials(name: str) -> str:
+    """Initials from the Latin words of a bilingual name ('净风科技 AirCare Tech' -> 'AT'): the built-in
+    font of Pillow has no Chinese glyphs."""
+    words = [w for w in (name or "").replace("-", " ").split() if w[:1].isascii() and w[:1].isalnum()]
+    return "".join(w[0].upper() for w in words[:2])
+
+
+def demo_picture(name: str, *, size: tuple[int, int] = (800, 450), fmt: str = "JPEG", motif: int = 0) -> bytes:
+    """A simple picture for demo data: a diagonal gradient, a few soft shapes and the name's initials."""
+    import hashlib
+
+    from PIL import ImageDraw, ImageFilter, ImageFont
+
+    digest = hashlib.sha256(f"{name}/{motif}".encode()).digest()
+    start, end = DEMO_PALETTES[digest[0] % len(DEMO_PALETTES)]
+    width, height = size
+    vertical = Image.linear_gradient("L")
+    mask = Image.blend(vertical.rotate(90), vertical, 0.5)  # diagonal, no empty corners
+    if digest[1] % 2:
+        mask = mask.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    mask = mask.resize(size)
+    picture = Image.composite(Image.new("RGB", size, end), Image.new("RGB", size, start), mask)
+    small = (max(1, width // 4), max(1, height // 4))  # soft shapes drawn small, blurred, then enlarged: cheap
+    shapes = Image.new("RGBA", small, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(shapes)
+    for index in range(4):
+        radius = int(min(small) * (0.18 + digest[2 + index] / 255 * 0.35))
+        x, y = digest[6 + index] / 255 * small[0], digest[10 + index] / 255 * small[1]
+        alpha = 25 + digest[14 + index] % 35
+        if (digest[18] + index) % 3 == 0:
+            draw.rounded_rectangle((x - radius, y - radius * 0.6, x + radius, y + radius * 0.6), radius // 4,
+                                   fill=(255, 255, 255, alpha))
+        else:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, alpha))
+    shapes = shapes.filter(ImageFilter.GaussianBlur(1.5)).resize(size, Image.Resampling.BILINEAR)
+    picture = Image.alpha_composite(picture.convert("RGBA"), shapes)
+    text = latin_initials(name)
+    if text:
+        font = ImageFont.load_default(size=int(min(size) * (0.42 if width == height else 0.3)))
+        draw = ImageDraw.Draw(picture)
+        draw.text((width / 2 + 2, height / 2 + 3), text, font=font, anchor="mm", fill=(0, 0, 0, 40))
+        draw.text((width / 2, height / 2), text, font=font, anchor="mm", fill=(255, 255, 255, 235))
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def store_demo_picture(name: str, *, size: tuple[int, int] = (640, 360), motif: int = 0, filename: str = "demo"):
+    """Generate, check and store a demo picture through the file storage, with its thumbnail made now."""
+    from werkzeug.datastructures import FileStorage
+
+    from portal.uploads import IMAGES, store_upload
+
+    square = size[0] == size[1]
+    data = demo_picture(name, size=size, fmt="PNG" if square else "JPEG", motif=motif)
+    stored = store_upload(FileStorage(io.BytesIO(data), filename=f"{filename}.{'png' if square else 'jpg'}"),
+                          field="image", kinds=IMAGES)
+    make_thumbnail(stored.id)  # ready at once (the job queued by the upload then finds nothing to do)
+    return stored
+
+
+def seed_demo_images(progress=lambda label: None) -> int:
+    """Logos, avatars, covers, a campaign gallery and lab photos for the demo objects that have none."""
+    from sqlalchemy import select
+
+    from funding.models import Campaign, CampaignImage
+    from incubation.models import MentorProfile, Project
+    from portal.organisations.models import Organisation
+    from resources.models import Resource, ResourcePhoto
+
+    progress("images")
+    made = 0
+    for organisation in db.session.scalars(select(Organisation).where(Organisation.logo_id.is_(None))):
+        organisation.logo_id = store_demo_picture(organisation.name, size=(256, 256), filename="logo").id
+        made += 1
+    for project in db.session.scalars(select(Project)):
+        if project.cover_image_id is None:
+            project.cover_image_id = store_demo_picture(project.title, filename="cover").id
+            made += 1
+        if project.logo_id is None:
+            project.logo_id = store_demo_picture(project.title, size=(256, 256), motif=1, filename="logo").id
+            made += 1
+    for profile in db.session.scalars(select(MentorProfile).where(MentorProfile.avatar_id.is_(None))):
+        profile.avatar_id = store_demo_picture(profile.user.name, size=(256, 256), motif=2, filename="avatar").id
+        made += 1
+    for campaign in db.session.scalars(select(Campaign)):
+        if campaign.media_id is None:
+            campaign.media_id = store_demo_picture(campaign.title, motif=3, filename="cover").id
+            made += 1
+        if not campaign.gallery:
+            for motif in (4, 5, 6):
+                stored = store_demo_picture(campaign.title, motif=motif, filename="gallery")
+                campaign.gallery.append(CampaignImage(stored_file_id=stored.id, caption=""))
+                made += 1
+    for resource in db.session.scalars(select(Resource)):
+        if not resource.photos:
+            stored = store_demo_picture(resource.name, size=(640, 480), motif=7, filename="photo")
+            resource.photos.append(ResourcePhoto(stored_file_id=stored.id, caption=""))
+            made += 1
+    db.session.flush()
+    return made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -100,6 +100,36 @@ def campaign_media(campaign_id: int):
     from portal.uploads import StoredFile
 
     return send_stored(db.session.get(StoredFile, campaign.media_id), as_attachment=False)
+
+
+@bp.post("/campaigns/<int:campaign_id>/gallery")
+@login_required
+def campaign_gallery_add(campaign_id: int):
+    """One more picture for the campaign's gallery (shown on its page under the cover)."""
+    from portal.images import GalleryForm
+
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    form = GalleryForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed(_("Some fields are not valid."), form.errors)
+    try:
+        services.add_gallery_image(campaign, form.image.data, form.caption.data or "", current_user)
+    except PortalError as error:
+        error.message = _("%(field)s: %(message)s", field=_("Gallery image"), message=error.message)
+        raise
+    flash(_("Image added to the gallery."), "success")
+    return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id) + "#gallery")
+
+
+@bp.post("/campaigns/<int:campaign_id>/gallery/<int:image_id>/remove")
+@login_required
+def campaign_gallery_remove(campaign_id: int, image_id: int):
+    campaign = load(Campaign, campaign_id, Permission.MANAGE)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.remove_gallery_image(campaign, image_id)
+    flash(_("Image removed from the gallery."), "success")
+    return redirect(url_for("funding.campaign_manage", campaign_id=campaign.id) + "#gallery")
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])

@@ -65,7 +65,11 @@ def search_mentors(expertise: str = "", language: str = "") -> list[MentorProfil
     Filtered in Python: the JSON lists are stored escaped differently per database, and the mentor
     table is small; full-text search takes over for real search.
     """
-    profiles = db.session.scalars(select(MentorProfile).join(User).order_by(User.name)).all()
+    from sqlalchemy.orm import contains_eager
+
+    # The user with the profile, the photo by its selectin relationship: one cost for any number of cards.
+    profiles = db.session.scalars(select(MentorProfile).join(User).options(contains_eager(MentorProfile.user))
+                                  .order_by(User.name)).all()
     if expertise and expertise.strip():
         profiles = [p for p in profiles if _matches(p.expertise, expertise)]
     if language and language.strip():

@@ -29,6 +29,7 @@ from incubation.schemas.mentors import (
 )
 from incubation.services import mentoring
 from incubation.views.common import bp, form_failed, run_action
+from portal import images
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
 from portal.db import utcnow
@@ -50,6 +51,21 @@ def mentor_detail(profile_id: int):
     own_projects = services.projects_of(current_user) if current_user.is_authenticated else []
     return render_template("incubation/mentor_detail.html", profile=profile, slots=services.free_slots(profile),
                            booking_form=EmptyForm(), own_projects=own_projects)
+
+
+@bp.post("/mentors/me/avatar")
+@login_required
+def mentor_avatar():
+    """Upload (or remove) the mentor's photo, shown on the mentors list and the profile."""
+    require_role(Role.MENTOR)
+    profile = services.mentor_profile_of(current_user)
+    if profile is None:
+        abort(404)
+    if not images.AvatarForm().validate_on_submit():
+        abort(400)
+    images.replace_from_form(profile, "avatar_id", field="avatar", label=_("Photo"), action="mentor.avatar_set",
+                             saved=_("Photo saved."), removed=_("Photo removed."))
+    return redirect(url_for("incubation.mentor_me") + "#avatar")
 
 
 # ---- mentors: profile, slots, booking, sessions ----------------------------------------------

@@ -7,6 +7,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from incubation import receipts as document_receipts
 from incubation import services
@@ -44,6 +45,7 @@ from incubation.schemas.projects import (
     Transition,
 )
 from incubation.views.common import PER_PAGE, back_to_project, bp, form_failed, run_action
+from portal import images
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError
 from portal.extensions import db
@@ -76,8 +78,9 @@ def project_index():
         stmt = stmt.where(Project.mode == form.mode.data)
     if form.stage.data:
         stmt = stmt.where(Project.stage == form.stage.data)
-    page = db.paginate(stmt.order_by(Project.updated_at.desc(), Project.id.desc()), per_page=PER_PAGE,
-                       error_out=False)
+    # Organisations, covers and logos come with the page (selectin): the same queries for 3 cards or 24.
+    page = db.paginate(stmt.options(selectinload(Project.organisation))
+                       .order_by(Project.updated_at.desc(), Project.id.desc()), per_page=PER_PAGE, error_out=False)
     can_create = current_user.is_authenticated and bool(organisations_of(current_user, OrganisationKind.STARTUP))
     return render_template("incubation/project_index.html", form=form, page=page, can_create=can_create)
 
@@ -214,6 +217,18 @@ def project_cover_upload(project_id: int):
         run_action(lambda: services.set_cover_image(project, request.files.get("cover_image"), current_user),
              _("Cover image saved."))
     return back_to_project(project)
+
+
+@bp.post("/projects/<int:project_id>/logo")
+@login_required
+def project_logo_upload(project_id: int):
+    """Upload (or remove) the project's logo, shown on the project cards and its page."""
+    project = load(Project, project_id, Permission.EDIT)
+    if not CoverForm().validate_on_submit():
+        abort(400)
+    images.replace_from_form(project, "logo_id", field="logo", label=_("Logo"), action="project.logo_set",
+                             saved=_("Logo saved."), removed=_("Logo removed."))
+    return back_to_project(project, "project-logo")
 
 
 @bp.get("/projects/<int:project_id>/cover")
