@@ -144,7 +144,7 @@ def _notify_transition(project: Project, before: str, to: str, note: str, actor_
             _("The reviewers of %(title)s ask for more information:\n%(note)s\n\n"
               "Update the project and submit it again.", title=project.title, note=note)),
             kind="project.status", link=link)
-    else:
+    elif to != ProjectStatus.SCREENING:  # screening starts with an application's review: its mails tell
         founders = [f for f in founders_of(project) if to == ProjectStatus.SUBMITTED or f.id != actor_id]
         send_to_users(founders, lambda: (
             _("%(title)s: %(status)s", title=project.title, status=label_for(to, "ProjectStatus")),

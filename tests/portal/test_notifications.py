@@ -362,10 +362,14 @@ def test_project_transitions_reach_the_founders_and_submissions_the_admins(db_se
     assert sorted(m["To"] for m in mail_outbox) == sorted([founder.email, admin.email])
     assert notices_of(db_session, admin)[0].kind == "project.submitted"
     mail_outbox.clear()
-    transition_project(project, "screening", actor=admin)
+    transition_project(project, "screening", actor=admin)  # told by the application's review mails
+    commit()
+    assert mail_outbox == []
+    transition_project(project, "accepted", actor=admin)
     commit()
     [mail] = mail_outbox
-    assert mail["To"] == founder.email and mail["Subject"] == "Heat pump: Screening"
+    assert mail["To"] == founder.email and mail["Subject"] == "Heat pump: Accepted"
+    assert "from Screening to Accepted" in mail.get_content()
 
 
 def test_booking_reminder_the_day_before_is_sent_once(db_session, factories, mail_outbox):
