@@ -382,31 +382,31 @@ def seed_demo_images(progress=lambda label: None) -> int:
     progress("images")
     made = 0
     for organisation in db.session.scalars(select(Organisation).where(Organisation.logo_id.is_(None))):
-        organisation.logo_id = store_demo_picture(organisation.name, size=(256, 256), filename="logo").id
+        organisation.logo = store_demo_picture(organisation.name, size=(256, 256), filename="logo")
         made += 1
     for project in db.session.scalars(select(Project)):
         if project.cover_image_id is None:
-            project.cover_image_id = store_demo_picture(project.title, filename="cover").id
+            project.cover_image = store_demo_picture(project.title, filename="cover")
             made += 1
         if project.logo_id is None:
-            project.logo_id = store_demo_picture(project.title, size=(256, 256), motif=1, filename="logo").id
+            project.logo = store_demo_picture(project.title, size=(256, 256), motif=1, filename="logo")
             made += 1
     for profile in db.session.scalars(select(MentorProfile).where(MentorProfile.avatar_id.is_(None))):
-        profile.avatar_id = store_demo_picture(profile.user.name, size=(256, 256), motif=2, filename="avatar").id
+        profile.avatar = store_demo_picture(profile.user.name, size=(256, 256), motif=2, filename="avatar")
         made += 1
     for campaign in db.session.scalars(select(Campaign)):
         if campaign.media_id is None:
-            campaign.media_id = store_demo_picture(campaign.title, motif=3, filename="cover").id
+            campaign.media = store_demo_picture(campaign.title, motif=3, filename="cover")
             made += 1
         if not campaign.gallery:
             for motif in (4, 5, 6):
                 stored = store_demo_picture(campaign.title, motif=motif, filename="gallery")
-                campaign.gallery.append(CampaignImage(stored_file_id=stored.id, caption=""))
+                campaign.gallery.append(CampaignImage(stored_file=stored, caption=""))
                 made += 1
     for resource in db.session.scalars(select(Resource)):
         if not resource.photos:
             stored = store_demo_picture(resource.name, size=(640, 480), motif=7, filename="photo")
-            resource.photos.append(ResourcePhoto(stored_file_id=stored.id, caption=""))
+            resource.photos.append(ResourcePhoto(stored_file=stored, caption=""))
             made += 1
     db.session.flush()
     return made

@@ -205,3 +205,165 @@ def test_organisation_list_queries_do_not_grow_with_the_cards(client, factories,
     few = statements_for(3)
     many = statements_for(12)
     assert many == few, (few, many)
+
+
+# ---- the other slots: cards, uploads, confidential objects ---------------------------------
+
+def stored_image(name: str = "x.png", colour=(1, 2, 3), thumb: bool = True) -> StoredFile:
+    stored = store_upload(upload(image_bytes(colour=colour), name), field="image", kinds=IMAGES)
+    if thumb:
+        make_thumbnail(stored.id)
+    return stored
+
+
+def img_tags(html: str, slot: str) -> list[str]:
+    return re.findall(rf'<img[^>]*src="/images/{slot}/[^"]+"[^>]*>', html)
+
+
+def test_cards_show_covers_logos_avatars_and_photos_lazily(client, db_session):
+    from resources.models import ResourcePhoto
+    from tests.funding.factories import CampaignFactory
+    from tests.incubation.factories import MentorProfileFactory, ProjectFactory
+    from tests.resources.factories import ResourceFactory
+
+    campaign = CampaignFactory(title="Quiet kettle")
+    campaign.media_id = stored_image(colour=(9, 9, 9)).id
+    project = ProjectFactory(title="Compost box")
+    project.cover_image_id, project.logo_id = stored_image(colour=(8, 8, 8)).id, stored_image(colour=(7, 7, 7)).id
+    mentor = MentorProfileFactory()
+    mentor.avatar_id = stored_image(colour=(6, 6, 6)).id
+    resource = ResourceFactory(name="CNC lab")
+    resource.photos.append(ResourcePhoto(stored_file_id=stored_image(colour=(5, 5, 5)).id, caption="The CNC lab"))
+    db_session.flush()
+    pages = {"/campaigns/": "campaign-cover", "/projects/": "project-cover", "/mentors/": "mentor-avatar",
+             "/resources/": "resource-photo", "/": "campaign-cover"}
+    for path, slot in pages.items():
+        tags = img_tags(client.get(path).get_data(as_text=True), slot)
+        assert tags, (path, slot)
+        assert all('loading="lazy"' in t and 'alt="' in t and 'alt=""' not in t and 'width="' in t for t in tags)
+    assert img_tags(client.get("/projects/").get_data(as_text=True), "project-logo")
+    assert 'alt="The CNC lab"' in client.get("/resources/").get_data(as_text=True)
+    assert 'alt="Cover image of Quiet kettle"' in client.get("/campaigns/").get_data(as_text=True)
+
+
+def test_campaign_list_queries_do_not_grow_with_the_cards(client, db_session):
+    from tests.funding.factories import CampaignFactory
+
+    def statements_for(count: int) -> int:
+        for index in range(count):
+            campaign = CampaignFactory(title=f"Counted {count}-{index}")
+            campaign.media_id = stored_image(colour=(count, index, 1)).id
+        db_session.flush()
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        client.get("/campaigns/")
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            html = client.get("/campaigns/").get_data(as_text=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert len(img_tags(html, "campaign-cover")) >= count
+        return len(seen)
+
+    few, many = statements_for(3), statements_for(12)
+    assert many == few, (few, many)
+
+
+def test_images_of_confidential_objects_are_refused_to_outsiders(client, login, factories, db_session):
+    from funding.models import CampaignStatus
+    from incubation.models import ProjectStatus
+    from tests.funding.factories import CampaignFactory
+    from tests.incubation.factories import ProjectFactory
+
+    founder = factories.UserFactory()
+    startup = factories.OrganisationFactory(owner=founder)
+    draft = ProjectFactory(organisation=startup, status=ProjectStatus.DRAFT, title="Secret gadget")
+    draft.logo_id = stored_image(colour=(40, 1, 1)).id
+    pending = CampaignFactory(project=ProjectFactory(organisation=startup), status=CampaignStatus.SUBMITTED)
+    pending.media_id = stored_image(colour=(41, 1, 1)).id
+    db_session.flush()
+    urls = [f"/images/project-logo/{draft.id}/{draft.logo_id}.thumb?v={draft.logo.sha256[:16]}",
+            f"/images/campaign-cover/{pending.id}/{pending.media_id}.full?v={pending.media.sha256[:16]}"]
+    for url in urls:
+        anonymous = client.get(url)
+        assert anonymous.status_code == 302 and "/auth/login" in anonymous.location  # to the login page
+    login(factories.UserFactory())
+    for url in urls:
+        assert client.get(url).status_code == 403  # signed in, not on the team
+    client.post("/auth/logout")
+    login(founder)
+    for url in urls:
+        served = client.get(url)
+        assert served.status_code == 200
+        assert served.headers["Cache-Control"] == "no-store"  # confidential: never cached
+    # An image of another object through this one's URL is not found.
+    assert client.get(f"/images/project-logo/{draft.id}/{pending.media_id}.full").status_code == 404
+
+
+def test_mentor_uploads_an_avatar_shown_on_the_list(client, login, db_session):
+    from tests.incubation.factories import MentorProfileFactory
+
+    profile = MentorProfileFactory()
+    login(profile.user)
+    response = client.post("/mentors/me/avatar", data={"avatar": (io.BytesIO(image_bytes("JPEG")), "me.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    html = client.get("/mentors/").get_data(as_text=True)
+    assert any(f'alt="Photo of {profile.user.name}"' in tag for tag in img_tags(html, "mentor-avatar"))
+    refused = client.post("/mentors/me/avatar", data={"avatar": (io.BytesIO(b"%PDF-1.4 not a photo"), "me.png")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 400 and "Photo:" in refused.get_data(as_text=True)
+
+
+def test_project_logo_and_campaign_gallery_uploads(client, login, factories, db_session):
+    from tests.funding.factories import CampaignFactory
+    from tests.incubation.factories import ProjectFactory
+
+    founder = factories.UserFactory()
+    project = ProjectFactory(organisation=factories.OrganisationFactory(owner=founder), title="Team kettle")
+    campaign = CampaignFactory(project=project, title="Team kettle campaign")
+    login(founder)
+    assert client.post(f"/projects/{project.id}/logo", data={"logo": (io.BytesIO(image_bytes("WEBP")), "l.webp")},
+                       content_type="multipart/form-data").status_code == 302
+    assert img_tags(client.get("/projects/").get_data(as_text=True), "project-logo")
+    for index in range(2):
+        assert client.post(f"/campaigns/{campaign.id}/gallery",
+                           data={"image": (io.BytesIO(image_bytes(colour=(index, 50, 50))), "g.png"),
+                                 "caption": f"Side view {index}"},
+                           content_type="multipart/form-data").status_code == 302
+    html = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert len(img_tags(html, "campaign-gallery")) == 2 and 'alt="Side view 1"' in html
+    too_big = client.post(f"/campaigns/{campaign.id}/gallery",
+                          data={"image": (io.BytesIO(png_header_only(9000, 9000)), "bomb.png")},
+                          content_type="multipart/form-data")
+    assert too_big.status_code == 413 and "Gallery image:" in too_big.get_data(as_text=True)
+    db.session.expire_all()
+    first = campaign.gallery[0]
+    assert client.post(f"/campaigns/{campaign.id}/gallery/{first.id}/remove").status_code == 302
+    assert len(img_tags(client.get(f"/campaigns/{campaign.id}").get_data(as_text=True), "campaign-gallery")) == 1
+
+
+def test_demo_data_has_images_with_thumbnails(app, db_session):
+    from funding.models import Campaign
+    from incubation.models import MentorProfile, Project
+    from portal.demo import seed_demo
+    from portal.organisations.models import Organisation
+    from resources.models import Resource
+
+    seed_demo()
+    db_session.flush()
+    for organisation in db.session.query(Organisation):
+        assert organisation.logo is not None and organisation.logo.thumb_key
+    for profile in db.session.query(MentorProfile):
+        assert profile.avatar is not None and profile.avatar.thumb_key
+    for project in db.session.query(Project):
+        assert project.cover_image is not None and project.logo is not None
+    for campaign in db.session.query(Campaign):
+        assert campaign.media is not None and len(campaign.gallery) == 3
+    for resource in db.session.query(Resource):
+        assert resource.photos and resource.photos[0].stored_file.thumb_key
+    some = db.session.query(Organisation).first().logo
+    assert get_storage().exists(some.storage_key) and get_storage().exists(some.thumb_key)
