@@ -366,6 +366,7 @@ def booking_detail(booking_id: int):
     return render_template("resources/booking.html", booking=booking, resource=booking.resource,
                            history=bookings.booking_history(booking), history_labels=HISTORY_LABELS,
                            staff=can(current_user, Permission.EDIT, booking),
+                           day=booking.start_at.astimezone(ZoneInfo(booking.resource.timezone)).date().isoformat(),
                            fee=bookings.cancellation_fee(booking) if booking.is_open else 0)
 
 
@@ -422,7 +423,8 @@ def booking_review(booking_id: int):
 @login_required
 def approvals():
     queue = [(b, bookings.pending_clashes(b)) for b in bookings.approval_queue(current_user)]
-    return render_template("resources/approvals.html", queue=queue, form=DecisionForm(formdata=None))
+    days = {b.id: b.start_at.astimezone(ZoneInfo(b.resource.timezone)).date().isoformat() for b, _ in queue}
+    return render_template("resources/approvals.html", queue=queue, form=DecisionForm(formdata=None), days=days)
 
 
 def _back_from_decision(booking: Booking):

@@ -347,3 +347,32 @@ def test_a_mentor_paints_office_hours_that_repeat_weekly(open_page, live_server,
     expect(start).to_have_value(f"{day.isoformat()}T16:00")  # the input stays
     expect(page.locator("#slot-form [name=repeat_weeks]")).to_have_value("3")
     assert len(mentor_slots(live_server.app, mentor["profile"])) == 5  # the 4 painted and the one-off only
+
+
+@pytest.mark.parametrize(("language", "viewport"), CASES)
+def test_the_grids_have_no_serious_accessibility_violation(open_page, live_server, language, viewport):
+    """axe-core over the booking grid (a booker's and staff's) and the office-hours grid, once drawn."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def serious(page: Page) -> list[str]:
+        return [f"{page.url}: {v['impact']} {v['id']} at {[n['target'] for n in v['nodes']][:3]}"
+                for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+
+    lab = make_lab(live_server.app, language, requires_approval=True)
+    mentor = make_mentor(live_server.app, language)
+    monday = next_weekday(0)
+    found = []
+    for email in (lab["founder"], lab["staff"]):
+        page = open_page(language, viewport)
+        log_in(page, email)
+        page.goto(f"/resources/{lab['resource']}/calendar?date={monday.isoformat()}")
+        booking_grid_ready(page)
+        found += serious(page)
+    page = open_page(language, viewport)
+    log_in(page, mentor["email"])
+    page.goto("/mentors/me")
+    expect(page.locator("#office-hours-grid .fc-timegrid")).to_be_visible()
+    found += serious(page)
+    assert not found, "\n".join(found)

@@ -83,6 +83,13 @@
       unselectAuto: false,
       selectLongPressDelay: 250,
       eventDidMount: keyboardReachable,
+      // The toolbar's chevrons are decorative (the buttons carry the name): hide them from assistive technology.
+      datesSet(arg) {
+        arg.view.calendar.el.querySelectorAll(".fc-icon[role=img]").forEach((icon) => {
+          icon.removeAttribute("role");
+          icon.setAttribute("aria-hidden", "true");
+        });
+      },
       windowResize(arg) {
         const wanted = narrow() ? "timeGridDay" : "timeGridWeek";
         if (arg.view.type !== wanted) arg.view.calendar.changeView(wanted);
