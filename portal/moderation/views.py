@@ -56,7 +56,12 @@ def _safe_next(default: str) -> str:
     return default
 
 
-def _target(kind: str, object_id: int):
+def _target():
+    """The object the form names (`kind`, `object_id`): 400 for a malformed form, 404 if there is none or the
+    current user may not see it."""
+    kind, object_id = request.form.get("kind", ""), request.form.get("object_id", type=int)
+    if not FlagTarget.has(kind) or object_id is None:
+        abort(400)
     obj = services.get_target(kind, object_id)
     if obj is None:
         abort(404)
@@ -67,10 +72,11 @@ def _target(kind: str, object_id: int):
 
 # ---- reporting -------------------------------------------------------------------------------------
 
-@bp.post("/report/<kind>/<int:object_id>")
+@bp.post("/report")
 @login_required
-def flag_create(kind: str, object_id: int):
-    obj = _target(kind, object_id)
+def flag_create():
+    """Report the object named by the form (`kind`, `object_id`) with a reason and optional details."""
+    obj = _target()
     require(services.FLAG, obj)
     form = FlagForm()
     back = _safe_next(services.url_of(obj))
@@ -108,15 +114,16 @@ DECISIONS = {"hide": (services.hide, _l("Hidden from the public. The author is t
              "dismiss": (services.dismiss, _l("Reports dismissed; nothing changed."))}
 
 
-@bp.post("/admin/moderation/<kind>/<int:object_id>/<decision>")
+@bp.post("/admin/moderation")
 @login_required
-def decide(kind: str, object_id: int, decision: str):
+def decide():
+    """An admin's decision (`decision`: hide, restore or dismiss) on the object the form names."""
+    require_role("admin")  # 403 for everyone else, before the form is read
+    decision = request.form.get("decision", "")
     if decision not in DECISIONS:
-        abort(404)
-    obj = services.get_target(kind, object_id)
-    if obj is None:
-        abort(404)
-    require(Permission.ADMIN, obj)  # platform admins only: 403 for everyone else
+        abort(400)
+    obj = _target()
+    require(Permission.ADMIN, obj)
     back = _safe_next(url_for("moderation.queue_flags"))
     if not DecisionForm().validate_on_submit():
         abort(400)

@@ -90,7 +90,7 @@ def test_a_report_reaches_the_admin_who_hides_the_campaign_from_the_public(brows
         count = page.locator('[data-queue-count="flags"]')
         assert int(count.inner_text()) >= 1
         no_horizontal_scroll(page)
-        row.locator("form[action$='/hide'] button").click()
+        row.locator("button[name=decision][value=hide]").click()
         expect(page.locator(".alert-success")).to_have_count(1)
         expect(page.locator(f'[data-flagged="campaign-{campaign_id}"]')).to_have_count(0)
         expect(page.locator(f'[data-hidden="campaign-{campaign_id}"]')).to_have_count(1)

@@ -71,6 +71,9 @@ POST   /admin/users/<user_id>/roles                            admin
 GET    /admin/queues/campaigns                                 admin
 GET    /admin/queues/projects                                  admin
 GET    /admin/queues/companies                                 admin
+GET    /admin/queues/flags                                     admin
+POST   /admin/moderation                                       admin       # empty form: 400 for admins, 403 before it for the rest
+POST   /report                                                 user-pass   # empty form: 400 (the form names the object)
 GET    /auth/account                                           user
 POST   /auth/account                                           user-pass
 POST   /auth/account/tokens/<token_id>/revoke                  login deny  deny  deny  deny  pass  deny  deny  pass

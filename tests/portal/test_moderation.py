@@ -40,7 +40,12 @@ def _flash(client, response) -> str:
 
 
 def _report(client, kind: str, object_id: int, reason: str = "spam", note: str = ""):
-    return client.post(f"/report/{kind}/{object_id}", data={"reason": reason, "note": note})
+    return client.post("/report", data={"kind": kind, "object_id": object_id, "reason": reason, "note": note})
+
+
+def _decide(client, kind: str, object_id: int, decision: str, **extra):
+    return client.post("/admin/moderation", data={"kind": kind, "object_id": object_id, "decision": decision,
+                                                   **extra})
 
 
 def _open_flags(kind: str, object_id: int) -> list[Flag]:
@@ -53,8 +58,8 @@ def test_a_user_flags_a_campaign_and_a_comment_and_a_second_flag_is_refused_clea
     login(world["reporter"])
 
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
-    assert f'action="/report/campaign/{campaign.id}"' in page
-    assert f'action="/report/campaign_comment/{comment.id}"' in page
+    assert f'data-flag="campaign-{campaign.id}"' in page and 'action="/report"' in page
+    assert f'data-flag="campaign_comment-{comment.id}"' in page
 
     first = _flash(client, _report(client, "campaign", campaign.id, "misleading", "The goal looks fake"))
     assert "The moderators will look at your report" in first
@@ -92,7 +97,8 @@ def test_people_cannot_flag_their_own_content_nor_without_signing_in(client, log
     login(world["commenter"])
     assert _report(client, "campaign_comment", comment.id).status_code == 403
     assert _report(client, "campaign", 999999).status_code == 404
-    assert _report(client, "nonsense", campaign.id).status_code == 404
+    assert _report(client, "nonsense", campaign.id).status_code == 400
+    assert client.post("/report", data={"reason": "spam"}).status_code == 400
     assert _open_flags("campaign", campaign.id) == []
 
 
@@ -136,7 +142,7 @@ def test_hide_removes_a_campaign_for_the_public_but_not_for_its_team_and_restore
     client.post("/auth/logout")
 
     login(world["admin"])
-    done = client.post(f"/admin/moderation/campaign/{campaign.id}/hide", data={"next": "/admin/queues/flags"})
+    done = _decide(client, "campaign", campaign.id, "hide", next="/admin/queues/flags")
     assert done.headers["Location"].endswith("/admin/queues/flags")
     queue = client.get("/admin/queues/flags").get_data(as_text=True)
     assert re.search(r'data-queue-count="flags">0<', queue) and f'data-hidden="campaign-{campaign.id}"' in queue
@@ -166,7 +172,7 @@ def test_hide_removes_a_campaign_for_the_public_but_not_for_its_team_and_restore
     assert [f.status for f in flags] == [FlagStatus.UPHELD]
 
     login(world["admin"])
-    assert client.post(f"/admin/moderation/campaign/{campaign.id}/restore").status_code == 302
+    assert _decide(client, "campaign", campaign.id, "restore").status_code == 302
     client.post("/auth/logout")
     assert client.get(f"/campaigns/{campaign.id}").status_code == 200
     assert "Moderated smart kettle" in client.get("/campaigns/").get_data(as_text=True)
@@ -184,11 +190,11 @@ def test_hide_removes_a_campaign_for_the_public_but_not_for_its_team_and_restore
 def test_non_admins_cannot_decide(client, login, world):
     campaign = world["campaign"]
     for decision in ("hide", "restore", "dismiss"):
-        assert client.post(f"/admin/moderation/campaign/{campaign.id}/{decision}").status_code in (302, 401)
+        assert _decide(client, "campaign", campaign.id, decision).status_code in (302, 401)
     for person in (world["reporter"], world["founder"]):
         login(person)
         for decision in ("hide", "restore", "dismiss"):
-            assert client.post(f"/admin/moderation/campaign/{campaign.id}/{decision}").status_code == 403
+            assert _decide(client, "campaign", campaign.id, decision).status_code == 403
         assert client.get("/admin/queues/flags").status_code == 403
         client.post("/auth/logout")
     assert db.session.get(type(campaign), campaign.id).hidden_at is None
@@ -197,7 +203,7 @@ def test_non_admins_cannot_decide(client, login, world):
 def test_a_hidden_comment_disappears_for_the_public_and_stays_for_its_author(client, login, world, mail_outbox):
     campaign, comment = world["campaign"], world["comment"]
     login(world["admin"])
-    client.post(f"/admin/moderation/campaign_comment/{comment.id}/hide")
+    _decide(client, "campaign_comment", comment.id, "hide")
     client.post("/auth/logout")
     assert "Buy cheap watches" not in client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     login(world["commenter"])
@@ -212,7 +218,7 @@ def test_dismissing_keeps_the_content_and_empties_the_queue(client, login, world
     _report(client, "campaign", campaign.id)
     client.post("/auth/logout")
     login(world["admin"])
-    client.post(f"/admin/moderation/campaign/{campaign.id}/dismiss")
+    _decide(client, "campaign", campaign.id, "dismiss")
     assert re.search(r'data-queue-count="flags">0<', client.get("/admin/queues/flags").get_data(as_text=True))
     assert [f.status for f in db.session.scalars(select(Flag))] == [FlagStatus.DISMISSED]
     assert db.session.scalar(select(audit.AuditEvent.id).where(audit.AuditEvent.action == "moderation.dismissed"))
@@ -236,7 +242,7 @@ def test_ideas_and_their_comments_can_be_flagged_and_hidden(client, login, facto
     login(factories.UserFactory(roles=["admin"]))
     queue = client.get("/admin/queues/flags").get_data(as_text=True)
     assert "Self-folding laundry basket" in queue and "Rude words here" in queue
-    client.post(f"/admin/moderation/idea/{idea.id}/hide")
+    _decide(client, "idea", idea.id, "hide")
     client.post("/auth/logout")
     assert client.get(f"/ideas/{idea.id}").status_code == 404
     assert "Self-folding laundry basket" not in client.get("/ideas/").get_data(as_text=True)
