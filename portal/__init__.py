@@ -30,13 +30,14 @@ class PortalFlask(Flask):
     """
 
     def dispatch_request(self):
-        from portal.db import commit, rollback
+        from portal.db import commit, rollback, write_recorded_uses
 
         response = self.make_response(super().dispatch_request())
         if response.status_code < 400:
             commit()
         else:
             rollback()
+        write_recorded_uses()  # "last used" times, in their own short transaction after the request's
         return response
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
+from sqlalchemy import text as text_
 from sqlalchemy.types import TypeDecorator
 
 from portal.extensions import db
@@ -54,6 +55,58 @@ def commit() -> None:
     from portal import jobs
 
     jobs.commit_and_dispatch()
+
+
+def record_use_later(model, row_id: int, column: str, now: datetime, interval) -> None:
+    """Note that a row (a login, an API token) was used, without writing in this request's transaction.
+
+    A GET runs in a read transaction; writing a "last used" time there would upgrade it to a write, which
+    on SQLite fails with "database is locked" whenever another writer got in first (a 500 for a read).
+    The write happens after the request's own transaction has ended (`write_recorded_uses`), in its own
+    short transaction, only if the stored time is older than `interval`; when the database is busy it is
+    skipped: the next request records it. The loaded object shows the new time at once."""
+    from flask import g, has_request_context
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if not has_request_context():
+        return
+    g.setdefault("recorded_uses", {})[(model, row_id, column)] = (now, interval)
+    for obj in db.session.identity_map.values():
+        if isinstance(obj, model) and obj.id == row_id:
+            set_committed_value(obj, column, now)
+
+
+def write_recorded_uses() -> None:
+    """Write what `record_use_later` noted, in one short transaction of its own; skip it if the database is
+    busy (SQLite: wait at most 0.2 s for the write lock instead of the usual 10 s)."""
+    import logging
+
+    from flask import g
+    from sqlalchemy import or_, update
+    from sqlalchemy.exc import OperationalError
+
+    pending = g.pop("recorded_uses", None)
+    if not pending:
+        return
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    try:
+        if sqlite:
+            db.session.execute(text_("PRAGMA busy_timeout=200"))
+        for (model, row_id, column), (now, interval) in pending.items():
+            stored = getattr(model, column)
+            db.session.execute(update(model).where(model.id == row_id, or_(stored.is_(None), stored < now - interval))
+                               .values({column: now}).execution_options(synchronize_session=False))
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        logging.getLogger("portal.db").info("last-used times not recorded (database busy): %s", error.orig)
+    finally:
+        if sqlite:
+            try:
+                db.session.execute(text_("PRAGMA busy_timeout=10000"))
+                db.session.commit()
+            except OperationalError:
+                db.session.rollback()
 
 
 def rollback() -> None:

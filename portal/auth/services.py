@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,7 +22,7 @@ from portal.admin.schemas import RoleChange
 from portal.auth import sessions
 from portal.auth.models import ApiToken, Role, User, UserRole, UserSession
 from portal.auth.schemas import Credentials, LocaleChoice, PasswordChange, PasswordReset, Registration
-from portal.db import utcnow
+from portal.db import record_use_later, utcnow
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.mail import send_to_user
@@ -32,6 +33,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "hcp_"
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # how often a token's last use is recorded
 
 
 class EmailTaken(Conflict):
@@ -273,9 +275,9 @@ def user_for_token(raw: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = utcnow()
-    # Avoid a write on every request: record use at most once a minute.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+    # At most once a minute, and never inside this request's (read) transaction.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        record_use_later(ApiToken, token.id, "last_used_at", now, TOKEN_TOUCH_INTERVAL)
     return token.user
 
 

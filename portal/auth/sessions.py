@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select, update
 
 from portal import jobs
 from portal.auth.models import User, UserSession
-from portal.db import utcnow
+from portal.db import record_use_later, utcnow
 from portal.extensions import db
 
 # Record activity at most this often: a write per request would cost more than the lookup.
@@ -57,8 +57,8 @@ def load_user(key: str) -> User | None:
     now = utcnow()
     if now - record.created_at > current_app.config["SESSION_MAX_AGE"]:
         return None
-    if now - record.last_seen_at > TOUCH_INTERVAL:
-        record.last_seen_at = now
+    if now - record.last_seen_at > TOUCH_INTERVAL:  # written after the request's transaction, if not busy
+        record_use_later(UserSession, record.id, "last_seen_at", now, TOUCH_INTERVAL)
     record.user.session_key = key
     g.user_session = record
     return record.user
