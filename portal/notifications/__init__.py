@@ -10,7 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.notifications import policies, views  # noqa: F401  (registers)
+    from portal.notifications import api, policies, views  # noqa: F401  (registers)
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
     app.context_processor(views.unread_count_helper)

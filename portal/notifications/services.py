@@ -152,6 +152,14 @@ class Page:
         return self.page < self.pages
 
 
+def notifications_stmt(user, unread_only: bool = False):
+    """The person's notifications, newest first (the API pages it)."""
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
 def page_of(user, page: int = 1, per_page: int = PER_PAGE, unread_only: bool = False) -> Page:
     """One page of the person's notifications, newest first, paged in the database."""
     where = [Notification.user_id == user.id]

@@ -399,3 +399,26 @@ def test_funding_notices_module_has_one_sender_per_event():
 def test_every_kind_has_a_label_and_the_ones_in_use_exist(db_session):
     assert all(str(kind.label) and "." not in str(kind.label) for kind in KINDS.values())
     assert db_session.scalar(select(func.count()).select_from(NotificationPreference)) == 0
+
+
+# ---- the API ---------------------------------------------------------------------------------------
+
+def test_api_lists_and_marks_read(client, factories, bearer, db_session):
+    user, other = factories.UserFactory(), factories.UserFactory()
+    tell(user, title="First")
+    tell(user, title="Second", kind="booking.reminder")
+    tell(other, title="Theirs")
+    headers = bearer(user)
+    assert client.get("/api/v1/notifications").status_code == 401
+    listed = client.get("/api/v1/notifications", headers=headers).json
+    assert [i["title"] for i in listed["items"]] == ["Second", "First"] and listed["unread"] == 2
+    assert listed["items"][0]["kind"] == "booking.reminder"
+    assert listed["items"][0]["kind_label"] == "Reminders the day before a booking"
+    first = listed["items"][1]
+    read = client.post(f"/api/v1/notifications/{first['id']}/read", headers=headers)
+    assert read.status_code == 200 and read.json["read_at"]
+    unread = client.get("/api/v1/notifications?unread=true", headers=headers).json
+    assert [i["title"] for i in unread["items"]] == ["Second"] and unread["unread"] == 1
+    theirs = notices_of(db_session, other)[0]
+    assert client.post(f"/api/v1/notifications/{theirs.id}/read", headers=headers).status_code == 403
+    assert client.post("/api/v1/notifications/read", headers=headers).json == {"marked": 1, "unread": 0}
