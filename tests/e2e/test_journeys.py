@@ -218,3 +218,52 @@ def test_a_refused_comment_keeps_what_was_typed(journey, live_server):
     page.locator("textarea[name=body]").evaluate("e => e.form.requestSubmit()")
     expect(page.get_by_role("main")).to_contain_text("A quieter motor, please.")
     expect(page.locator("textarea[name=body]")).to_have_value("")
+
+
+def test_admin_queue_campaign_tabs_and_the_home_page_lead_somewhere(journey, live_server):
+    """Point 3: a submitted campaign waits in the admin's queue, counted in the navbar; finished campaigns
+    stay findable under their tab; each section of the home page links to content."""
+    page, locale = journey
+    tag = uuid.uuid4().hex[:8]
+
+    def world():
+        from funding.models import CampaignStatus
+        from portal.auth.models import Role
+        from portal.db import utcnow
+        from tests import factories
+        from tests.funding.factories import CampaignFactory
+
+        admin = factories.UserFactory(email=f"admin-{tag}@example.com", roles=[Role.ADMIN], locale=locale)
+        waiting = CampaignFactory(title=f"Waiting {tag}", status=CampaignStatus.SUBMITTED)
+        live = CampaignFactory(title=f"Live {tag}", deadline=utcnow() + timedelta(days=9))
+        done = CampaignFactory(title=f"Done {tag}", status=CampaignStatus.SUCCESSFUL,
+                               deadline=utcnow() - timedelta(days=2))
+        return admin.email, waiting.id, live.id, done.id
+
+    admin, waiting_id, live_id, done_id = _with_app(live_server, world)
+    log_in(page, admin)
+    page.goto("/")
+    toggler = page.locator(".navbar-toggler")
+    if toggler.is_visible():  # the phone's collapsed navbar
+        toggler.click()
+    badge = page.locator("#admin-nav [data-admin-queue-total]")
+    expect(badge).to_be_visible()
+    assert int(badge.inner_text()) >= 1
+    page.goto("/admin/queues/campaigns")
+    expect(page.locator(f"main a[href='/campaigns/{waiting_id}']").first).to_be_visible()
+    assert_no_horizontal_scroll(page)
+
+    page.goto("/campaigns/")
+    expect(page.locator(f"main a[href='/campaigns/{live_id}']").first).to_be_visible()
+    expect(page.locator(f"main a[href='/campaigns/{done_id}']")).to_have_count(0)
+    page.locator("a[data-tab=successful]").click()
+    expect(page.locator(f"main a[href='/campaigns/{done_id}']").first).to_be_visible()
+    assert_no_horizontal_scroll(page)
+
+    page.goto("/")
+    for section in ("home-campaigns", "home-programs", "home-idle", "home-ideas"):
+        links = page.locator(f"section[aria-labelledby={section}] a[href^='/']")
+        assert links.count() >= 1, section
+        href = links.first.get_attribute("href")
+        assert page.request.get(href).status == 200, href
+    assert_no_horizontal_scroll(page)
