@@ -246,8 +246,8 @@ def hide(obj, moderator: User, note: str = "") -> None:
     title = title_of(obj)
     _tell_owners(obj, "moderation.hidden", lambda: (
         _("Hidden by moderators: %(title)s", title=title),
-        _("The moderators hid this from the public after reports from other users: %(what)s \"%(title)s\". "
-          "You and the platform admins still see it. If you think this is a mistake, reply to this mail.",
+        _("The moderators hid this from the public: %(what)s \"%(title)s\". You and the platform admins still "
+          "see it. If you think this is a mistake, contact the platform admins.",
           what=str(FlagTarget(target_of(obj)).label), title=title)))
 
 
