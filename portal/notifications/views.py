@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.forms import EmptyForm
 from portal.db import attempt
@@ -25,7 +26,10 @@ def unread_count_helper() -> dict:
         if not current_user.is_authenticated:
             return 0
         if "notification_unread_count" not in g:
-            g.notification_unread_count = services.unread_count(current_user)
+            try:
+                g.notification_unread_count = services.unread_count(current_user)
+            except SQLAlchemyError:  # the error pages (e.g. the database is down) still render their layout
+                g.notification_unread_count = 0
         return g.notification_unread_count
 
     return {"notification_unread_count": notification_unread_count, "notification_kind_label": kind_label}
