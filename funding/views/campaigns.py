@@ -247,7 +247,13 @@ def campaign_approve(campaign_id: int):
         except PortalError as error:
             flash(error.message, "danger")
         else:
-            flash(_("The campaign is live."), "success")
+            if campaign.is_upcoming():
+                from portal.templating import local_time
+
+                flash(_("Approved. The campaign opens for pledges on %(when)s.",
+                        when=local_time(campaign.launch_at)), "success")
+            else:
+                flash(_("The campaign is live."), "success")
     return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id))
 
 

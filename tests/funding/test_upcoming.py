@@ -94,3 +94,15 @@ def test_the_list_filters_by_category_and_text(client):
     assert "Quiet kettle" in _page(client, "?q=QUIET")
     assert "Quiet kettle" not in _page(client, "?q=%25%25")  # a wildcard typed is a character
     assert "Solar lamp" in _page(client, "?category=Nonsense")  # unknown category: ignored
+
+
+def test_approving_a_campaign_with_a_launch_ahead_makes_it_upcoming(client, login, factories):
+    launch = utcnow() + timedelta(days=3)
+    campaign = CampaignFactory(title="Approved later kettle", status=CampaignStatus.SUBMITTED, launch_at=launch,
+                               deadline=launch + timedelta(days=10))
+    login(factories.UserFactory(roles=[Role.ADMIN]))
+    approved = client.post(f"/campaigns/{campaign.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "Approved. The campaign opens for pledges on" in approved
+    client.post("/auth/logout")
+    assert "Approved later kettle" in _page(client, "?tab=upcoming")
+    assert "Approved later kettle" not in _page(client)
