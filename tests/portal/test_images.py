@@ -367,3 +367,26 @@ def test_demo_data_has_images_with_thumbnails(app, db_session):
         assert resource.photos and resource.photos[0].stored_file.thumb_key
     some = db.session.query(Organisation).first().logo
     assert get_storage().exists(some.storage_key) and get_storage().exists(some.thumb_key)
+
+
+def test_the_sweep_deletes_a_thumbnail_with_its_orphaned_original(tmp_path):
+    """On an app of its own whose commits are real: the sweep reads the rows on a connection of its own."""
+    from portal.uploads import sweep_orphans
+    from tests.conftest import make_test_app
+
+    own = make_test_app(f"sqlite:///{tmp_path / 'sweep.sqlite3'}", UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    with own.app_context():
+        db.create_all()
+        kept = stored_image("kept.png", colour=(70, 1, 1))
+        gone = stored_image("gone.png", colour=(71, 1, 1))
+        db.session.commit()
+        kept_keys, gone_keys = (kept.storage_key, kept.thumb_key), (gone.storage_key, gone.thumb_key)
+        db.session.delete(gone)
+        db.session.commit()
+        result = sweep_orphans(grace_seconds=0)
+        storage = get_storage()
+        assert result.deleted == 2
+        assert not any(storage.exists(key) for key in gone_keys)
+        assert all(storage.exists(key) for key in kept_keys)
+        db.session.remove()
+        db.engine.dispose()
