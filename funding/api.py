@@ -24,6 +24,7 @@ from funding.schemas import (
     CampaignCommentOut,
     CampaignOut,
     CampaignQuery,
+    CampaignRejection,
     CardChange,
     FinancingDecision,
     FinancingOut,
@@ -197,6 +198,16 @@ def campaign_submit(campaign_id: int):
 def campaign_approve(campaign_id: int):
     require_login()
     campaign = services.approve_campaign(load(Campaign, campaign_id, Permission.ADMIN))
+    return jsonify(campaign_json(campaign))
+
+
+@bp.post("/campaigns/<int:campaign_id>/reject")
+@doc("Reject a submitted campaign with a reason mailed to its team (platform admins)", body=CampaignRejection,
+     response=CampaignOut, responses={200: "Rejected (cancelled)", 409: "Not submitted"})
+def campaign_reject(campaign_id: int):
+    require_login()
+    campaign = load(Campaign, campaign_id, Permission.ADMIN)
+    campaign = services.reject_campaign(campaign, read_body(CampaignRejection).reason)
     return jsonify(campaign_json(campaign))
 
 

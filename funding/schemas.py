@@ -80,6 +80,10 @@ class NewUpdate(Command):
     backers_only: bool = False
 
 
+class CampaignRejection(Command):
+    reason: text(2000, min_length=1) = Field(description="told to the campaign's team")
+
+
 class NewComment(Command):
     body: text(5000, min_length=1)
     is_question: bool = False

@@ -422,3 +422,17 @@ def test_api_lists_and_marks_read(client, factories, bearer, db_session):
     theirs = notices_of(db_session, other)[0]
     assert client.post(f"/api/v1/notifications/{theirs.id}/read", headers=headers).status_code == 403
     assert client.post("/api/v1/notifications/read", headers=headers).json == {"marked": 1, "unread": 0}
+
+
+def test_admins_reject_a_campaign_over_the_api_and_the_team_is_told(client, factories, bearer, mail_outbox):
+    admin = factories.UserFactory(roles=[Role.ADMIN])
+    founder, campaign = team_campaign(factories, status=CampaignStatus.SUBMITTED, title="Heater")
+    assert client.post(f"/api/v1/campaigns/{campaign.id}/reject", headers=bearer(founder),
+                       json={"reason": "x"}).status_code == 403
+    response = client.post(f"/api/v1/campaigns/{campaign.id}/reject", headers=bearer(admin),
+                           json={"reason": "Needs a safety certificate"})
+    assert response.status_code == 200 and response.json["status"] == "cancelled"
+    [mail] = [m for m in mail_outbox if m["To"] == founder.email]
+    assert "Needs a safety certificate" in mail.get_content()
+    again = client.post(f"/api/v1/campaigns/{campaign.id}/reject", headers=bearer(admin), json={"reason": "x"})
+    assert again.status_code == 409
