@@ -75,11 +75,13 @@ def _office_hours_config(slot_form: SlotForm) -> dict:
     zone = mentoring.user_zone(current_user)
     anchor = slot_form.start.data.astimezone(zone).date() if slot_form.start.data else utcnow().astimezone(zone).date()
     return {"kind": "office-hours", "eventsUrl": url_for("incubation.mentor_slot_feed"),
-            "initialDate": anchor.isoformat(), "step": 15, "maxWeeks": mentoring.MAX_REPEAT_WEEKS,
+            "initialDate": anchor.isoformat(), "step": 15, "slot": 30, "maxWeeks": mentoring.MAX_REPEAT_WEEKS,
             "slotMinTime": "07:00:00", "slotMaxTime": "22:00:00",
             "labels": {"newSlot": _("New office hour"),
                        "single": _("Selected: %(when)s. Press Add slot to offer it."),
-                       "repeats": _("Selected: %(when)s, every week for %(n)s weeks. Press Add slot to offer them.")}}
+                       "repeats": _("Selected: %(when)s, every week for %(n)s weeks. Press Add slot to offer them.")},
+            "buttons": {"prev": f"‹ {_('Previous')}", "next": f"{_('Next')} ›", "today": _("Today"), "week": _("Week"),
+                        "day": _("Day")}}
 
 
 def _mentor_page(form: MentorProfileForm, slot_form: SlotForm | None = None, status: int = 200):

@@ -151,6 +151,8 @@ def _grid_config(resource: Resource, anchor: date, marks: list[dict]) -> dict:
                    "priceOnRequest": _("Price on request"), "loginToBook": _("Log in to book."),
                    "failed": _("The calendar could not be loaded; use the list and the form below."),
                    "decide": _("Decide on this request")},
+        "buttons": {"prev": f"‹ {_('Previous')}", "next": f"{_('Next')} ›", "today": _("Today"), "week": _("Week"),
+                    "day": _("Day")},
     }
 
 

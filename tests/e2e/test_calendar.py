@@ -311,7 +311,7 @@ def test_a_mentor_paints_office_hours_that_repeat_weekly(open_page, live_server,
 
     form = page.locator("#slot-form")
     form.locator("[name=repeat_weeks]").fill("4")
-    drag(page, "#office-hours-grid", day, "14:00", "14:45")  # 14:00-15:00 in 15-minute steps
+    drag(page, "#office-hours-grid", day, "14:00", "14:30")  # 14:00-15:00, snapped to 15 minutes
     expect(form.locator("[name=start]")).to_have_value(f"{day.isoformat()}T14:00")
     expect(form.locator("[name=end]")).to_have_value(f"{day.isoformat()}T15:00")
     expect(page.locator("#office-hours-grid .fc-event.cal-selected")).to_have_count(1)

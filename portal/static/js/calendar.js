@@ -73,7 +73,11 @@
       initialView: narrow() ? "timeGridDay" : "timeGridWeek",
       initialDate: config.initialDate,
       headerToolbar: { left: "prev,next today", center: "title", right: "timeGridWeek,timeGridDay" },
+      // Words, not the icon font (its data: URL is blocked by the Content-Security-Policy's font-src).
+      buttonIcons: false,
+      buttonText: config.buttons || {},
       height: "auto",
+      stickyHeaderDates: false,  // a header stuck over the slots would catch a drag meant for them
       slotMinTime: config.slotMinTime || "07:00:00",
       slotMaxTime: config.slotMaxTime || "22:00:00",
       slotLabelFormat: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
@@ -122,6 +126,8 @@
     let ticket = null;
 
     panel.hidden = false;
+    const nav = document.getElementById("calendar-nav");  // the list's week/month links: the grid pages itself
+    if (nav) nav.hidden = true;
     const list = document.getElementById("calendar-list");
     if (list) {
       list.open = false;  // the list stays one click away (and is what screen readers may prefer)
@@ -235,7 +241,10 @@
       selectConstraint: "free",
       eventSources: [{ id: "feed", events: jsonSource(config.eventsUrl) },
                      { id: "marks", events: markEvents(config.marks || [], false) }],
-      select(info) { choose(info.start, info.end); },
+      select(info) {
+        choose(info.start, info.end);
+        info.view.calendar.unselect();
+      },
       eventClick(info) {
         const props = info.event.extendedProps || {};
         if (props.decide) {
@@ -294,7 +303,7 @@
     }
 
     const calendar = new FullCalendar.Calendar(el, Object.assign(baseOptions(config), {
-      slotDuration: duration(config.step || 15),
+      slotDuration: duration(config.slot || 30),
       snapDuration: duration(config.step || 15),
       selectOverlap: false,
       eventSources: [{ id: "feed", events: jsonSource(config.eventsUrl) },
@@ -303,6 +312,7 @@
         startField.value = wall(info.start);
         endField.value = wall(info.end);
         preview();
+        info.view.calendar.unselect();
       },
       eventClick(info) {
         const props = info.event.extendedProps || {};
