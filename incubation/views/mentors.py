@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, time
 
 from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from incubation import services
@@ -121,7 +120,7 @@ def mentor_slot_create():
         return _mentor_page(MentorProfileForm(obj=profile, formdata=None), form, 400)
     weeks = form.repeat_weeks.data or 1
     if run_action(lambda: mentoring.add_slots(profile, from_form(NewSlot, form), weeks),
-                  ngettext("Slot added.", "%(num)d weekly slots added.", weeks), form):
+                  _("Slot added.") if weeks == 1 else _("%(n)d weekly slots added.", n=weeks), form):
         return redirect(url_for("incubation.mentor_me"))
     return _mentor_page(MentorProfileForm(obj=profile, formdata=None), form, 409)
 
