@@ -14,6 +14,7 @@ recomputes every match's tsvector: four times slower on broad queries at 100,000
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -47,19 +48,54 @@ from portal.search.models import SearchDocument as D
 from portal.search.models import SearchTerm as T
 from portal.search.text import (
     FUZZY_MIN_LENGTH,
+    SHORT_TERM,
     SIMILARITY_THRESHOLD,
     has_cjk,
     normalise,
     query_terms,
+    short_term_pattern,
     similarity,
     vocabulary,
+    with_grams,
 )
 
 FTS = table("search_document_fts", column("rowid"), column("search_text"))
+# A search ranks, counts and facets at most this many matches (and the deepest page asked for): broad
+# queries cost what a selective one does; beyond it the total reads "at least 1,000" (bench/search_bench.py).
+CANDIDATES = 1000
+TITLE_CANDIDATES = 50  # titles equal to or starting with the query, always ranked
+FACET_CACHE_SECONDS = 60
 FUZZY_CANDIDATES = 2000
 BATCH = 500
 # Full-text ts_rank recomputes each match's tsvector: worth it for selective queries only (bench/search_bench.py).
 TS_RANK_LIMIT = 5000
+
+
+class _TTLCache:
+    """A small per-process cache of facet counts (a facet under its own filter costs one more query).
+    Writing to the index through this process clears it; another host's writes show within `seconds`."""
+
+    def __init__(self, seconds: float, size: int = 512):
+        self.seconds, self.size = seconds, size
+        self.items: dict = {}
+
+    def clear(self) -> None:
+        self.items = {}
+
+    def get(self, key):
+        found = self.items.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key, value):
+        if len(self.items) >= self.size:
+            self.items.clear()
+        self.items[key] = (time.monotonic() + self.seconds, value)
+        return value
+
+
+_facet_cache = _TTLCache(FACET_CACHE_SECONDS)
 
 
 def _delimit(values: Iterable[str]) -> str:
@@ -86,8 +122,8 @@ def row_for(document: dict) -> dict:
         "doc_type": document["type"], "object_id": document["id"], "title": document["title"][:300],
         "title_norm": exact_title(document["title"])[:300], "keywords_text": document["keywords"],
         "keywords_norm": keywords_norm, "body_text": document["body"],
-        "search_text": "\n".join((normalise(document["title"]), keywords_norm, normalise(document["body"]),
-                                  normalise(document["city"]))),
+        "search_text": with_grams("\n".join((normalise(document["title"]), keywords_norm,
+                                             normalise(document["body"]), normalise(document["city"])))),
         "city": (document["city"] or "")[:80], "industries": _delimit(document["industries"])[:500],
         "languages": _delimit(document["languages"])[:200], "kind": (document["kind"] or "")[:40],
         "price_min": document["price_min"], "price_max": document["price_max"],
@@ -119,6 +155,7 @@ class BuiltinBackend:
     def apply(self, upserts: list[dict], deletes: list[tuple[str, int]], version: int = 0) -> None:
         """Rows are written in the job's transaction, under its per-document locks (tasks.py): the
         version needs no storing here."""
+        _facet_cache.clear()
         existing = self._existing([(d["type"], d["id"]) for d in upserts] + list(deletes))
         doomed = [existing[k] for k in deletes if k in existing]
         if doomed:
@@ -156,6 +193,7 @@ class BuiltinBackend:
     def reindex(self, documents: Iterable[dict], total: int, progress: Callable[[int], None],
                 version: int = 0) -> int:
         """Rebuild in the caller's transaction: readers keep the old rows until it commits."""
+        _facet_cache.clear()
         db.session.execute(delete(D))
         db.session.execute(delete(T))
         count, batch = 0, []
@@ -183,17 +221,15 @@ class BuiltinBackend:
         return func.instr(column_, value) if self.dialect == "sqlite" else func.strpos(column_, value)
 
     def _exact(self, terms: list[str]):
-        criteria = []
+        """Documents containing every term: three or more characters as a substring, one or two
+        characters (短词, "3d") through the gram list at the end of the search text (text.GRAM_MARK), so
+        every term is answered by the trigram index and none scans the table."""
+        needles = [t if len(t) > SHORT_TERM else short_term_pattern(t) for t in terms]
         if self.dialect == "sqlite":
-            long_terms = [t for t in terms if len(t) >= 3]
-            if long_terms:
-                expression = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-                criteria.append(D.id.in_(select(FTS.c.rowid).where(
-                    literal_column("search_document_fts").op("MATCH")(literal(expression)))))
-            criteria += [_contains(D.search_text, t) for t in terms if len(t) < 3]
-        else:
-            criteria += [_contains(D.search_text, t) for t in terms]
-        return and_(*criteria)
+            expression = " AND ".join('"' + t.replace('"', '""') + '"' for t in needles)
+            return D.id.in_(select(FTS.c.rowid).where(
+                literal_column("search_document_fts").op("MATCH")(literal(expression))))
+        return and_(*[_contains(D.search_text, t) for t in needles])
 
     def similar_terms(self, term: str) -> list[str]:
         """Vocabulary words a misspelt `term` probably meant, most similar first (at most 30).
@@ -310,52 +346,83 @@ class BuiltinBackend:
                 counter[bucket_label(low, high)] += n
         return dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
-    def _facets(self, filters: dict[str, object], match, groups) -> dict[str, dict[str, int]]:
-        """Each facet counts the results without its own filter (so other values stay offered);
-        facets whose filter is not in use reuse the result set's groups."""
+    def _facets(self, query: SearchQuery, filters: dict[str, object], match, groups) -> dict[str, dict[str, int]]:
+        """Each facet counts the results without its own filter (so other values stay offered); facets
+        whose filter is not in use reuse the result set's groups. Every count is over a bounded candidate
+        set, and a facet computed for a filter in use is kept for FACET_CACHE_SECONDS per normalised query."""
         facets = {}
         for name in FACETS:
             if name in filters:
-                criteria = [c for key, c in filters.items() if key != name] + ([match] if match is not None else [])
-                facets[name] = self._facet_counts(self._cube(criteria), name)
+                key = (self.dialect, name, query.normalised, tuple(query.terms), query.types, query.city,
+                       query.industry, query.language, query.kind, query.price_min, query.price_max,
+                       query.rating_min)
+                cached = _facet_cache.get(key)
+                if cached is None:
+                    others = [c for other, c in filters.items() if other != name]
+                    ids, _capped = self._candidates(others, match, CANDIDATES)
+                    cached = _facet_cache.put(key, self._facet_counts(self._cube([D.id.in_(ids)]) if ids else [],
+                                                                      name))
+                facets[name] = cached
             else:
                 facets[name] = self._facet_counts(groups, name)
         return facets
 
     # ---- queries -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _candidates(criteria: list, match, limit: int, order=None) -> tuple[list[int], bool]:
+        """The ids of at most `limit` matching documents (newest indexed first, or in `order`), and
+        whether more match. Every later statement of a search works on these ids only, so its cost is
+        bounded by `limit`, not by how many documents match a broad query."""
+        where = [*criteria, *([match] if match is not None else [])]
+        ids = list(db.session.scalars(select(D.id).where(*where).order_by(*(order or []), D.id.desc())
+                                      .limit(limit + 1)))
+        return ids[:limit], len(ids) > limit
+
     def search(self, query: SearchQuery) -> Result:
+        """Match, then rank a bounded candidate set: the newest CANDIDATES matches plus any whose title
+        is the query or starts with it; with more matches the total is "at least CANDIDATES"
+        (`approximate`). Sorting by price or rating takes the candidates in that order instead."""
         terms = query.terms
         filters = self._filters(query)
+        criteria = list(filters.values())
         match = self._exact(terms) if terms else None
         expansions: list[str] = []
-
-        def cube(match_) -> tuple[list, int]:
-            groups = self._cube([*filters.values(), *([match_] if match_ is not None else [])])
-            return groups, sum(group[-1] for group in groups)
-
-        groups, total = cube(match)
-        if total == 0 and any(len(t) >= FUZZY_MIN_LENGTH for t in terms):
+        limit = max(CANDIDATES, query.offset + query.per_page)
+        sort = query.sort if terms or query.sort != "relevance" else "newest"
+        first = {"rating": [D.rating.desc().nulls_last()], "price": [D.price_min.asc().nulls_last()],
+                 "newest": [D.created_at.desc()]}.get(sort)
+        ids, capped = self._candidates(criteria, match, limit, first)
+        if not ids and any(len(t) >= FUZZY_MIN_LENGTH for t in terms):
             match, expansions = self._fuzzy(terms)
-            groups, total = cube(match)
-        criteria = [*filters.values(), *([match] if match is not None else [])]
+            ids, capped = self._candidates(criteria, match, limit, first)
+        if capped and terms and sort == "relevance":  # the best title matches are never left out
+            normalised = query.normalised
+            titled = db.session.scalars(select(D.id).where(
+                *criteria, match, D.title_norm >= normalised, D.title_norm < normalised + "\U0010ffff")
+                .limit(TITLE_CANDIDATES))
+            ids = list(dict.fromkeys([*titled, *ids]))
+        total = len(ids)
+        if not ids:
+            return Result(0, [], self._facets(query, filters, match, []), approximate=False)
+        groups = self._cube([D.id.in_(ids)])
         score = self._score(query, total) if terms else literal(0)
         order = {
             "rating": [D.rating.desc().nulls_last(), score.desc()],
             "price": [D.price_min.asc().nulls_last(), score.desc()],
             "newest": [D.created_at.desc()],
-        }.get(query.sort if terms or query.sort != "relevance" else "newest", [score.desc()])
+        }.get(sort, [score.desc()])
         rows = db.session.execute(
             select(D.doc_type, D.object_id, D.title, D.keywords_text, D.body_text, D.city, D.price_min, D.currency,
                    D.rating, D.search_text)
-            .where(*criteria).order_by(*order, D.created_at.desc(), D.id.desc())
+            .where(D.id.in_(ids)).order_by(*order, D.created_at.desc(), D.id.desc())
             .limit(query.per_page).offset(query.offset)).all()
         hits = []
         for row in rows:
             words = list(terms) + [w for w in expansions if w in row.search_text]
             hits.append(Hit(row.doc_type, row.object_id, row.title, row.keywords_text, row.body_text, words,
                             row.city, row.price_min, row.currency, row.rating))
-        return Result(total, hits, self._facets(filters, match, groups))
+        return Result(total, hits, self._facets(query, filters, match, groups), approximate=capped)
 
     def suggest(self, prefix: str, limit: int) -> list[str]:
         wanted = " ".join(query_terms(prefix))

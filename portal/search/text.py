@@ -47,6 +47,41 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+# ---- short terms ------------------------------------------------------------------------------
+# Trigram indexes (SQLite's FTS5 trigram tokenizer, PostgreSQL's pg_trgm) cannot answer a term of one or
+# two characters, and in Chinese those are common words (融资, 青岛, 车). Each document's search text
+# therefore ends with its short grams, every one between two GRAM_MARK characters: the one- and
+# two-character substrings of its CJK runs and its whole words of one or two characters. A short term t
+# is then the three- or four-character string MARK t MARK, which both indexes answer. The mark is a
+# private-use character: never in normalised text people type (queries split on it), so no other term
+# can match inside the gram list.
+GRAM_MARK = "\ue000"
+SHORT_TERM = 2
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+
+
+def short_grams(text: str) -> str:
+    """The gram list that `with_grams` appends to a normalised text ("" when it has none)."""
+    grams: set[str] = set()
+    for run in _CJK_RUN.findall(text):
+        grams.update(run)
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    grams.update(w for w in _SEPARATORS.split(text) if 0 < len(w) <= SHORT_TERM and w != "_" and not has_cjk(w))
+    return GRAM_MARK + GRAM_MARK.join(sorted(grams)) + GRAM_MARK if grams else ""
+
+
+def with_grams(text: str) -> str:
+    """A document's search text: the normalised text, then its short grams (see GRAM_MARK)."""
+    base = text.split("\n" + GRAM_MARK, 1)[0]
+    grams = short_grams(base)
+    return f"{base}\n{grams}" if grams else base
+
+
+def short_term_pattern(term: str) -> str:
+    """What a short term is looked up as in the gram list."""
+    return f"{GRAM_MARK}{term}{GRAM_MARK}"
+
+
 def trigrams(word: str) -> set[str]:
     """pg_trgm's trigrams of one word: padded with two spaces before and one after."""
     padded = f"  {word} "
