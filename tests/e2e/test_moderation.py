@@ -1,6 +1,6 @@
 """Moderation in a real browser, in English and zh-CN, at desktop (1280 px) and phone (390 px) widths: a
 person reports a campaign, an admin hides it from the flag queue, and it is gone from the public list and
-page (issue 12, point 3)."""
+page (issue 12, point 3); axe-core finds no serious violation on the report form and the queue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import new_page
+from tests.e2e.test_accessibility import problems
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +56,9 @@ def no_horizontal_scroll(page) -> None:
 @pytest.mark.parametrize("language", ["en", "zh_CN"])
 def test_a_report_reaches_the_admin_who_hides_the_campaign_from_the_public(browser, live_server, language,
                                                                           viewport):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
     data = seed(live_server, language)
     campaign_id, title = data["campaign"], data["title"]
     html_lang = "zh-CN" if language == "zh_CN" else "en"
@@ -68,6 +72,7 @@ def test_a_report_reaches_the_admin_who_hides_the_campaign_from_the_public(brows
         report.locator("summary").click()
         report.locator("select[name=reason]").select_option("misleading")
         report.locator("textarea[name=note]").fill("The photos are from another product")
+        assert problems(axe, page) == []  # the open report form: labelled controls, contrast
         report.locator("button[type=submit]").click()
         expect(page.get_by_role("main").get_by_role("alert").first).to_be_visible()
         expect(page.locator(".alert-success")).to_have_count(1)
@@ -90,6 +95,7 @@ def test_a_report_reaches_the_admin_who_hides_the_campaign_from_the_public(brows
         count = page.locator('[data-queue-count="flags"]')
         assert int(count.inner_text()) >= 1
         no_horizontal_scroll(page)
+        assert problems(axe, page) == []
         row.locator("button[name=decision][value=hide]").click()
         expect(page.locator(".alert-success")).to_have_count(1)
         expect(page.locator(f'[data-flagged="campaign-{campaign_id}"]')).to_have_count(0)
