@@ -259,8 +259,10 @@ def calendar_quote(resource_id: int):
     resource = load(Resource, resource_id, Permission.VIEW)
     zone = ZoneInfo(resource.timezone)
     try:
-        start = in_utc(datetime.fromisoformat(request.args.get("start", "")), zone)
-        end = in_utc(datetime.fromisoformat(request.args.get("end", "")), zone)
+        start, end = (datetime.fromisoformat(request.args.get(name, "")) for name in ("start", "end"))
+        if not (2000 <= start.year <= 2200 and 2000 <= end.year <= 2200):
+            raise ValueError("implausible")
+        start, end = in_utc(start, zone), in_utc(end, zone)
         repeat = min(max(int(request.args.get("repeat_weeks") or 1), 1), bookings.MAX_SERIES)
         organisation_id = int(request.args["organisation_id"]) if request.args.get("organisation_id") else None
     except ValueError:
@@ -268,10 +270,10 @@ def calendar_quote(resource_id: int):
     start, end = bookings.snap(resource, start, end)
     minutes = int((end - start).total_seconds() // 60)
     if current_user.is_authenticated:
-        command = validate(NewBooking, {
-            "start": start, "end": end, "organisation_id": organisation_id, "repeat_weeks": repeat,
-            "accept_terms_version": resource.terms_version if resource.terms_text else None}, strict=False)
         try:
+            command = validate(NewBooking, {
+                "start": start, "end": end, "organisation_id": organisation_id, "repeat_weeks": repeat,
+                "accept_terms_version": resource.terms_version if resource.terms_text else None}, strict=False)
             rows = bookings.preview(resource, current_user, command)
         except PortalError as error:
             return jsonify({"error": error.message,

@@ -117,9 +117,16 @@ def test_a_visitor_sees_the_external_price(client, lab):
     assert quote["total"].endswith("¥300.00")  # the external price, ¥300.00 an hour
 
 
-def test_quote_refuses_what_is_not_a_time(client, lab):
-    response = client.get(f"/resources/{lab.id}/calendar/quote", query_string={"start": "soon", "end": "later"})
-    assert response.status_code == 400 and response.json["error"]
+@pytest.mark.parametrize(("start", "end"), [("soon", "later"), ("0001-01-01T00:00", "0001-01-01T01:00"),
+                                            ("2026-12-07T10:00", "9999-12-31T23:59")])
+def test_quote_refuses_what_is_not_a_time(client, login, lab, founder, start, end):
+    for _ in ("visitor", "booker"):
+        response = client.get(f"/resources/{lab.id}/calendar/quote", query_string={"start": start, "end": end})
+        assert response.status_code == 400 and response.json["error"]
+        login(founder[0])
+    response = client.get(f"/resources/{lab.id}/calendar/quote", query_string={
+        "start": f"{next_weekday(0)}T10:00", "end": f"{next_weekday(0)}T11:00", "organisation_id": 999999})
+    assert response.status_code == 400 and response.json["fields"]["organisation_id"]
 
 
 # ---- the grid's events ----------------------------------------------------------------------------------
