@@ -93,6 +93,8 @@ GET    /organisations/<organisation_id>                        public
 POST   /organisations/<organisation_id>                        login deny  deny  deny  pass  deny  deny  deny  pass  # adding a member: owners of A
 GET    /organisations/<organisation_id>/edit                   login deny  deny  deny  ok    deny  deny  deny  ok
 POST   /organisations/<organisation_id>/edit                   login deny  deny  deny  pass  deny  deny  deny  pass
+POST   /organisations/<organisation_id>/logo                   login deny  deny  deny  pass  deny  deny  deny  pass  # no file: 400 for owners of A
+GET    /images/<slot>/<object_id>/<file_id>.<size>             public  slot=image_slot object_id=resource_id file_id=image_file_id size=image_size  # a published lab's photo
 POST   /organisations/<organisation_id>/members/<membership_id>/remove  login deny deny deny deny pass deny deny pass  organisation_id=startup_id
 GET    /organisations/invitations/<token>                      login ok    refused refused refused refused refused refused refused  token=invitation_token
 POST   /organisations/invitations/<invitation_id>/<answer>     login pass  refused refused refused refused refused refused refused
@@ -136,6 +138,7 @@ GET    /projects/<project_id>                                  public
 GET    /projects/<project_id>@draft                            login deny  deny  deny  deny  ok    deny  deny  ok    project_id=draft_project_id
 GET    /projects/<project_id>/cover                            404   404   404   404   404   404   404   404   404   # no cover uploaded
 POST   /projects/<project_id>/cover                            login deny  deny  deny  deny  pass  deny  deny  pass
+POST   /projects/<project_id>/logo                             login deny  deny  deny  deny  pass  deny  deny  pass  # no file: 400 for the team
 GET    /projects/<project_id>/document-views                   login deny  deny  deny  deny  ok    deny  deny  ok
 POST   /projects/<project_id>/documents                        login deny  deny  deny  deny  pass  deny  deny  pass
 GET    /projects/<project_id>/edit                             login deny  deny  deny  deny  ok    deny  deny  ok
@@ -213,6 +216,7 @@ GET    /mentors/<profile_id>                                   public
 GET    /mentors/me                                             login deny  deny  deny  deny  deny  ok    ok    ok
 POST   /mentors/me                                             login deny  deny  deny  deny  deny  pass  pass  pass
 POST   /mentors/me/slots                                       login deny  deny  deny  deny  deny  pass  deny  deny
+POST   /mentors/me/avatar                                      login deny  deny  deny  deny  deny  pass  deny  deny  # needs a mentor profile; no file: 400
 GET    /mentor-slots/<slot_id>                                 login deny  deny  deny  deny  ok    ok    deny  ok
 POST   /mentor-slots/<slot_id>                                 login deny  deny  deny  deny  pass  pass  deny  pass
 POST   /mentor-slots/<slot_id>/book                            login pass  pass  pass  pass  pass  pass  pass  pass  slot_id=free_slot_id
@@ -358,6 +362,8 @@ GET    /campaigns/<campaign_id>/ledger.csv                     login deny  deny 
 GET    /campaigns/<campaign_id>/backers.csv                    login deny  deny  deny  deny  ok    deny  deny  ok
 GET    /campaigns/<campaign_id>/manage                         login deny  deny  deny  deny  ok    deny  deny  ok
 POST   /campaigns/<campaign_id>/manage                         login deny  deny  deny  deny  pass  deny  deny  pass
+POST   /campaigns/<campaign_id>/gallery                        login deny  deny  deny  deny  pass  deny  deny  pass  # no file: 400 for the team
+POST   /campaigns/<campaign_id>/gallery/<image_id>/remove      login deny  deny  deny  deny  pass  deny  deny  pass  image_id=gallery_image_id
 POST   /campaigns/<campaign_id>/approve                        admin
 POST   /campaigns/<campaign_id>/settle                         admin
 POST   /campaigns/<campaign_id>/comments                       user-pass

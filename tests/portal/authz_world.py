@@ -167,6 +167,10 @@ def build(app, client) -> World:
 
     # ---- funding --------------------------------------------------------------------------------
     campaign = CampaignFactory(project=incubating)
+    from funding.models import CampaignImage
+
+    gallery_image = CampaignImage(campaign_id=campaign.id, stored_file_id=stored_photo.id, caption="Side view")
+    db.session.add(gallery_image)
     reward = RewardFactory(campaign=campaign)
     pledge = PledgeFactory(campaign=campaign, backer=u["outsider"])
     financing = FinancingApplication(project_id=project.id, applicant_id=u["owner_founder"].id, amount=500_000_00,
@@ -205,6 +209,9 @@ def build(app, client) -> World:
         "financing_id": financing.id, "invitation_id": invitation.id, "token_id": spare_token.id,
         "user_id": u["outsider"].id, "token": "not-a-valid-token", "answer": "accept", "filename": "x",
         "booking_purpose": booking.purpose, "financing_terms": financing.terms,
+        # An image through its owner (portal.images): the lab's photo, served whole.
+        "image_slot": "resource-photo", "image_file_id": stored_photo.id, "image_size": "full",
+        "gallery_image_id": gallery_image.id,
     })
     w.ids.update({f"email:{actor}": user.email for actor, user in u.items()})
     db.session.commit()
