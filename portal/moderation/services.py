@@ -225,13 +225,8 @@ def _close_flags(obj, status: str, moderator: User) -> int:
 
 def _tell_owners(obj, kind: str, build) -> None:
     """Mail (and notify in the app) the owners, in their language, as the notification kind `kind`
-    ("moderation.hidden"/"moderation.restored"; "general" until portal.notifications.kinds lists them)."""
-    try:
-        from portal.notifications.kinds import KINDS
-    except ImportError:  # the notification centre is not there yet: a plain mail
-        send_to_users(owners_of(obj), build)
-        return
-    send_to_users(owners_of(obj), build, kind=kind if kind in KINDS else "general", link=url_of(obj))
+    ("moderation.hidden" / "moderation.restored", portal.notifications.kinds), linking to the object."""
+    send_to_users(owners_of(obj), build, kind=kind, link=url_of(obj))
 
 
 def hide(obj, moderator: User, note: str = "") -> None:
