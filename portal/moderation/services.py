@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import abort, url_for
+from flask import abort, current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
@@ -226,7 +226,14 @@ def _close_flags(obj, status: str, moderator: User) -> int:
 def _tell_owners(obj, kind: str, build) -> None:
     """Mail (and notify in the app) the owners, in their language, as the notification kind `kind`
     ("moderation.hidden" / "moderation.restored", portal.notifications.kinds), linking to the object."""
-    send_to_users(owners_of(obj), build, kind=kind, link=url_of(obj))
+    link = url_of(obj)
+    absolute = current_app.config["PUBLIC_BASE_URL"] + link
+
+    def with_link():
+        subject, body = build()
+        return subject, f"{body}\n\n{absolute}"
+
+    send_to_users(owners_of(obj), with_link, kind=kind, link=link)
 
 
 def hide(obj, moderator: User, note: str = "") -> None:

@@ -168,6 +168,8 @@ def test_hide_removes_a_campaign_for_the_public_but_not_for_its_team_and_restore
     client.post("/auth/logout")
 
     assert [m["To"] for m in mail_outbox if "Hidden by moderators" in m["Subject"]] == [founder.email]
+    hidden_mail = next(m for m in mail_outbox if "Hidden by moderators" in m["Subject"])
+    assert f"/campaigns/{campaign.id}" in hidden_mail.get_content()  # a link to the (still visible to them) page
     flags = db.session.scalars(select(Flag).where(Flag.object_id == campaign.id)).all()
     assert [f.status for f in flags] == [FlagStatus.UPHELD]
 
