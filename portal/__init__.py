@@ -164,6 +164,7 @@ def configure_engine(engine) -> None:
 
         writes = has_request_context() and request.method in ("POST", "PUT", "PATCH", "DELETE")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        connection.info["sqlite_write_locked"] = writes  # see portal.db.holds_sqlite_write_lock
 
 
 def register_blueprints(app: Flask) -> None:

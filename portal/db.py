@@ -57,6 +57,14 @@ def commit() -> None:
     jobs.commit_and_dispatch()
 
 
+def holds_sqlite_write_lock() -> bool:
+    """Whether this unit of work runs on SQLite and began with BEGIN IMMEDIATE (a writing request), so
+    it holds the database's write lock already and a lock statement would only cost a round trip."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return False
+    return bool(db.session.connection().info.get("sqlite_write_locked"))  # (begins the transaction if need be)
+
+
 def record_use_later(model, row_id: int, column: str, now: datetime, interval) -> None:
     """Note that a row (a login, an API token) was used, without writing in this request's transaction.
 

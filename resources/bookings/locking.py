@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from portal.db import holds_sqlite_write_lock
 from portal.errors import Conflict
 from portal.extensions import db
 from resources.models import Booking, Resource
@@ -51,7 +52,10 @@ def lock_resource(resource_id: int) -> None:
 
 
 def sqlite_write_lock(statement) -> None:
-    """Execute `statement` (a write) as the lock; on a stale snapshot restart the read-only transaction."""
+    """Execute `statement` (a write) as the lock; on a stale snapshot restart the read-only transaction.
+    A writing request's transaction began with BEGIN IMMEDIATE and holds the lock already: nothing to do."""
+    if holds_sqlite_write_lock():
+        return
     attempts = 8
     for attempt in range(attempts):
         try:

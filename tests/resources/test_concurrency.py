@@ -171,3 +171,33 @@ def test_the_database_itself_refuses_overlapping_occupying_bookings(db_session, 
                                       end_at=start + timedelta(hours=2))
     assert db_session.scalar(select(func.count()).select_from(Booking).where(
         Booking.resource_id == resource.id, Booking.status == "confirmed")) == 2
+
+
+def test_a_booking_takes_no_redundant_lock_and_asks_about_incubation_once(live):
+    """Issue 13, point 4: a writing request on SQLite began with BEGIN IMMEDIATE and holds the write lock,
+    so the booking path sends no lock UPDATE of its own; the incubatee price check is one statement."""
+    from sqlalchemy import event
+
+    app, base = live
+    resource_id, tokens, startup_id = setup_world(app, 1)
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listen(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        monday = next_weekday(0)
+        [(status, body)] = fire(base, resource_id, [(tokens[0], {"start": at(monday, "10:00"),
+                                                                 "end": at(monday, "11:00"),
+                                                                 "organisation_id": startup_id})])
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert status == 201, body
+    incubation = [s for s in seen if "FROM project" in s or "FROM application" in s]
+    assert len(incubation) == 1, incubation
+    if engine.dialect.name == "sqlite":
+        assert not [s for s in seen if s.lstrip().upper().startswith("UPDATE RESOURCE")], seen
+    print(f"{len(seen)} statements for one booking")
