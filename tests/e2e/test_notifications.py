@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.test_accessibility import axe, problems  # noqa: F401  (axe: a fixture)
 from tests.e2e.test_auth_flow import log_in
 
 pytestmark = pytest.mark.browser
@@ -49,7 +50,7 @@ def no_sideways_scroll(page) -> None:
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
-def test_bell_centre_mark_read(browser, live_server, locale, width):
+def test_bell_centre_mark_read(browser, live_server, axe, locale, width):  # noqa: F811
     from tests.conftest import PASSWORD
 
     email = seed(live_server, locale)
@@ -70,6 +71,7 @@ def test_bell_centre_mark_read(browser, live_server, locale, width):
         content = page.content()
         assert "booking.confirmed" not in content  # the kind's label, never its key
         no_sideways_scroll(page)
+        assert problems(axe, page) == []
         # Mark the newest read with its own button.
         items.first.locator("form button").click()
         expect(page.locator("#notification-list [data-read=no]")).to_have_count(2)
@@ -79,6 +81,7 @@ def test_bell_centre_mark_read(browser, live_server, locale, width):
         expect(page).to_have_url(re.compile(r"/notifications/preferences$"))
         expect(page.locator("#notification-preferences")).to_be_visible()
         no_sideways_scroll(page)
+        assert problems(axe, page) == []
         expect(bell(page, phone).locator("[data-unread-count]")).to_have_text("1")
         page.goto("/notifications/")
         page.locator("#mark-all-read").click()
