@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import jobs
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
@@ -197,6 +199,29 @@ def first_time(key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# Read notices are kept this long, unread ones longer; "once" marks outlive what they guard (a reminder
+# is due within a day).
+KEEP_READ_DAYS = 180
+KEEP_UNREAD_DAYS = 365
+KEEP_ONCE_DAYS = 30
+
+
+def purge_old(now=None) -> int:
+    """The periodic job: delete old notices (read after KEEP_READ_DAYS, any after KEEP_UNREAD_DAYS) and old
+    once-marks. Returns how many notices went."""
+    now = now or utcnow()
+    gone = db.session.execute(delete(Notification).where(
+        (Notification.created_at < now - timedelta(days=KEEP_UNREAD_DAYS))
+        | (Notification.read_at.is_not(None) & (Notification.created_at < now - timedelta(days=KEEP_READ_DAYS)))),
+        execution_options={"synchronize_session": False}).rowcount or 0
+    db.session.execute(delete(NotificationOnce).where(NotificationOnce.created_at < now - timedelta(days=KEEP_ONCE_DAYS)),
+                       execution_options={"synchronize_session": False})
+    return gone
+
+
+jobs.register_periodic("notifications.purge", "portal.notifications.services.purge_old", 24 * 3600)
 
 
 # ---- unsubscribing -------------------------------------------------------------------------------

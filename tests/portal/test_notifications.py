@@ -436,3 +436,17 @@ def test_admins_reject_a_campaign_over_the_api_and_the_team_is_told(client, fact
     assert "Needs a safety certificate" in mail.get_content()
     again = client.post(f"/api/v1/campaigns/{campaign.id}/reject", headers=bearer(admin), json={"reason": "x"})
     assert again.status_code == 409
+
+
+def test_old_notices_are_purged_by_a_periodic_job(db_session, factories):
+    user = factories.UserFactory()
+    now = utcnow()
+    for title, age, read in (("old read", 200, True), ("old unread", 200, False), ("ancient", 400, False),
+                             ("recent read", 10, True)):
+        db_session.add(Notification(user_id=user.id, kind="general", title=title, body="", link="",
+                                    created_at=now - timedelta(days=age),
+                                    read_at=now - timedelta(days=age) if read else None))
+    assert services.first_time("test:once") and not services.first_time("test:once")
+    assert services.purge_old(now) == 2
+    assert sorted(n.title for n in notices_of(db_session, user)) == ["old unread", "recent read"]
+    assert "notifications.purge" in jobs.PERIODIC
