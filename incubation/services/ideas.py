@@ -63,6 +63,12 @@ def comment_on_idea(idea: Idea, user: User, command: NewComment) -> IdeaComment:
     comment = IdeaComment(idea_id=idea.id, author_id=user.id, body=command.body)
     db.session.add(comment)
     db.session.flush()
+    if idea.author is not None and idea.author.id != user.id:  # the idea's author hears of it
+        link = external_url("incubation.idea_detail", idea_id=idea.id) + f"#comment-{comment.id}"
+        send_to_users([idea.author], lambda: (
+            _("New comment on your idea %(title)s", title=idea.title),
+            _("%(name)s wrote: %(comment)s\n\n%(link)s", name=user.name, comment=comment.body[:2000], link=link)),
+            kind="idea.comment", link=link)
     return comment
 
 

@@ -54,6 +54,7 @@ _ALL = (
     Kind("review.assignment", _l("Review assignments"), "incubation"),
     Kind("support.request", _l("Support requests"), "incubation"),
     Kind("idea.adopted", _l("Ideas you backed being built"), "incubation"),
+    Kind("idea.comment", _l("Comments on your ideas"), "incubation"),
     Kind("mentor.session", _l("Mentor sessions"), "incubation"),
     Kind("booking.confirmed", _l("Your bookings confirmed or received"), "resources"),
     Kind("booking.decision", _l("Approvals, rejections and cancellations of your bookings"), "resources"),

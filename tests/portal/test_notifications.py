@@ -450,3 +450,18 @@ def test_old_notices_are_purged_by_a_periodic_job(db_session, factories):
     assert services.purge_old(now) == 2
     assert sorted(n.title for n in notices_of(db_session, user)) == ["old unread", "recent read"]
     assert "notifications.purge" in jobs.PERIODIC
+
+
+def test_a_comment_on_an_idea_reaches_its_author(db_session, factories, mail_outbox):
+    from incubation.schemas.ideas import NewComment as NewIdeaComment
+    from incubation.services import comment_on_idea
+    from tests.incubation.factories import IdeaFactory
+
+    author, commenter = factories.UserFactory(), factories.UserFactory()
+    idea = IdeaFactory(author=author, title="Quiet fan")
+    comment_on_idea(idea, commenter, NewIdeaComment(body="I would buy two"))
+    comment_on_idea(idea, author, NewIdeaComment(body="Thanks"))  # not to oneself
+    commit()
+    [mail] = mail_outbox
+    assert mail["To"] == author.email and "Quiet fan" in mail["Subject"] and "I would buy two" in mail.get_content()
+    assert notices_of(db_session, author)[0].link.startswith(f"/ideas/{idea.id}#comment-")
