@@ -75,6 +75,7 @@ def _office_hours_config(slot_form: SlotForm) -> dict:
     anchor = slot_form.start.data.astimezone(zone).date() if slot_form.start.data else utcnow().astimezone(zone).date()
     return {"kind": "office-hours", "eventsUrl": url_for("incubation.mentor_slot_feed"),
             "initialDate": anchor.isoformat(), "step": 15, "slot": 30, "maxWeeks": mentoring.MAX_REPEAT_WEEKS,
+            "now": utcnow().astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
             "slotMinTime": "07:00:00", "slotMaxTime": "22:00:00",
             "labels": {"newSlot": _("New office hour"),
                        "single": _("Selected: %(when)s. Press Add slot to offer it."),

@@ -306,6 +306,7 @@
       slotDuration: duration(config.slot || 30),
       snapDuration: duration(config.step || 15),
       selectOverlap: false,
+      selectAllow: (info) => !config.now || info.start >= parseWall(config.now),  // no office hours in the past
       eventSources: [{ id: "feed", events: jsonSource(config.eventsUrl) },
                      { id: "marks", events: config.marks || [] }],
       select(info) {
