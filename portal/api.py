@@ -190,6 +190,11 @@ def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict:
     return {"items": [serialize(row) for row in rows], "page": page, "per_page": per_page, "total": total}
 
 
+def paged(items: list[dict], total: int, page: int, per_page: int) -> dict:
+    """The page envelope for a list paged elsewhere (a cached ranking, a bounded set)."""
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
 def paginate_list(items: Iterable[Any], serialize: Callable[[Any], dict]) -> dict:
     page, per_page = page_args()
     items = list(items)

@@ -146,7 +146,7 @@ class ViewFacts:
     reads_body: bool = False
 
 
-_LIST_HELPERS = {"paginate", "paginate_list"}
+_LIST_HELPERS = {"paginate", "paginate_list", "paged"}
 
 
 def _call_name(node: ast.AST) -> str | None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.cache import cached
 from portal.db import utcnow
 from portal.exports import csv_safe
 from portal.extensions import db
@@ -162,20 +163,49 @@ class IdleResource:
     free_minutes: int
 
 
-def idle_capacity(days: int = 14, now: datetime | None = None, per_resource: int = 6) -> list[IdleResource]:
-    """Published resources of anchor companies with their free windows (at least the minimum booking
-    length) from now to `days` ahead, most free time first."""
-    now = (now or utcnow()).astimezone(UTC).replace(second=0, microsecond=0)
+IDLE_DAYS = 14
+IDLE_WINDOWS = 6  # free windows shown per resource
+IDLE_CACHE_SECONDS = 60
+IDLE_BATCH = 500  # resources whose calendars are read together (three statements per batch)
+
+
+def _idle_rows(days: int, per_resource: int) -> list[dict]:
+    """Every published company resource with free time, most free first, as plain values (cacheable):
+    the calendars are read in batches (availability.free_intervals_many), never one resource at a time."""
+    now = utcnow().astimezone(UTC).replace(second=0, microsecond=0)
     end = now + timedelta(days=days)
-    result = []
-    resources = db.session.scalars(select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
-                                   .options(selectinload(Resource.organisation))
-                                   .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY)
-                                   .order_by(Resource.id)).all()
-    for resource in resources:
-        windows = [(a, b) for a, b in availability.free_intervals(resource, now, end)
-                   if (b - a) >= timedelta(minutes=resource.min_minutes)]
-        if windows:
-            result.append(IdleResource(resource, windows[:per_resource], availability.total_minutes(windows)))
-    result.sort(key=lambda item: -item.free_minutes)
-    return result
+    rows, last_id = [], 0
+    while True:
+        batch = db.session.scalars(
+            select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
+            .options(selectinload(Resource.opening_hours))
+            .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY, Resource.id > last_id)
+            .order_by(Resource.id).limit(IDLE_BATCH)).all()
+        if not batch:
+            break
+        free = availability.free_intervals_many(batch, now, end)
+        for resource in batch:
+            windows = [(a, b) for a, b in free[resource.id] if (b - a) >= timedelta(minutes=resource.min_minutes)]
+            if windows:
+                rows.append({"id": resource.id, "free": availability.total_minutes(windows),
+                             "windows": [[a.isoformat(), b.isoformat()] for a, b in windows[:per_resource]]})
+        last_id = batch[-1].id
+    rows.sort(key=lambda row: (-row["free"], row["id"]))
+    return rows
+
+
+def idle_capacity(page: int = 1, per_page: int = 20, days: int = IDLE_DAYS,
+                  per_resource: int = IDLE_WINDOWS) -> tuple[list[IdleResource], int]:
+    """One page of published resources of anchor companies with their free windows (at least the minimum
+    booking length) from now to `days` ahead, most free time first, and how many there are. The ranking
+    is a public aggregate over every calendar, kept for IDLE_CACHE_SECONDS (shared through Redis when
+    configured); a page then loads only its own resources."""
+    rows = cached(f"resources:idle:{days}:{per_resource}", IDLE_CACHE_SECONDS, lambda: _idle_rows(days, per_resource))
+    window = rows[(page - 1) * per_page:page * per_page]
+    resources = {r.id: r for r in db.session.scalars(
+        select(Resource).where(Resource.id.in_([row["id"] for row in window]))
+        .options(selectinload(Resource.organisation), selectinload(Resource.photos)))} if window else {}
+    items = [IdleResource(resources[row["id"]], [(datetime.fromisoformat(a), datetime.fromisoformat(b))
+                                                 for a, b in row["windows"]], row["free"])
+             for row in window if row["id"] in resources]
+    return items, len(rows)

@@ -42,6 +42,9 @@ def make_test_app(database_url: str, **overrides):
         "ELASTICSEARCH_URL": None,
         "MAIL_SERVER": None,
         "UPLOAD_FOLDER": tempfile.mkdtemp(prefix="portal-uploads-"),
+        # Public aggregates are cached for a minute (portal/cache.py); tests change the data between
+        # requests, so they see it at once. tests/portal/test_cache.py turns the cache on.
+        "CACHE_DISABLED": True,
     }
     config.update(overrides)
     return create_app(config)

@@ -39,8 +39,20 @@ def panels_for(user) -> list[Panel]:
     return sorted(panels, key=lambda p: p.order)
 
 
+STATS_CACHE_SECONDS = 60
+
+
 def public_stats() -> list[tuple[str, int]]:
-    return [provider() for provider in _STATS]
+    """The home page's figures (a COUNT per domain): a public aggregate, kept for a minute per language
+    (shared through Redis when configured), so the home page does not count every table on each view."""
+    from portal.cache import cached
+    from portal.i18n import current_locale_code
+
+    def compute() -> list[list]:
+        return [list(provider()) for provider in _STATS]
+
+    return [(label, count) for label, count in cached(f"home:stats:{current_locale_code()}",
+                                                      STATS_CACHE_SECONDS, compute)]
 
 
 def _count(model) -> int:

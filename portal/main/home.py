@@ -6,18 +6,15 @@ Every list is bounded (LIMIT) and eager-loads what the page shows; the page link
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.db import utcnow
 from portal.extensions import db
 
 FEATURED = 3
 PROGRAMS = 4
 IDLE = 4
-IDLE_CANDIDATES = 8  # resources looked at for free time (each costs a few small queries)
 IDLE_DAYS = 7
 IDEAS = 4
 
@@ -46,26 +43,12 @@ def open_programs() -> list:
 
 
 def idle_capacity() -> list:
-    """Published resources of companies with free bookable time in the next days, most free first."""
-    from portal.organisations.models import Organisation, OrganisationKind
-    from resources import availability
-    from resources.models import Resource
+    """Published resources of companies with the most free bookable time in the next days: the top of the
+    idle-capacity ranking (resources.reports, cached for a minute), [(resource, free minutes)]."""
+    from resources import reports
 
-    now = utcnow().astimezone(UTC).replace(second=0, microsecond=0)
-    end = now + timedelta(days=IDLE_DAYS)
-    resources = db.session.scalars(
-        select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
-        .options(selectinload(Resource.organisation))
-        .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY)
-        .order_by(Resource.id.desc()).limit(IDLE_CANDIDATES)).all()
-    rows = []
-    for resource in resources:
-        windows = [(a, b) for a, b in availability.free_intervals(resource, now, end)
-                   if (b - a) >= timedelta(minutes=resource.min_minutes)]
-        if windows:
-            rows.append((resource, availability.total_minutes(windows)))
-    rows.sort(key=lambda row: -row[1])
-    return rows[:IDLE]
+    rows, _total = reports.idle_capacity(page=1, per_page=IDLE, days=IDLE_DAYS)
+    return [(row.resource, row.free_minutes) for row in rows]
 
 
 def new_ideas() -> list:

@@ -6,7 +6,7 @@ from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import doc, iso, money, read_body, read_query, require_login
+from portal.api import doc, iso, money, page_args, paged, read_body, read_query, require_login
 from portal.db import utcnow
 from portal.exports import csv_download
 from portal.organisations.models import Organisation
@@ -31,12 +31,13 @@ from resources.schemas import (
 @doc("Public: open windows in the next 14 days across all anchor companies' resources", auth=False,
      response=IdleOut)
 def idle_capacity():
-    rows = reports.idle_capacity()
-    return jsonify({"items": [{
+    page, per_page = page_args()
+    rows, total = reports.idle_capacity(page=page, per_page=per_page)
+    return jsonify(paged([{
         "resource": {"id": r.resource.id, "name": r.resource.name, "kind": r.resource.kind,
                      "city": r.resource.city, "organisation": r.resource.organisation.name},
         "free_hours": round(r.free_minutes / 60, 1),
-        "windows": [{"start": iso(a), "end": iso(b)} for a, b in r.windows]} for r in rows]})
+        "windows": [{"start": iso(a), "end": iso(b)} for a, b in r.windows]} for r in rows], total, page, per_page))
 
 
 @bp.get("/organisations/<int:organisation_id>/resource-statement")

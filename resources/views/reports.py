@@ -9,6 +9,7 @@ from flask_login import login_required
 from portal.db import utcnow
 from portal.exports import csv_download
 from portal.organisations.models import Organisation
+from portal.paging import ListPage
 from portal.permissions import load
 from portal.schemas import validate
 from resources import reports
@@ -20,7 +21,13 @@ from resources.views.common import bp
 
 @bp.get("/idle")
 def idle():
-    return render_template("resources/idle.html", rows=reports.idle_capacity())
+    page_number = request.args.get("page", 1, type=int) or 1
+    rows, total = reports.idle_capacity(page=max(1, page_number), per_page=IDLE_PER_PAGE)
+    return render_template("resources/idle.html", rows=rows,
+                           page=ListPage(rows, max(1, page_number), IDLE_PER_PAGE, total))
+
+
+IDLE_PER_PAGE = 20
 
 
 def statement_month():

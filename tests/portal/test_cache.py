@@ -1,0 +1,103 @@
+"""Public aggregates are short-lived caches (issue 13, points 1 and 2): idle capacity and the home page's
+figures are computed at most once a minute, shared through Redis when it is configured, kept per process
+when Redis is absent or down; their pages cost the same statements with 3 or 12 resources."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from portal import cache
+from portal.extensions import db
+from tests.resources.factories import ResourceFactory
+from tests.services import redis_server
+
+
+@contextmanager
+def counted():
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def caching(app):
+    app.config["CACHE_DISABLED"] = False
+    cache._local.clear()
+    yield app
+    app.config["CACHE_DISABLED"] = True
+    cache._local.clear()
+
+
+def test_a_value_is_computed_once_a_minute_per_process(caching):
+    calls = []
+    with caching.test_request_context():
+        for _ in range(3):
+            assert cache.cached("answer", 60, lambda: calls.append(1) or {"n": 42}) == {"n": 42}
+        assert len(calls) == 1
+        cache.forget("answer")
+        cache.cached("answer", 60, lambda: calls.append(1) or {"n": 42})
+        assert len(calls) == 2
+
+
+def test_hosts_share_the_value_through_redis_and_do_without_it(caching, tmp_path):
+    calls = []
+    with redis_server(tmp_path) as server:
+        caching.config["REDIS_URL"] = server.url
+        try:
+            with caching.test_request_context():
+                assert cache.cached("shared", 60, lambda: calls.append(1) or [1, 2]) == [1, 2]
+                cache._local.clear()  # another host: nothing in its process
+                assert cache.cached("shared", 60, lambda: calls.append(1) or [9]) == [1, 2]
+                assert len(calls) == 1
+                server.stop()  # Redis down: each process computes and keeps its own copy
+                assert cache.cached("shared", 60, lambda: calls.append(1) or [3]) == [3]
+                assert cache.cached("shared", 60, lambda: calls.append(1) or [4]) == [3]
+        finally:
+            caching.config["REDIS_URL"] = None
+            caching.extensions.pop("portal.redis", None)
+
+
+def test_the_idle_ranking_is_cached_and_the_home_figures_too(caching, client, factories):
+    company = factories.OrganisationFactory(kind="company")
+    ResourceFactory(organisation=company, opening_hours=[(d, "08:00", "20:00") for d in range(7)])
+    client.get("/resources/idle")
+    with counted() as cold:
+        client.get("/")
+    with counted() as warm:
+        client.get("/")
+        html = client.get("/resources/idle").get_data(as_text=True)
+    assert "free" in html
+    counting = [s for s in warm if "count(" in s.lower()]
+    assert len(warm) < len(cold) and not [s for s in counting if "FROM resource" in s], counting
+
+
+@pytest.mark.parametrize("path", ["/resources/idle", "/api/v1/resources/idle-capacity", "/"])
+def test_idle_capacity_pages_cost_the_same_with_more_resources(client, factories, path):
+    """Without the cache (as tests run), each request ranks every calendar: still a fixed number of
+    statements, however many resources there are (three per batch of 500 resources, not three each)."""
+    company = factories.OrganisationFactory(kind="company")
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            ResourceFactory(organisation=company, opening_hours=[(d, "08:00", "20:00") for d in range(7)])
+        db.session.flush()
+
+    add(3)
+    client.get(path)
+    with counted() as small:
+        assert client.get(path).status_code == 200
+    add(9)
+    client.get(path)  # (the first request after adding also runs the search index job for the new ones)
+    with counted() as large:
+        assert client.get(path).status_code == 200
+    assert len(large) == len(small), "\n".join(large)
