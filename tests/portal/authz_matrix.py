@@ -216,6 +216,7 @@ GET    /mentors/<profile_id>                                   public
 GET    /mentors/me                                             login deny  deny  deny  deny  deny  ok    ok    ok
 POST   /mentors/me                                             login deny  deny  deny  deny  deny  pass  pass  pass
 POST   /mentors/me/slots                                       login deny  deny  deny  deny  deny  pass  deny  deny
+GET    /mentors/me/slots/feed                                  login deny  deny  deny  deny  deny  pass  pass  pass  # mentor role; no start/end: 400
 POST   /mentors/me/avatar                                      login deny  deny  deny  deny  deny  pass  deny  deny  # needs a mentor profile; no file: 400
 GET    /mentor-slots/<slot_id>                                 login deny  deny  deny  deny  ok    ok    deny  ok
 POST   /mentor-slots/<slot_id>                                 login deny  deny  deny  deny  pass  pass  deny  pass
@@ -286,6 +287,8 @@ GET    /resources/new                                          login refused ok 
 POST   /resources/new                                          login refused pass pass pass refused refused refused pass  # empty form
 GET    /resources/<resource_id>                                public
 GET    /resources/<resource_id>/calendar                       public
+GET    /resources/<resource_id>/calendar/events                public-pass  # no start/end: 400
+GET    /resources/<resource_id>/calendar/quote                 public-pass  # no start/end: 400
 GET    /resources/<resource_id>/photos/<photo_id>              public
 POST   /resources/<resource_id>/photos                         login deny  deny  deny  pass  deny  deny  deny  pass
 POST   /resources/<resource_id>/publication                    login deny  deny  deny  pass  deny  deny  deny  pass
