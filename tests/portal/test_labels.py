@@ -15,6 +15,7 @@ from sqlalchemy import select
 import funding.models  # noqa: F401  (the domain models define the enums; import them all)
 import incubation.models  # noqa: F401
 import portal.auth.models  # noqa: F401
+import portal.moderation.models  # noqa: F401
 import portal.organisations.models  # noqa: F401
 import resources.models  # noqa: F401
 from portal.states import LABELS, Choice, Status, label_for
