@@ -69,7 +69,7 @@ document.addEventListener("change", (event) => {
     active = (index + all.length) % all.length;
     all.forEach((option, i) => {
       option.setAttribute("aria-selected", i === active ? "true" : "false");
-      option.querySelector("a").classList.toggle("active", i === active);
+      option.classList.toggle("active", i === active);
     });
     input.setAttribute("aria-activedescendant", all[active].id);
     all[active].scrollIntoView({block: "nearest"});
@@ -77,22 +77,20 @@ document.addEventListener("change", (event) => {
   const show = (suggestions) => {
     list.replaceChildren();
     suggestions.forEach((item, i) => {
+      // An option holds text only (no link inside: its children are presentational); it opens its data-url.
       const li = document.createElement("li");
       li.id = `navbar-search-option-${i}`;
+      li.className = "dropdown-item";
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
-      const link = document.createElement("a");
-      link.className = "dropdown-item";
-      link.href = item.url;
-      link.tabIndex = -1;
-      link.textContent = item.title;
+      li.dataset.url = item.url;
+      li.textContent = item.title;
       if (item.type) {
         const type = document.createElement("span");
         type.className = "suggestion-type d-block";
         type.textContent = item.type;
-        link.appendChild(type);
+        li.appendChild(type);
       }
-      li.appendChild(link);
       list.appendChild(li);
     });
     active = -1;
@@ -126,7 +124,7 @@ document.addEventListener("change", (event) => {
       highlight(active + (event.key === "ArrowDown" ? 1 : (active < 0 ? 0 : -1)));
     } else if (event.key === "Enter" && open && active >= 0) {
       event.preventDefault();
-      window.location.assign(options()[active].querySelector("a").href);
+      window.location.assign(options()[active].dataset.url);
     } else if (event.key === "Escape" && open) {
       event.preventDefault();
       close();
@@ -140,4 +138,8 @@ document.addEventListener("change", (event) => {
     }
   });
   list.addEventListener("mousedown", (event) => event.preventDefault());  // keep the focus while clicking
+  list.addEventListener("click", (event) => {
+    const option = event.target.closest("[role=option]");
+    if (option) window.location.assign(option.dataset.url);
+  });
 })();
