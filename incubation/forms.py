@@ -28,7 +28,7 @@ from incubation.models import (
     SupportStatus,
 )
 from portal.errors import ValidationFailed
-from portal.forms import IntegerField
+from portal.forms import IntegerField, MoneyField
 from portal.states import choices, labels
 
 # Labels of every enum come from the one table, portal.states.LABELS.
@@ -38,14 +38,6 @@ STATUS_LABELS = labels(ProjectStatus)
 APPLICATION_STATUS_LABELS = labels(ApplicationStatus)
 LANGUAGE_CHOICES = [("zh", _l("Chinese")), ("en", _l("English")), ("de", _l("German")), ("ja", _l("Japanese"))]
 CURRENCY_CHOICES = [("CNY", "CNY"), ("USD", "USD"), ("EUR", "EUR")]
-
-
-class MoneyForm(Form):
-    """`{amount, currency}`: integer minor units and an ISO 4217 code."""
-
-    amount = IntegerField(_l("Amount (minor units)"), validators=[Optional(), NumberRange(min=0)])
-    currency = StringField(_l("Currency"), default="CNY",
-                           validators=[Optional(), Regexp(r"^[A-Za-z]{3}$", message=_l("Use an ISO 4217 code."))])
 
 
 class ProjectFieldsForm(FlaskForm):
@@ -233,8 +225,8 @@ class ProgramPageForm(ProgramTermsPageForm):
     criteria_text = TextAreaField(_l("Criteria, one per line as name: weight"), validators=[DataRequired()],
                                   default="Market: 40\nTeam: 35\nTechnology: 25")
     blind_review = BooleanField(_l("Blind review (hide the applicants from reviewers)"))
-    credit_amount = IntegerField(_l("Resource credits per accepted startup (minor units, open source only)"),
-                                 validators=[Optional(), NumberRange(min=1)])
+    credit_amount = MoneyField(_l("Resource credits per accepted startup (open source only)"),
+                               validators=[Optional()], currency_field="credit_currency", min_minor=1)
     credit_currency = StringField(_l("Credit currency"), default="CNY",
                                   validators=[Optional(), Regexp(r"^[A-Za-z]{3}$")])
 
