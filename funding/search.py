@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from funding.models import Campaign, CampaignStatus
 from incubation.models import PRIVATE_PROJECT_STATUSES, Project
@@ -52,5 +53,8 @@ def campaigns_of_organisation(organisation_id: int) -> set[Key]:
 
 register_document_type(DocumentType(
     CAMPAIGN, Campaign, campaign_document, _searchable_campaigns, "funding.campaign_detail", "campaign_id",
-    lock_class=7304, order=40))
+    lock_class=7304, order=40,
+    searchable=lambda c: c.status == CampaignStatus.LIVE and c.project is not None
+    and c.project.status not in PRIVATE_PROJECT_STATUSES,
+    load_options=lambda: (selectinload(Campaign.project).selectinload(Project.organisation),)))
 register_source(Source(Campaign, lambda o: [(CAMPAIGN, o.id)]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from incubation.models import PRIVATE_PROJECT_STATUSES, MentorProfile, Project
 from portal.auth.models import User
@@ -75,9 +76,11 @@ def projects_of_organisation(organisation_id: int) -> set[Key]:
 
 register_document_type(DocumentType(
     MENTOR, MentorProfile, mentor_document, _searchable_mentors, "incubation.mentor_detail", "profile_id",
-    lock_class=7301, order=10))
+    lock_class=7301, order=10, searchable=lambda p: p.user is not None and p.user.is_active_account,
+    load_options=lambda: (selectinload(MentorProfile.user),)))
 register_document_type(DocumentType(
     PROJECT, Project, project_document, _searchable_projects, "incubation.project_detail", "project_id",
-    lock_class=7303, order=30))
+    lock_class=7303, order=30, searchable=lambda p: p.status not in PRIVATE_PROJECT_STATUSES,
+    load_options=lambda: (selectinload(Project.organisation),)))
 register_source(Source(MentorProfile, lambda o: [(MENTOR, o.id)]))
 register_source(Source(Project, lambda o: [(PROJECT, o.id)]))

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.search.documents import ORGANISATION, RESOURCE, document
@@ -67,7 +68,8 @@ def resources_of_organisation(organisation_id: int) -> set[Key]:
 
 register_document_type(DocumentType(
     RESOURCE, Resource, resource_document, _searchable_resources, "resources.detail", "resource_id",
-    lock_class=7302, order=20, available=free_in_window))
+    lock_class=7302, order=20, available=free_in_window, searchable=lambda resource: resource.published,
+    load_options=lambda: (selectinload(Resource.organisation),)))
 register_source(Source(Resource, lambda o: [(RESOURCE, o.id)]))
 register_source(Source(ResourcePrice, lambda o: [(RESOURCE, o.resource_id)] if o.resource_id else []))
 # A review after a completed booking changes the resource's average rating.

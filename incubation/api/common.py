@@ -56,7 +56,9 @@ def program_json(program: Program) -> dict:
     }
 
 
-def mentor_json(profile: MentorProfile) -> dict:
+def mentor_json(profile: MentorProfile, slots=None) -> dict:
+    """`slots`: the free slots, when a list loaded them for its page at once."""
+    slots = services.free_slots(profile) if slots is None else slots
     return {
         "id": profile.id,
         "user_id": profile.user_id,
@@ -68,6 +70,5 @@ def mentor_json(profile: MentorProfile) -> dict:
         "organisation": profile.organisation or None,
         "rating": profile.rating,
         "ratings": profile.rating_count,
-        "free_slots": [{"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)}
-                       for s in services.free_slots(profile)],
+        "free_slots": [{"id": s.id, "start": iso(s.starts_at), "end": iso(s.ends_at)} for s in slots],
     }

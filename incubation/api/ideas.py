@@ -8,27 +8,34 @@ from incubation.api.common import bp, project_json
 from incubation.models import Idea, Project
 from incubation.schemas.ideas import Adoption, CommentOut, IdeaOut, NewComment, NewIdea, VoteOut
 from incubation.schemas.projects import ProjectOut
-from portal.api import doc, iso, paginate_list, read_body, require_login
+from portal.api import doc, iso, page_args, paged, read_body, require_login
+from portal.moderation.services import shown
 from portal.permissions import Permission, load
 
 # ---- ideas -----------------------------------------------------------------------------------
 
-def idea_json(idea: Idea, votes: int | None = None, with_comments: bool = False) -> dict:
+def idea_json(idea: Idea, votes: int | None = None, with_comments: bool = False, projects=None) -> dict:
+    """`votes` and `projects` given by a list (counted and loaded for its page at once)."""
+    projects = services.projects_of_idea(idea) if projects is None else projects
     body = {"id": idea.id, "title": idea.title, "description": idea.description,
             "author": idea.author.name if idea.author else None,
             "votes": services.vote_count(idea) if votes is None else votes,
-            "projects": [{"id": p.id, "title": p.title} for p in services.projects_of_idea(idea)],
+            "projects": [{"id": p.id, "title": p.title} for p in projects],
             "created_at": iso(idea.created_at)}
     if with_comments:
         body["comments"] = [{"id": c.id, "author": c.author.name if c.author else None, "body": c.body,
-                             "at": iso(c.created_at)} for c in services.comments_of(idea)]
+                             "at": iso(c.created_at)} for c in shown(current_user, services.comments_of(idea))]
     return body
 
 
 @bp.get("/ideas")
 @doc("Ideas, most voted first", auth=False, response=IdeaOut)
 def idea_list():
-    return jsonify(paginate_list(services.ideas_with_votes(), lambda row: idea_json(row[0], row[1])))
+    page, per_page = page_args()
+    rows = services.ideas_with_votes(limit=per_page, offset=(page - 1) * per_page, viewer=current_user)
+    projects = services.projects_of_ideas([idea.id for idea, _votes in rows])
+    return jsonify(paged([idea_json(idea, votes, projects=projects[idea.id]) for idea, votes in rows],
+                         services.idea_count(current_user), page, per_page))
 
 
 @bp.get("/ideas/<int:idea_id>")

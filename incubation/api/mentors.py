@@ -2,6 +2,7 @@
 
 from flask import abort, jsonify
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from incubation import services
 from incubation.api.common import bp, mentor_json
@@ -17,8 +18,10 @@ from incubation.schemas.mentors import (
     SlotCancel,
     SlotOut,
 )
-from portal.api import doc, iso, paginate_list, read_body, read_query, require_login
+from incubation.services import mentoring
+from portal.api import doc, iso, page_args, paged, read_body, read_query, require_login
 from portal.auth.models import Role
+from portal.extensions import db
 from portal.permissions import Permission, load, require_role
 
 
@@ -26,8 +29,12 @@ from portal.permissions import Permission, load, require_role
 @doc("List mentors", auth=False, query=MentorQuery, response=MentorOut)
 def mentor_list():
     args = read_query(MentorQuery)
-    mentors = services.search_mentors(args.expertise, args.language)
-    return jsonify(paginate_list(mentors, mentor_json))
+    page, per_page = page_args()
+    stmt = mentoring.mentors_stmt(args.expertise, args.language)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    mentors = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    slots = mentoring.free_slots_of(mentors)  # one statement for the page
+    return jsonify(paged([mentor_json(m, slots[m.id]) for m in mentors], total, page, per_page))
 
 
 @bp.get("/mentors/<int:profile_id>")

@@ -2,6 +2,7 @@
 
 from flask import abort, jsonify, request
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from incubation import receipts as document_receipts
@@ -52,7 +53,8 @@ def project_list():
         stmt = stmt.where(Project.industry == args.industry)
     if args.organisation_id is not None:
         stmt = stmt.where(Project.organisation_id == args.organisation_id)
-    return jsonify(paginate(stmt.order_by(Project.updated_at.desc(), Project.id.desc()), project_json))
+    return jsonify(paginate(stmt.options(selectinload(Project.organisation))
+                            .order_by(Project.updated_at.desc(), Project.id.desc()), project_json))
 
 
 @bp.post("/projects")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from incubation.models import (
     OPEN_STATUSES,
@@ -41,14 +42,44 @@ def vote_for_idea(idea: Idea, user: User) -> IdeaVote:
     return vote
 
 
-def ideas_with_votes(limit: int | None = None) -> list[tuple[Idea, int]]:
-    """Ideas with their vote counts, most voted first, in one query."""
+def _visible_ideas(viewer: User | None):
+    """Ideas `viewer` may see in a list: not hidden by moderators, unless they are the author or an admin."""
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        if viewer.is_admin:
+            return None
+        return or_(Idea.hidden_at.is_(None), Idea.author_id == viewer.id)
+    return Idea.hidden_at.is_(None)
+
+
+def ideas_with_votes(limit: int | None = None, offset: int = 0,
+                     viewer: User | None = None) -> list[tuple[Idea, int]]:
+    """Ideas with their vote counts, most voted first, in one query (authors loaded with them): one page
+    of them with `limit`/`offset`."""
     votes = func.count(IdeaVote.id)
     stmt = (select(Idea, votes).outerjoin(IdeaVote, IdeaVote.idea_id == Idea.id).group_by(Idea.id)
-            .order_by(votes.desc(), Idea.created_at.desc()))
+            .options(selectinload(Idea.author)).order_by(votes.desc(), Idea.created_at.desc(), Idea.id.desc()))
+    visible = _visible_ideas(viewer)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if limit:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(limit).offset(offset)
     return [(idea, count) for idea, count in db.session.execute(stmt).all()]
+
+
+def idea_count(viewer: User | None = None) -> int:
+    visible = _visible_ideas(viewer)
+    stmt = select(func.count()).select_from(Idea)
+    return db.session.scalar(stmt.where(visible) if visible is not None else stmt) or 0
+
+
+def projects_of_ideas(idea_ids: list[int]) -> dict[int, list[Project]]:
+    """`projects_of_idea` for a page of ideas in one statement."""
+    found: dict[int, list[Project]] = {idea_id: [] for idea_id in idea_ids}
+    if idea_ids:
+        for project in db.session.scalars(select(Project).where(
+                Project.idea_id.in_(idea_ids), Project.status.not_in(PRIVATE_PROJECT_STATUSES)).order_by(Project.id)):
+            found[project.idea_id].append(project)
+    return found
 
 
 def voted_idea_ids(user: User | None) -> set[int]:

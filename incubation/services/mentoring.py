@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, func, or_, select, update
 
 from incubation.models import MentorProfile, MentorSlot, Project
 from incubation.schemas.mentors import (
@@ -54,27 +55,46 @@ def mentor_profile_of(user: User) -> MentorProfile | None:
     return db.session.scalar(select(MentorProfile).where(MentorProfile.user_id == user.id))
 
 
-def _matches(values: list[str], term: str) -> bool:
+def _json_list_contains(column, term: str):
+    """SQL: the JSON list `column` has an item containing `term` (case-insensitive for Latin letters). The
+    list is stored as JSON text, non-ASCII letters escaped (\\u4f9b), so the term is looked for as typed
+    and as JSON writes it."""
     term = term.strip().casefold()
-    return any(term in (value or "").casefold() for value in values or ())
+    escaped = json.dumps(term)[1:-1]
+    text = func.lower(cast(column, Text))
+    forms = {term, escaped}
+    return or_(*(text.contains(form, autoescape=True) for form in sorted(forms)))
+
+
+def mentors_stmt(expertise: str = "", language: str = ""):
+    """Mentors whose expertise / languages contain the given terms, by name; filtered in the database so
+    a page of them is one LIMIT (the user with the profile, the photo by its selectin relationship)."""
+    from sqlalchemy.orm import contains_eager
+
+    stmt = (select(MentorProfile).join(User).options(contains_eager(MentorProfile.user))
+            .order_by(User.name, MentorProfile.id))
+    if expertise and expertise.strip():
+        stmt = stmt.where(_json_list_contains(MentorProfile.expertise, expertise))
+    if language and language.strip():
+        stmt = stmt.where(_json_list_contains(MentorProfile.languages, language))
+    return stmt
 
 
 def search_mentors(expertise: str = "", language: str = "") -> list[MentorProfile]:
-    """Mentors whose expertise / languages contain the given terms (case-insensitive substring).
+    """Every mentor matching the filters (`mentors_stmt`); the lists page the statement instead."""
+    return list(db.session.scalars(mentors_stmt(expertise, language)))
 
-    Filtered in Python: the JSON lists are stored escaped differently per database, and the mentor
-    table is small; full-text search takes over for real search.
-    """
-    from sqlalchemy.orm import contains_eager
 
-    # The user with the profile, the photo by its selectin relationship: one cost for any number of cards.
-    profiles = db.session.scalars(select(MentorProfile).join(User).options(contains_eager(MentorProfile.user))
-                                  .order_by(User.name)).all()
-    if expertise and expertise.strip():
-        profiles = [p for p in profiles if _matches(p.expertise, expertise)]
-    if language and language.strip():
-        profiles = [p for p in profiles if _matches(p.languages, language)]
-    return profiles
+def free_slots_of(profiles: list[MentorProfile], now: datetime | None = None) -> dict[int, list[MentorSlot]]:
+    """`free_slots` of a page of mentors in one statement."""
+    now = now or utcnow()
+    found: dict[int, list[MentorSlot]] = {p.id: [] for p in profiles}
+    if profiles:
+        for slot in db.session.scalars(select(MentorSlot).where(
+                MentorSlot.mentor_profile_id.in_(list(found)), MentorSlot.booked_by_id.is_(None),
+                MentorSlot.starts_at > now).order_by(MentorSlot.starts_at)):
+            found[slot.mentor_profile_id].append(slot)
+    return found
 
 
 def free_slots(profile: MentorProfile, now: datetime | None = None) -> list[MentorSlot]:

@@ -13,6 +13,7 @@ from incubation.views.common import back_to_project, bp, form_failed, run_action
 from portal.auth.forms import EmptyForm
 from portal.errors import PortalError
 from portal.forms import attach_errors
+from portal.paging import ListPage
 from portal.permissions import Permission, load
 from portal.schemas import from_form
 
@@ -32,8 +33,14 @@ def idea_index():
             else:
                 flash(_("Thanks! Your idea is posted."), "success")
                 return redirect(url_for("incubation.idea_index"))
-    return render_template("incubation/idea_index.html", form=form, ideas=services.ideas_with_votes(),
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    ideas = services.ideas_with_votes(limit=IDEAS_PER_PAGE, offset=(number - 1) * IDEAS_PER_PAGE, viewer=current_user)
+    page = ListPage(ideas, number, IDEAS_PER_PAGE, services.idea_count(current_user))
+    return render_template("incubation/idea_index.html", form=form, ideas=ideas, page=page,
                            voted=services.voted_idea_ids(current_user), action_form=EmptyForm())
+
+
+IDEAS_PER_PAGE = 20
 
 
 @bp.post("/ideas/<int:idea_id>/vote")

@@ -32,6 +32,7 @@ from portal import images
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role
 from portal.db import utcnow
+from portal.extensions import db
 from portal.permissions import Permission, load, require_role
 from portal.schemas import from_form
 
@@ -40,8 +41,14 @@ from portal.schemas import from_form
 @bp.get("/mentors/")
 def mentor_index():
     form = MentorFilterForm(request.args)
-    mentors = services.search_mentors(form.expertise.data or "", form.language.data or "") if form.validate() else []
-    return render_template("incubation/mentor_index.html", form=form, mentors=mentors)
+    page = None
+    if form.validate():
+        page = db.paginate(mentoring.mentors_stmt(form.expertise.data or "", form.language.data or ""),
+                           page=request.args.get("page", 1, type=int), per_page=MENTORS_PER_PAGE, error_out=False)
+    return render_template("incubation/mentor_index.html", form=form, mentors=page.items if page else [], page=page)
+
+
+MENTORS_PER_PAGE = 24
 
 
 @bp.get("/mentors/<int:profile_id>")

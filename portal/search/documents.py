@@ -78,6 +78,14 @@ def build_for(doc_type: str, obj) -> dict | None:
     return document_type(doc_type).build(obj)
 
 
+def searchable_for(doc_type: str, obj) -> bool:
+    """Whether the object should be a document now (the check of a page of hits: no document is built)."""
+    if obj is None or getattr(obj, "hidden_at", None) is not None:
+        return False
+    kind = document_type(doc_type)
+    return kind.searchable(obj) if kind.searchable is not None else kind.build(obj) is not None
+
+
 def build(key: Key) -> dict | None:
     doc_type, object_id = key
     return build_for(doc_type, db.session.get(model_for(doc_type), object_id))

@@ -47,6 +47,10 @@ class DocumentType:
     lock_class: int
     order: int = 50
     available: Callable[[Any, date, date], bool] | None = None
+    # Whether an object is still searchable, cheaply (a page of hits asks it for each, after loading them
+    # with `load_options()`); without it, `build(obj) is not None` answers.
+    searchable: Callable[[Any], bool] | None = None
+    load_options: Callable[[], tuple] = lambda: ()
 
 
 _TYPES: dict[str, DocumentType] = {}

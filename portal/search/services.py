@@ -62,8 +62,9 @@ def _visible(hits: list[Hit], user) -> dict[tuple[str, int], object]:
         if doc_type not in registry.doc_types():
             continue
         model = documents.model_for(doc_type)
-        for obj in db.session.scalars(select(model).where(model.id.in_(ids))):
-            if documents.build_for(doc_type, obj) is not None and can(user, Permission.VIEW, obj):
+        options = registry.document_type(doc_type).load_options()
+        for obj in db.session.scalars(select(model).where(model.id.in_(ids)).options(*options)):
+            if documents.searchable_for(doc_type, obj) and can(user, Permission.VIEW, obj):
                 visible[(doc_type, obj.id)] = obj
     return visible
 

@@ -18,7 +18,8 @@ from resources.schemas import in_utc
 bp = api_blueprint("resources_api", __name__)
 
 
-def resource_json(resource: Resource) -> dict:
+def resource_json(resource: Resource, rating: dict | None = None) -> dict:
+    """A resource as the API shows it; `rating`: from `bookings.ratings_of` when a list asked for a page."""
     data = {
         "id": resource.id,
         "organisation_id": resource.organisation_id,
@@ -44,7 +45,7 @@ def resource_json(resource: Resource) -> dict:
         "cancel_free_hours": resource.cancel_free_hours,
         "late_cancel_fee_percent": resource.late_cancel_fee_percent,
         "quota_minutes_per_week": resource.quota_minutes_per_week,
-        "rating": bookings.rating_of(resource.id),
+        "rating": rating if rating is not None else bookings.rating_of(resource.id),
         "photos": [url_for("resources.photo", resource_id=resource.id, photo_id=p.id) for p in resource.photos],
         "opening_hours": [h.as_dict() for h in resource.opening_hours],
         "created_at": iso(resource.created_at),

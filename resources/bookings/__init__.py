@@ -69,7 +69,7 @@ from resources.bookings.pricing import (
     take_credit,
 )
 from resources.bookings.qualifications import decline_training, grant_qualification, request_training
-from resources.bookings.reviews import add_review, rating_of
+from resources.bookings.reviews import add_review, rating_of, ratings_of
 from resources.bookings.rules import (
     MAX_SERIES,
     MAX_WINDOW_DAYS,
@@ -101,7 +101,7 @@ __all__ = [
     "feed_bookings", "finish_booking", "fold_line", "grant_qualification", "ical", "ics_text", "insert_booking",
     "is_incubatee", "is_overlap", "is_qualified", "join_waitlist", "lock_resource", "mail_booker", "mail_staff",
     "occurrences", "pending_clashes", "preview", "problem_notes", "promote_waitlist", "quota_error", "quote",
-    "rating_of", "reject_booking", "release_credit", "report_problem", "request_training", "resolve_problem",
+    "rating_of", "ratings_of", "reject_booking", "release_credit", "report_problem", "request_training", "resolve_problem",
     "resource_calendar_token", "rule_errors", "serialised", "serialised_write", "snap", "sqlite_write_lock",
     "step_minutes",
     "take_credit", "transition_booking", "update_blackout", "update_exception", "user_calendar_token",

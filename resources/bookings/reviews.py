@@ -31,6 +31,13 @@ def add_review(booking: Booking, user: User, cmd: NewReview) -> Review:
 
 
 def rating_of(resource_id: int) -> dict[str, Any]:
-    average, count = db.session.execute(select(func.avg(Review.rating), func.count(Review.id))
-                                        .where(Review.resource_id == resource_id)).one()
-    return {"average": round(float(average), 2) if average is not None else None, "count": count}
+    return ratings_of([resource_id])[resource_id]
+
+
+def ratings_of(resource_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`rating_of` for many resources in one grouped statement (a list page asks once, not per row)."""
+    found = {row_id: (average, count) for row_id, average, count in db.session.execute(
+        select(Review.resource_id, func.avg(Review.rating), func.count(Review.id))
+        .where(Review.resource_id.in_(resource_ids)).group_by(Review.resource_id))} if resource_ids else {}
+    return {row_id: {"average": round(float(found[row_id][0]), 2) if row_id in found else None,
+                     "count": found[row_id][1] if row_id in found else 0} for row_id in resource_ids}
