@@ -54,6 +54,7 @@ from portal.api import api_blueprint, doc, iso, money, paginate, read_body, read
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.jobs import enqueue
+from portal.moderation.services import shown
 from portal.organisations.models import Organisation
 from portal.permissions import Permission, can, load
 
@@ -386,7 +387,7 @@ def update_create(campaign_id: int):
 @doc("Comments and questions of a campaign", auth=False, response=CampaignCommentOut)
 def comment_list(campaign_id: int):
     campaign = load(Campaign, campaign_id, Permission.VIEW)
-    return jsonify({"items": [comment_json(c) for c in community.comments_for(campaign)]})
+    return jsonify({"items": [comment_json(c) for c in shown(current_user, community.comments_for(campaign))]})
 
 
 def comment_json(comment: CampaignComment) -> dict:

@@ -61,7 +61,7 @@ def visible_campaigns(user: User | None) -> Select:
     stmt = select(Campaign)
     if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
         return stmt
-    public = Campaign.status.not_in(PRIVATE_CAMPAIGN_STATUSES)
+    public = Campaign.status.not_in(PRIVATE_CAMPAIGN_STATUSES) & Campaign.hidden_at.is_(None)  # (moderators hide)
     own = member_organisation_ids(user)
     if not own:
         return stmt.where(public)

@@ -56,6 +56,7 @@ def new_ideas() -> list:
 
     votes = func.count(IdeaVote.id)
     stmt = (select(Idea, votes).outerjoin(IdeaVote, IdeaVote.idea_id == Idea.id).group_by(Idea.id)
+            .where(Idea.hidden_at.is_(None))  # hidden by moderators
             .order_by(Idea.created_at.desc(), Idea.id.desc()).limit(IDEAS))
     return [(idea, int(count)) for idea, count in db.session.execute(stmt).all()]
 

@@ -251,3 +251,27 @@ def test_ideas_and_their_comments_can_be_flagged_and_hidden(client, login, facto
     login(idea.author)
     assert client.get(f"/ideas/{idea.id}").status_code == 200
     assert "Self-folding laundry basket" in client.get("/ideas/").get_data(as_text=True)
+
+
+def test_hidden_content_leaves_the_api_lists_and_the_home_page(client, factories):
+    from portal.db import utcnow
+
+    campaign = CampaignFactory(title="Hidden kettle campaign")
+    idea = IdeaFactory(title="Hidden idea title")
+    shown = CampaignFactory(title="Shown lamp campaign")
+    comment = CampaignComment(campaign_id=shown.id, author_id=factories.UserFactory().id, body="Hidden remark")
+    db.session.add(comment)
+    db.session.flush()
+    assert any(c["body"] == "Hidden remark"
+               for c in client.get(f"/api/v1/campaigns/{shown.id}/comments").get_json()["items"])
+    campaigns = {c["title"] for c in client.get("/api/v1/campaigns?per_page=100").get_json()["items"]}
+    assert {"Hidden kettle campaign", "Shown lamp campaign"} <= campaigns
+    campaign.hidden_at = idea.hidden_at = comment.hidden_at = utcnow()
+    db.session.flush()
+    campaigns = {c["title"] for c in client.get("/api/v1/campaigns?per_page=100").get_json()["items"]}
+    assert "Hidden kettle campaign" not in campaigns and "Shown lamp campaign" in campaigns
+    ideas = {i["title"] for i in client.get("/api/v1/ideas?per_page=100").get_json()["items"]}
+    assert "Hidden idea title" not in ideas
+    comments = client.get(f"/api/v1/campaigns/{shown.id}/comments").get_json()["items"]
+    assert all(c["body"] != "Hidden remark" for c in comments)
+    assert "Hidden idea title" not in client.get("/").get_data(as_text=True)
