@@ -110,13 +110,13 @@ class Campaign(db.Model):
 
     project: Mapped[Project] = relationship()
     rewards: Mapped[list[Reward]] = relationship(back_populates="campaign", order_by="Reward.amount")
+    # The cover image (`media_id`) and the gallery, loaded with the campaigns (one query per list).
+    media: Mapped[StoredFile | None] = relationship(lazy="selectin")
+    gallery: Mapped[list[CampaignImage]] = relationship(cascade="all, delete-orphan", order_by="CampaignImage.id")
 
     def totals(self) -> tuple[int, int]:
         """(pledged amount, number of distinct backers) over active and collected pledges, in one query."""
         row = db.session.execute(
-    # The cover image (`media_id`) and the gallery, loaded with the campaigns (one query per list).
-    media: Mapped[StoredFile | None] = relationship(lazy="selectin")
-    gallery: Mapped[list[CampaignImage]] = relationship(cascade="all, delete-orphan", order_by="CampaignImage.id")
             select(func.coalesce(func.sum(Pledge.amount), 0), func.count(func.distinct(Pledge.backer_id)))
             .where(Pledge.campaign_id == self.id, Pledge.status.in_(COUNTED_PLEDGE_STATUSES))).one()
         return int(row[0]), int(row[1])
@@ -147,18 +147,6 @@ class Campaign(db.Model):
         return f"<Campaign {self.id} {self.status}>"
 
 
-class Reward(db.Model):
-    """A reward tier: backers pledging at least `amount` get it. `quantity` None means unlimited."""
-
-    __tablename__ = "reward"
-    __table_args__ = (
-        CheckConstraint("amount >= 0", name="amount_non_negative"),
-        CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_non_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
-    title: Mapped[str] = mapped_column(String(160))
 class CampaignImage(db.Model):
     """One picture of a campaign's gallery (the cover is `Campaign.media_id`)."""
 
@@ -173,6 +161,18 @@ class CampaignImage(db.Model):
     stored_file: Mapped[StoredFile] = relationship(lazy="selectin")
 
 
+class Reward(db.Model):
+    """A reward tier: backers pledging at least `amount` get it. `quantity` None means unlimited."""
+
+    __tablename__ = "reward"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
     amount: Mapped[int] = mapped_column()
     quantity: Mapped[int | None] = mapped_column()

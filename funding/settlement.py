@@ -43,7 +43,7 @@ from funding.models import (
     Pledge,
     PledgeStatus,
 )
-from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, get_provider
+from funding.payments import ChargeResult, ChargeStatus, ProviderUnavailable, card_text, get_provider
 from funding.services import set_pledge_status
 from portal import audit
 from portal.db import commit, rollback, utcnow
@@ -346,7 +346,7 @@ def record_charge(attempt: PaymentAttempt, pledge: Pledge, result: ChargeResult,
             _("Your pledge to %(title)s was collected", title=campaign.title),
             _("Hello %(name)s,\n\n%(amount)s was charged to %(card)s for %(title)s. Thank you for backing it.\n"
               "Answer the backer survey (shipping address, options) here:\n%(link)s",
-              name=pledge.backer.name, amount=_money(attempt.amount, campaign), card=pledge.card_label or "",
+              name=pledge.backer.name, amount=_money(attempt.amount, campaign), card=card_text(pledge.card_label),
               title=campaign.title, link=external_url("funding.pledge_detail", pledge_id=pledge.id))))
         return
     attempt.error_code = (result.error_code or "")[:80]
@@ -383,7 +383,7 @@ def _remind(pledge: Pledge, now: datetime) -> None:
             _("Your payment for %(title)s did not go through", title=campaign.title),
             _("Hello %(name)s,\n\nWe could not charge %(card)s for %(title)s. Update your card here and we will "
               "try again:\n%(link)s\n\nWithout a working card the pledge is dropped on %(date)s.",
-              name=pledge.backer.name, card=pledge.card_label or _("your card"), title=campaign.title,
+              name=pledge.backer.name, card=card_text(pledge.card_label) or _("your card"), title=campaign.title,
               link=external_url("funding.pledge_detail", pledge_id=pledge.id),
               date=(pledge.errored_at + GRACE_PERIOD).date().isoformat())))
     db.session.flush()
