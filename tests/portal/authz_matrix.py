@@ -323,6 +323,7 @@ GET    /api/v1/campaigns                                       public
 POST   /api/v1/campaigns                                       login deny  deny  deny  deny  pass  deny  deny  pass  # body names the founder's project
 GET    /api/v1/campaigns/<campaign_id>                         public
 POST   /api/v1/campaigns/<campaign_id>/approve                 admin
+POST   /api/v1/campaigns/<campaign_id>/reject                  admin
 POST   /api/v1/campaigns/<campaign_id>/cancel                  login deny  deny  deny  deny  pass  deny  deny  pass
 POST   /api/v1/campaigns/<campaign_id>/submit                  login deny  deny  deny  deny  pass  deny  deny  pass
 POST   /api/v1/campaigns/<campaign_id>/rewards                 login deny  deny  deny  deny  pass  deny  deny  pass
@@ -383,10 +384,23 @@ POST   /funding/stripe/webhook                                 400   400   400  
 GET    /api/v1/search                                          public
 GET    /api/v1/search/suggest                                  public
 GET    /search                                                 public
+GET    /search/suggest                                         public
 # ---- transparency ---------------------------------------------------------------------------------------------------
 GET    /transparency/audit                                     public
 GET    /transparency/audit/verify_receipt.py                   public
 GET    /api/v1/audit/checkpoints                               public
+# ---- notifications (the world's notice is the outsider's) ----------------------------------------------------------
+GET    /api/v1/notifications                                   user
+POST   /api/v1/notifications/read                              user
+POST   /api/v1/notifications/<notification_id>/read            login ok    deny  deny  deny  deny  deny  deny  deny  # the recipient only, not even admin
+GET    /notifications/                                         user
+GET    /notifications/preferences                              user
+POST   /notifications/preferences                              user-pass
+POST   /notifications/read-all                                 user
+GET    /notifications/<notification_id>/open                   login ok    deny  deny  deny  deny  deny  deny  deny
+POST   /notifications/<notification_id>/read                   login ok    deny  deny  deny  deny  deny  deny  deny
+GET    /notifications/unsubscribe/<token>                      400   400   400   400   400   400   400   400   400  # the signed link is the authority; a bad one is 400 for all
+POST   /notifications/unsubscribe/<token>                      400   400   400   400   400   400   400   400   400
 """
 
 MACROS = {

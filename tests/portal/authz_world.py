@@ -188,6 +188,10 @@ def build(app, client) -> World:
     invitation.token_hash = _digest(INVITATION_TOKEN)  # the real token is only ever mailed
     w.ids["invitation_token"] = INVITATION_TOKEN
     spare_token, _raw = create_api_token(u["owner_founder"], "spare")
+    from portal.notifications.models import Notification
+
+    notice = Notification(user_id=u["outsider"].id, kind="general", title="Hello", body="", link="/")
+    db.session.add(notice)
     _flush()
 
     for actor, user in u.items():
@@ -206,7 +210,7 @@ def build(app, client) -> World:
         "document_id": document.id, "milestone_id": milestone.id, "kpi_id": kpi.id, "support_id": support.id,
         "profile_id": profile.id, "slot_id": booked_slot.id, "free_slot_id": free_slot.id, "idea_id": idea.id,
         "record_id": former.id, "campaign_id": campaign.id, "reward_id": reward.id, "pledge_id": pledge.id,
-        "financing_id": financing.id, "invitation_id": invitation.id, "token_id": spare_token.id,
+        "financing_id": financing.id, "invitation_id": invitation.id, "notification_id": notice.id, "token_id": spare_token.id,
         "user_id": u["outsider"].id, "token": "not-a-valid-token", "answer": "accept", "filename": "x",
         "booking_purpose": booking.purpose, "financing_terms": financing.terms,
         # An image through its owner (portal.images): the lab's photo, served whole.
