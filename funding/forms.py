@@ -132,6 +132,11 @@ class CommentForm(FlaskForm):
     parent_id = IntegerField(validators=[Optional()])
 
 
+class RejectionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the team"), validators=[DataRequired(), Length(max=2000)],
+                           description=_l("Mailed to the campaign's team with the rejection."))
+
+
 class MediaForm(FlaskForm):
     file = FileField(_l("Image"))
 

@@ -15,6 +15,7 @@ from funding.forms import (
     CommentForm,
     MediaForm,
     RefundForm,
+    RejectionForm,
     RewardForm,
     StretchGoalForm,
     UpdateForm,
@@ -89,6 +90,7 @@ def campaign_detail(campaign_id: int):
                            action_form=EmptyForm(), match_funds=matchfunding.match_funds(campaign),
                            own_campaign=services.own_campaign_reason(campaign, current_user),
                            is_admin=current_user.is_authenticated and current_user.is_admin,
+                           rejection_form=RejectionForm(),
                            settlement_state=settle_now.settlement_state(campaign) if team else None)
 
 
@@ -254,6 +256,26 @@ def campaign_approve(campaign_id: int):
                         when=local_time(campaign.launch_at)), "success")
             else:
                 flash(_("The campaign is live."), "success")
+    return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/reject")
+@login_required
+def campaign_reject(campaign_id: int):
+    """Admins: refuse a submitted campaign; the reason is mailed to the team (the API's reject, as a form)."""
+    campaign = load(Campaign, campaign_id, Permission.ADMIN)
+    form = RejectionForm()
+    if not form.validate_on_submit():
+        for message in form.reason.errors or [_("The form was not valid.")]:
+            flash(f"{form.reason.label.text}: {message}", "danger")
+        return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id) + "#reject")
+    try:
+        with attempt():
+            services.reject_campaign(campaign, form.reason.data.strip())
+    except PortalError as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("Campaign rejected. The team has been told why."), "success")
     return redirect(url_for("funding.campaign_detail", campaign_id=campaign.id))
 
 

@@ -118,3 +118,26 @@ def test_campaign_life_cycle(db_session, factories):
     assert campaign.status == CampaignStatus.LIVE
     with pytest.raises(Conflict):
         services.add_reward(campaign, NewReward(title="Late", amount=1))
+
+
+def test_an_admin_rejects_a_submitted_campaign_from_its_page_with_a_reason(client, login, factories, app):
+    from funding.models import CampaignStatus
+    from portal.auth.models import Role
+
+    from tests.incubation.factories import ProjectFactory
+
+    founder = factories.UserFactory(roles=[Role.FOUNDER])
+    startup = factories.OrganisationFactory(kind="startup", owner=founder)
+    campaign = CampaignFactory(status=CampaignStatus.SUBMITTED,
+                               project=ProjectFactory(organisation=startup, mode="crowdfunding"))
+    login(factories.UserFactory(roles=[Role.ADMIN]))
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert f'action="/campaigns/{campaign.id}/reject"' in page
+    empty = client.post(f"/campaigns/{campaign.id}/reject", data={"reason": " "})
+    assert empty.status_code == 302 and campaign.status == CampaignStatus.SUBMITTED
+    app.extensions["mail_outbox"] = []
+    done = client.post(f"/campaigns/{campaign.id}/reject", data={"reason": "The story promises medical claims."})
+    assert done.status_code == 302
+    assert campaign.status == CampaignStatus.CANCELLED
+    assert any(m["To"] == founder.email and "medical claims" in m.get_content()
+               for m in app.extensions["mail_outbox"])

@@ -369,6 +369,7 @@ POST   /campaigns/<campaign_id>/manage                         login deny  deny 
 POST   /campaigns/<campaign_id>/gallery                        login deny  deny  deny  deny  pass  deny  deny  pass  # no file: 400 for the team
 POST   /campaigns/<campaign_id>/gallery/<image_id>/remove      login deny  deny  deny  deny  pass  deny  deny  pass  image_id=gallery_image_id
 POST   /campaigns/<campaign_id>/approve                        admin
+POST   /campaigns/<campaign_id>/reject                         admin
 POST   /campaigns/<campaign_id>/settle                         admin
 POST   /campaigns/<campaign_id>/comments                       user-pass
 GET    /campaigns/<campaign_id>/pledge                         login ok    ok    ok    ok    any   ok    ok    ok
