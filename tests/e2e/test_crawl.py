@@ -8,10 +8,11 @@ GET link reachable from the home page, the dashboard and the navbar to depth 2, 
 
 URLs are deduplicated by pattern (numbers become {id}, the query by its names), at most MAX_PAGES per role;
 logout, downloads, exports, feeds and the API are skipped. Bounded to stay under four minutes on the 2-core
-test machine: every role fetches every page it reaches (status and links, through the browser context's
-HTTP client, with its cookies); a page is rendered for the layout and label checks once per pattern and
-language (the first role reaching it; the home page and the dashboard for every role), and axe-core runs
-once per pattern (its rules look at structure, names and colours, the same in both languages).
+test machine: every role fetches every page it reaches (status, links and forms, through the browser
+context's HTTP client, with its cookies); a page is rendered for the layout and label checks once per shape
+(its pattern and the forms and fields it shows) and language, so a role that sees other forms on a page is
+checked too (the home page and the dashboard for every role), and axe-core runs once per shape (its rules
+look at structure, names and colours, the same in both languages).
 """
 
 from __future__ import annotations
@@ -39,28 +40,34 @@ SKIP = re.compile(
     r"|/feed|/files/|/images?/|/media/|/photos/\d+$|/documents/\d+/file|/calendar\.ics|/auth/login|/auth/register"
     r"|/set-language|/unsubscribe|/ledger\.csv")
 PER_ROLE = {"/", "/dashboard"}  # patterns whose page differs by role: rendered for every role
-RENDERED: set[tuple[str, str]] = set()  # (pattern, language) rendered and checked, across the roles
-AXE_SEEN: set[str] = set()  # patterns checked by axe, across roles and languages
+RENDERED: set[tuple[str, str]] = set()  # (page shape, language) rendered and checked, across the roles
+AXE_SEEN: set[str] = set()  # page shapes checked by axe, across roles and languages
 
 
 class Links(HTMLParser):
-    """The hrefs of a page's links (not downloads, not opening another window)."""
+    """The hrefs of a page's links (not downloads, not opening another window), and its controls: which
+    forms and fields it shows (a page's shape for one role; a role that sees other forms is rendered too)."""
 
     def __init__(self):
         super().__init__()
         self.hrefs: list[str] = []
+        self.controls: set[str] = set()
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag == "a" and attributes.get("href") and "download" not in attributes and attributes.get(
                 "target", "_self") == "_self":
             self.hrefs.append(attributes["href"])
+        elif tag == "form":
+            self.controls.add("form " + re.sub(r"\d+", "{id}", attributes.get("action") or ""))
+        elif tag in ("input", "select", "textarea") and attributes.get("type") != "hidden":
+            self.controls.add(f"{tag} {re.sub(r'[0-9]+', '{id}', attributes.get('name') or '')}")
 
 
-def links_in(html: str) -> list[str]:
+def read_page(html: str) -> Links:
     parser = Links()
     parser.feed(html)
-    return parser.hrefs
+    return parser
 # Sideways scrolling, measured once the page has settled after a resize (Chart.js redraws its canvases
 # at the new width in a ResizeObserver callback, a frame or two later).
 OVERFLOW = """async () => {
@@ -174,17 +181,23 @@ def test_role_crawl(browser, demo_server, axe, language, role):
             if response.status >= 400:
                 problems.append(f"{here}: HTTP {response.status}")
                 continue
-            if depth < MAX_DEPTH and "text/html" in response.headers.get("content-type", ""):
-                for link in links_in(response.text()):
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue
+            found = read_page(response.text())
+            if depth < MAX_DEPTH:
+                for link in found.hrefs:
                     target = same_site(urljoin(demo_server.url + path, link), demo_server.url)
                     if target and pattern(target) not in seen:
                         seen.add(pattern(target))
                         queue.append((target, depth + 1))
-            key = pattern(path)
-            if key in PER_ROLE or (key, language) not in RENDERED:
-                RENDERED.add((key, language))
-                axe_too = (key + f"@{role}" if key in PER_ROLE else key) not in AXE_SEEN
-                AXE_SEEN.add(key + f"@{role}" if key in PER_ROLE else key)
+            # A page's shape: its pattern and the forms and fields it shows this role (the home page and the
+            # dashboard differ by role whatever their forms).
+            shape = pattern(path) + (f" @{role}" if pattern(path) in PER_ROLE else "") + " " + " ".join(
+                sorted(found.controls))
+            if (shape, language) not in RENDERED:
+                RENDERED.add((shape, language))
+                axe_too = shape not in AXE_SEEN
+                AXE_SEEN.add(shape)
                 problems += check_rendered(page, axe, path, here, axe_too)
                 rendered += 1
     finally:
