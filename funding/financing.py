@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from funding.models import FinancingApplication, FinancingReview, FinancingStatus
 from funding.schemas import FinancingDecision, FinancingRequest, FinancingReviewIn
-from incubation.models import Project, Recommendation
+from incubation.models import Project
 from incubation.services import member_organisation_ids, weighted_score
 from portal import audit
 from portal.auth.models import Role, User, UserRole
@@ -26,15 +26,14 @@ from portal.extensions import db
 from portal.mail import send_to_users
 from portal.organisations.models import Membership, Organisation, OrganisationKind
 from portal.organisations.services import require_verified, role_in, verified_company_ids
+from portal.states import labels
 from portal.urls import external_url
 
 # (name, weight): what a financing reviewer scores, 0-5 each.
 FINANCING_CRITERIA: tuple[tuple[str, int], ...] = (("team", 2), ("market", 2), ("terms", 1))
 CRITERION_LABELS = {"team": _l("Team"), "market": _l("Market and traction"), "terms": _l("Terms and use of funds")}
-STATUS_LABELS = {FinancingStatus.SUBMITTED: _l("Under review"), FinancingStatus.APPROVED: _l("Approved"),
-                 FinancingStatus.REJECTED: _l("Rejected")}
-RECOMMENDATION_LABELS = {Recommendation.YES: _l("Invest"), Recommendation.MAYBE: _l("Maybe"),
-                         Recommendation.NO: _l("Do not invest")}
+STATUS_LABELS = labels("FinancingStatus")  # the one label table (portal.states)
+RECOMMENDATION_LABELS = labels("Recommendation")
 
 
 def addressable_organisations() -> list[Organisation]:

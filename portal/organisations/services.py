@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -30,16 +29,11 @@ from portal.organisations.models import (
     OrganisationKind,
 )
 from portal.organisations.schemas import MemberInvite, NewOrganisation, OrganisationChanges
-from portal.states import label_for
+from portal.states import label_for, labels
 from portal.urls import external_url
 
-MEMBER_ROLE_LABELS = {MemberRole.OWNER: _l("owner"), MemberRole.MEMBER: _l("member")}
-INVITATION_STATUS_LABELS = {
-    InvitationStatus.INVITED: _l("Waiting for an answer"),
-    InvitationStatus.ACCEPTED: _l("Accepted"),
-    InvitationStatus.DECLINED: _l("Declined"),
-    InvitationStatus.EXPIRED: _l("Expired"),
-}
+MEMBER_ROLE_LABELS = labels("MemberRole")  # the one label table (portal.states)
+INVITATION_STATUS_LABELS = labels("InvitationStatus")
 
 
 def create_organisation(owner: User, cmd: NewOrganisation) -> Organisation:
