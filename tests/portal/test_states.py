@@ -39,6 +39,7 @@ from portal.db import utcnow
 from portal.demo import seed_demo
 from portal.errors import Conflict
 from portal.extensions import db
+from portal.moderation.models import Flag, FlagReason, FlagStatus, FlagTarget
 from portal.organisations.models import Invitation, MemberRole, Organisation, OrganisationKind
 from portal.states import Choice, Status, can_transition, check_transition, status_check, transition
 from resources.models import (
@@ -86,6 +87,9 @@ CHECKED = [
     ("organisation", "kind", OrganisationKind, "ck_organisation_kind_known", True),
     ("membership", "role", MemberRole, "ck_membership_role_known", False),
     ("invitation", "role", MemberRole, "ck_invitation_role_known", False),
+    ("content_flag", "status", FlagStatus, "ck_content_flag_status_valid", False),
+    ("content_flag", "reason", FlagReason, "ck_content_flag_reason_valid", False),
+    ("content_flag", "object_type", FlagTarget, "ck_content_flag_object_type_valid", False),
 ]
 
 
@@ -105,6 +109,7 @@ def _seed_missing_rows() -> None:
         Invitation(organisation_id=organisation.id, email="invited@example.com", role=MemberRole.MEMBER,
                    token_hash="0" * 64, expires_at=start),
     ])
+    db.session.add(Flag(object_type=FlagTarget.IDEA, object_id=1, reporter_id=user.id, reason=FlagReason.SPAM))
     db.session.flush()
     db.session.add(FinancingReview(application_id=application.id, reviewer_id=user.id, scores={},
                                    weighted_score=3.0, recommendation=Recommendation.YES))
