@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from funding.models import PLEDGE_STATUSES_AT_DEADLINE, Campaign, CampaignComment, CampaignUpdate, Pledge
+from funding.payments import card_text
 from portal.auth.models import Role, User, UserRole
 from portal.extensions import db
 from portal.mail import send_to_user, send_to_users
@@ -91,7 +92,7 @@ def pledge_receipt(pledge: Pledge) -> None:
           "charged now: your card %(card)s is charged only if the campaign succeeds, after its deadline on "
           "%(deadline)s. You can change or cancel the pledge until then:\n%(link)s",
           name=backer.name, amount=format_money(pledge.amount, campaign.currency),
-          shipping=format_money(pledge.shipping_fee, campaign.currency), card=pledge.card_label or "-",
+          shipping=format_money(pledge.shipping_fee, campaign.currency), card=card_text(pledge.card_label) or "-",
           title=campaign.title, deadline=campaign.deadline.date().isoformat(), link=link)),
         kind="pledge.receipt", link=link)
 

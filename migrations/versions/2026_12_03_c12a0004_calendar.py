@@ -1,4 +1,6 @@
-"""Issue 12: calendar (placeholder; the helper that owns it fills it in).
+"""Issue 12: the clickable calendar needs no schema change: the grid's step is derived from the resource's
+minimum booking, buffer and the hour (resources.bookings.step_minutes). Kept so the revision chain stays as
+released.
 
 Revision ID: c12a0004
 Revises: c12a0003

@@ -117,3 +117,24 @@ def test_setup_failed_for_a_pledge_that_needs_no_card_any_more_changes_nothing(c
     db.session.expire_all()
     assert db.session.get(Pledge, pledge.id).payment_method_ref == VISA
     assert mail_outbox == []
+
+
+@pytest.mark.parametrize(("locale", "mark"), [("en", "(sandbox)"), ("zh_CN", "（沙盒）")])
+def test_the_receipt_names_the_sandbox_card_in_the_backers_language(client, login, factories, app, locale, mark):
+    from funding.payments import SandboxProvider
+
+    app.extensions["funding_provider"] = SandboxProvider()
+    try:
+        backer = login(factories.UserFactory(roles=[Role.BACKER], locale=locale))
+        campaign = CampaignFactory(deadline=utcnow() + timedelta(days=5))
+        app.extensions["mail_outbox"] = []
+        response = client.post(f"/campaigns/{campaign.id}/pledge",
+                               data={"amount": "100.00", "payment_method": "4242424242424242"})
+        assert response.status_code == 302
+        [receipt] = [m for m in app.extensions["mail_outbox"] if m["To"] == backer.email]
+        body = receipt.get_content()
+        assert "4242" in body and mark in body
+        if locale != "en":
+            assert "(sandbox)" not in body
+    finally:
+        app.extensions.pop("funding_provider", None)
