@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
@@ -57,3 +58,22 @@ def empty_database(engine) -> None:
             for name in sorted(names, key=lambda n: n != "search_document_fts"):  # the FTS table owns its shadows
                 if not name.startswith("sqlite_") and not name.startswith("search_document_fts_"):
                     connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+@contextmanager
+def counted_statements():
+    """The SQL statements the app's engine runs inside the `with` block (a list, filled as they run)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

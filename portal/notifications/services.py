@@ -22,6 +22,7 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.notifications.kinds import KINDS, Kind, get_kind
 from portal.notifications.models import Notification, NotificationOnce, NotificationPreference
+from portal.paging import ListPage
 
 PER_PAGE = 20
 BODY_CHARS = 280
@@ -134,24 +135,7 @@ def unread_count(user) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-@dataclass
-class Page:
-    items: list[Notification]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+Page = ListPage  # one page of notifications (portal.paging)
 
 
 def notifications_stmt(user, unread_only: bool = False):

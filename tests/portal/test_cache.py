@@ -4,29 +4,13 @@ when Redis is absent or down; their pages cost the same statements with 3 or 12 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from portal import cache
 from portal.extensions import db
+from tests.dbutil import counted_statements
 from tests.resources.factories import ResourceFactory
 from tests.services import redis_server
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -71,9 +55,9 @@ def test_the_idle_ranking_is_cached_and_the_home_figures_too(caching, client, fa
     company = factories.OrganisationFactory(kind="company")
     ResourceFactory(organisation=company, opening_hours=[(d, "08:00", "20:00") for d in range(7)])
     client.get("/resources/idle")
-    with counted() as cold:
+    with counted_statements() as cold:
         client.get("/")
-    with counted() as warm:
+    with counted_statements() as warm:
         client.get("/")
         html = client.get("/resources/idle").get_data(as_text=True)
     assert "free" in html
@@ -94,10 +78,10 @@ def test_idle_capacity_pages_cost_the_same_with_more_resources(client, factories
 
     add(3)
     client.get(path)
-    with counted() as small:
+    with counted_statements() as small:
         assert client.get(path).status_code == 200
     add(9)
     client.get(path)  # (the first request after adding also runs the search index job for the new ones)
-    with counted() as large:
+    with counted_statements() as large:
         assert client.get(path).status_code == 200
     assert len(large) == len(small), "\n".join(large)

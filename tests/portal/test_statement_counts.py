@@ -9,15 +9,14 @@ measurement is taken on the second request."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.auth.models import Role
 from portal.db import utcnow
 from portal.extensions import db
+from tests.dbutil import counted_statements
 from tests.funding.factories import CampaignFactory, PledgeFactory, RewardFactory
 from tests.incubation.factories import (
     IdeaFactory,
@@ -33,20 +32,6 @@ LISTS = [
     "/campaigns/", "/api/v1/campaigns", "/projects/", "/api/v1/projects", "/ideas/", "/api/v1/ideas",
     "/mentors/", "/api/v1/mentors", "/organisations/", "/search?q=lab",
 ]
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def grow(factories, count: int) -> None:
@@ -71,7 +56,7 @@ def grow(factories, count: int) -> None:
 
 def statements_for(client, path: str) -> int:
     client.get(path)
-    with counted() as seen:
+    with counted_statements() as seen:
         response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
     return len(seen)
