@@ -162,3 +162,36 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"[^\s]*)", body)
     assert match, f"no {path_prefix} link in mail: {body}"
     return match.group(1)
+
+
+@pytest.fixture
+def provider(app):
+    """A fresh in-memory sandbox payment provider for the test (so its PaymentIntents can be counted)."""
+    from funding.payments import SandboxProvider
+
+    fake = SandboxProvider()
+    previous = app.extensions.get("funding_provider")
+    app.extensions["funding_provider"] = fake
+    yield fake
+    if previous is None:
+        app.extensions.pop("funding_provider", None)
+    else:
+        app.extensions["funding_provider"] = previous
+
+
+@pytest.fixture
+def mail_locales(monkeypatch):
+    """(recipient, language the mail was written in) for every mail the test sends."""
+    from flask_babel import get_locale
+
+    import portal.mail
+
+    seen: list[tuple[str, str]] = []
+    original = portal.mail.send_mail
+
+    def spy(to, subject, body):
+        seen.append((to, get_locale().language))
+        original(to, subject, body)
+
+    monkeypatch.setattr(portal.mail, "send_mail", spy)
+    return seen

@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flask_babel import get_locale
 
-import portal.mail
 from funding import settlement
 from funding.models import Pledge, PledgeStatus
 from portal.auth.models import Role
@@ -28,18 +26,6 @@ def webhook_secret(app):
     app.config["STRIPE_WEBHOOK_SECRET"] = None
 
 
-@pytest.fixture
-def mail_locales(monkeypatch):
-    """(recipient, language the mail was written in) for every funding mail."""
-    seen: list[tuple[str, str]] = []
-    original = portal.mail.send_mail
-
-    def spy(to, subject, body):
-        seen.append((to, get_locale().language))
-        original(to, subject, body)
-
-    monkeypatch.setattr(portal.mail, "send_mail", spy)
-    return seen
 
 
 def zh_backer(factories):

@@ -123,7 +123,6 @@ def test_campaign_life_cycle(db_session, factories):
 def test_an_admin_rejects_a_submitted_campaign_from_its_page_with_a_reason(client, login, factories, app):
     from funding.models import CampaignStatus
     from portal.auth.models import Role
-
     from tests.incubation.factories import ProjectFactory
 
     founder = factories.UserFactory(roles=[Role.FOUNDER])

@@ -19,8 +19,7 @@ import portal.moderation.models  # noqa: F401
 import portal.organisations.models  # noqa: F401
 import resources.models  # noqa: F401
 from portal.states import LABELS, Choice, Status, label_for
-from tests.funding.conftest import provider  # noqa: F401  (fixtures of other areas, used below)
-from tests.resources.conftest import company, resource_factories  # noqa: F401
+from tests.resources.conftest import company, resource_factories  # noqa: F401  (fixtures of another area)
 
 ZH = "zh_Hans_CN"
 

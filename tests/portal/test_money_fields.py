@@ -23,17 +23,6 @@ from tests.incubation.factories import ProjectFactory
 CARD = "4242424242424242"
 
 
-@pytest.fixture
-def provider(app):
-    from funding.payments import SandboxProvider
-
-    previous = app.extensions.get("funding_provider")
-    app.extensions["funding_provider"] = SandboxProvider()
-    yield app.extensions["funding_provider"]
-    if previous is None:
-        app.extensions.pop("funding_provider", None)
-    else:
-        app.extensions["funding_provider"] = previous
 
 
 @pytest.fixture
