@@ -66,7 +66,8 @@ def short_grams(text: str) -> str:
     for run in _CJK_RUN.findall(text):
         grams.update(run)
         grams.update(run[i:i + 2] for i in range(len(run) - 1))
-    grams.update(w for w in _SEPARATORS.split(text) if 0 < len(w) <= SHORT_TERM and w != "_" and not has_cjk(w))
+    for word in _SEPARATORS.split(text):  # short words, also where they touch a CJK run ("3d打印" has "3d")
+        grams.update(piece for piece in _CJK_RUN.split(word) if 0 < len(piece.strip("_")) <= SHORT_TERM)
     return GRAM_MARK + GRAM_MARK.join(sorted(grams)) + GRAM_MARK if grams else ""
 
 

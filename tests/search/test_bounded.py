@@ -59,6 +59,7 @@ def test_short_chinese_terms_and_short_words_use_the_gram_list(engine_backend, s
 
 
 def test_the_gram_list_is_kept_once_and_ends_the_text():
+    assert f"{GRAM_MARK}3d{GRAM_MARK}" in with_grams("3d打印 服务")  # a short word touching a CJK run
     text = with_grams("供应链融资 3d")
     assert text.startswith("供应链融资 3d\n")
     assert f"{GRAM_MARK}融资{GRAM_MARK}" in text and f"{GRAM_MARK}3d{GRAM_MARK}" in text
