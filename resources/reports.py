@@ -178,7 +178,6 @@ def _idle_rows(days: int, per_resource: int) -> list[dict]:
     while True:
         batch = db.session.scalars(
             select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
-            .options(selectinload(Resource.opening_hours))
             .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY, Resource.id > last_id)
             .order_by(Resource.id).limit(IDLE_BATCH)).all()
         if not batch:
@@ -204,7 +203,7 @@ def idle_capacity(page: int = 1, per_page: int = 20, days: int = IDLE_DAYS,
     window = rows[(page - 1) * per_page:page * per_page]
     resources = {r.id: r for r in db.session.scalars(
         select(Resource).where(Resource.id.in_([row["id"] for row in window]))
-        .options(selectinload(Resource.organisation), selectinload(Resource.photos)))} if window else {}
+        .options(selectinload(Resource.organisation)))} if window else {}
     items = [IdleResource(resources[row["id"]], [(datetime.fromisoformat(a), datetime.fromisoformat(b))
                                                  for a, b in row["windows"]], row["free"])
              for row in window if row["id"] in resources]

@@ -52,7 +52,6 @@ from incubation.services.mentoring import (
     mentor_profile_of,
     save_mentor_profile,
     save_session_notes,
-    search_mentors,
     upcoming_slots,
 )
 from incubation.services.people import (
@@ -168,7 +167,7 @@ __all__ = [
     "program_edit_blocker", "program_gate_failure", "progress_updates_of", "projects_of", "projects_of_idea", "projects_of_ideas",
     "ranking", "recheck_conflicts_after_membership", "request_auto_assign", "resource_credits_of",
     "reviewer_pool", "reviewer_program_ids", "reviews_assigned_to", "save_mentor_profile",
-    "save_session_notes", "screening_program_ids", "search_mentors", "set_cover_image", "set_nda_text",
+    "save_session_notes", "screening_program_ids", "set_cover_image", "set_nda_text",
     "set_program_published", "short_of_reviewers", "submit_project", "submit_review",
     "submitted_review_count", "support_requests_for_company", "support_requests_of", "timeline",
     "transition_project", "upcoming_slots", "update_kpi", "update_milestone", "update_program",

@@ -80,11 +80,6 @@ def mentors_stmt(expertise: str = "", language: str = ""):
     return stmt
 
 
-def search_mentors(expertise: str = "", language: str = "") -> list[MentorProfile]:
-    """Every mentor matching the filters (`mentors_stmt`); the lists page the statement instead."""
-    return list(db.session.scalars(mentors_stmt(expertise, language)))
-
-
 def free_slots_of(profiles: list[MentorProfile], now: datetime | None = None) -> dict[int, list[MentorSlot]]:
     """`free_slots` of a page of mentors in one statement."""
     now = now or utcnow()
