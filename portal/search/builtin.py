@@ -1,15 +1,17 @@
 """The built-in backend: the `search_document` table in the portal's own database.
 
 Matching is substring matching of every query term over the normalised text (AND): on SQLite an
-FTS5 trigram index answers terms of three or more characters and LIKE answers one- and
-two-character terms (short Chinese words such as 融资); on PostgreSQL a pg_trgm GIN index answers
-LIKE for every term. When nothing matches, terms of four or more letters are expanded to similar
-words of the `search_term` vocabulary (pg_trgm `%` on PostgreSQL, LIKE over the vocabulary on
-SQLite, both scored by text.similarity) and searched again (typo tolerance).
+FTS5 trigram index answers every term, on PostgreSQL a pg_trgm GIN index answers LIKE (or the
+planner walks the newest rows and filters, for broad terms); one- and two-character terms (融资)
+are looked up in a gram list at the end of the text (text.GRAM_MARK). When nothing matches, terms of
+four or more letters are expanded to similar words of the `search_term` vocabulary (pg_trgm `%` on
+PostgreSQL, LIKE over the vocabulary on SQLite, both scored by text.similarity) and searched again
+(typo tolerance).
 
-Ranking adds field weights (an exact title first, then title prefixes, title, keyword and body
-hits) and, on PostgreSQL, full-text `ts_rank` when at most TS_RANK_LIMIT documents match (it
-recomputes every match's tsvector: four times slower on broad queries at 100,000 documents).
+A search reads at most CANDIDATES + 1 matching rows, newest first, with their facet columns and
+score (the database stops there), so its cost does not grow with the number of matches. Ranking adds
+field weights (an exact title first, then title prefixes, title, keyword and text hits) and how often
+the terms occur; it, the facet counts and paging are done over those rows in Python.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import (
     and_,
@@ -56,19 +59,78 @@ from portal.search.text import (
     short_term_pattern,
     similarity,
     vocabulary,
+    vocabulary_shaped,
     with_grams,
 )
 
 FTS = table("search_document_fts", column("rowid"), column("search_text"))
 # A search ranks, counts and facets at most this many matches (and the deepest page asked for): broad
-# queries cost what a selective one does; beyond it the total reads "at least 1,000" (bench/search_bench.py).
-CANDIDATES = 1000
+# queries cost what a selective one does; beyond it the total reads "at least 300". 1,000 cost PostgreSQL
+# 30-60 ms for sparse conjunctions at 100,000 documents, 300 a third of it (bench/search_bench.py).
+CANDIDATES = 300
 TITLE_CANDIDATES = 50  # titles equal to or starting with the query, always ranked
+TITLE_SCAN = 200  # of the first this many such titles (in title order: the exact title comes first)
+# Sorting matches by rating, price or date orders at most this many of the newest matches (with more, the
+# order is over them only and the result is approximate): a bounded sort instead of sorting every match.
+SORT_POOL = 2000
+TERM_FREQUENCY_CAP = 9  # occurrences of a term beyond this add nothing to the score
 FACET_CACHE_SECONDS = 60
 FUZZY_CANDIDATES = 2000
 BATCH = 500
-# Full-text ts_rank recomputes each match's tsvector: worth it for selective queries only (bench/search_bench.py).
-TS_RANK_LIMIT = 5000
+_FACET_COLUMNS = (D.id, D.doc_type, D.city, D.industries, D.languages, D.price_min)
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a query matches: every group must occur in a document's search text as one of its needles
+    (substrings of three or more characters; a short term is its gram pattern, text.short_term_pattern).
+    One needle per group for an exact query; a misspelt term's group adds its similar words."""
+
+    groups: tuple[tuple[str, ...], ...]
+
+    def fts_expression(self) -> str:
+        """SQLite: one FTS5 MATCH expression (phrases quoted: no query syntax reaches FTS5)."""
+        parts = []
+        for group in self.groups:
+            quoted = ['"' + needle.replace('"', '""') + '"' for needle in group]
+            parts.append(quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")")
+        return " AND ".join(parts)
+
+    def clause(self):
+        """PostgreSQL: LIKE '%needle%' (answered by the pg_trgm GIN index or checked row by row)."""
+        return and_(*[or_(*[_contains(D.search_text, needle) for needle in group]) for group in self.groups])
+
+    def accepts(self, search_text: str) -> bool:
+        """The same test in Python, for rows read by another index (the title prefix rows)."""
+        return all(any(needle in search_text for needle in group) for group in self.groups)
+
+
+def _needle(term: str) -> str:
+    return term if len(term) > SHORT_TERM else short_term_pattern(term)
+
+
+def _bucket(price: int | None) -> int:
+    if price is None:
+        return -1
+    for index, (low, high) in enumerate(PRICE_BUCKETS):
+        if (low is None or price >= low) and (high is None or price < high):
+            return index
+    return -1
+
+
+def _ordered(rows: list, sort: str) -> list:
+    """Candidate rows in the result order: by relevance (score), rating or price (then score), or date;
+    ties newest first. Stable sorts, least significant key first."""
+    rows = sorted(rows, key=lambda row: row.id, reverse=True)
+    rows.sort(key=lambda row: row.created_at, reverse=True)
+    if sort == "newest":
+        return rows
+    rows.sort(key=lambda row: row.score, reverse=True)
+    if sort == "rating":
+        rows.sort(key=lambda row: (row.rating is None, -(row.rating or 0)))
+    elif sort == "price":
+        rows.sort(key=lambda row: (row.price_min is None, row.price_min or 0))
+    return rows
 
 
 class _TTLCache:
@@ -220,16 +282,11 @@ class BuiltinBackend:
     def _position(self, column_, value: str):
         return func.instr(column_, value) if self.dialect == "sqlite" else func.strpos(column_, value)
 
-    def _exact(self, terms: list[str]):
+    def _exact(self, terms: list[str]) -> Match:
         """Documents containing every term: three or more characters as a substring, one or two
         characters (短词, "3d") through the gram list at the end of the search text (text.GRAM_MARK), so
         every term is answered by the trigram index and none scans the table."""
-        needles = [t if len(t) > SHORT_TERM else short_term_pattern(t) for t in terms]
-        if self.dialect == "sqlite":
-            expression = " AND ".join('"' + t.replace('"', '""') + '"' for t in needles)
-            return D.id.in_(select(FTS.c.rowid).where(
-                literal_column("search_document_fts").op("MATCH")(literal(expression))))
-        return and_(*[_contains(D.search_text, t) for t in needles])
+        return Match(tuple((_needle(t),) for t in terms))
 
     def similar_terms(self, term: str) -> list[str]:
         """Vocabulary words a misspelt `term` probably meant, most similar first (at most 30).
@@ -251,42 +308,33 @@ class BuiltinBackend:
         scored = sorted(((similarity(term, word), word) for word in candidates), reverse=True)
         return [word for score, word in scored if score >= SIMILARITY_THRESHOLD][:30]
 
-    def _fuzzy_term(self, term: str) -> tuple[object, list[str]]:
-        words = [w for w in self.similar_terms(term) if w != term]
-        if not words:
-            return self._exact([term]), []
-        return self._any([term, *words]), words
-
-    def _any(self, words: list[str]):
-        """Documents containing any of `words` (each of three or more characters)."""
-        if self.dialect == "sqlite":
-            expression = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-            return D.id.in_(select(FTS.c.rowid).where(
-                literal_column("search_document_fts").op("MATCH")(literal(expression))))
-        return or_(*(_contains(D.search_text, w) for w in words))
-
-    def _fuzzy(self, terms: list[str]) -> tuple[object, list[str]]:
-        criteria, expansions = [], []
+    def _fuzzy(self, terms: list[str]) -> tuple[Match, list[str]]:
+        """Every term of four or more letters may also be any of its similar vocabulary words."""
+        groups, expansions = [], []
         for term in terms:
+            words: list[str] = []
             if len(term) >= FUZZY_MIN_LENGTH and not has_cjk(term):
-                criterion, words = self._fuzzy_term(term)
-                criteria.append(criterion)
-                expansions += words
-            else:
-                criteria.append(self._exact([term]))
-        return and_(*criteria), expansions
+                words = [w for w in self.similar_terms(term) if w != term]
+            groups.append((_needle(term), *words))
+            expansions += words
+        return Match(tuple(groups)), expansions
 
-    def _score(self, query: SearchQuery, total: int):
+    def _score(self, query: SearchQuery):
+        """Field weights (exact title 1000, title prefix 200, per term: title 30, keywords 10, text 1)
+        and, to order documents whose fields tie, how often each term occurs (0.1 per occurrence, at
+        most TERM_FREQUENCY_CAP). Computed for the candidate rows only."""
         normalised = query.normalised
+        least = func.min if self.dialect == "sqlite" else func.least
+        size = func.length if self.dialect == "sqlite" else func.octet_length  # PostgreSQL: bytes, no char count
         score = (case((D.title_norm == normalised, 1000), else_=0)
                  + case((D.title_norm.startswith(normalised, autoescape=True), 200), else_=0))
         for term in query.terms:
+            occurrences = ((size(D.search_text) - size(func.replace(D.search_text, term, "")))
+                           // len(term.encode() if self.dialect == "postgresql" else term))
             score = (score + case((self._position(D.title_norm, term) > 0, 30), else_=0)
                      + case((self._position(D.keywords_norm, term) > 0, 10), else_=0)
-                     + case((self._position(D.search_text, term) > 0, 1), else_=0))
-        if self.dialect == "postgresql" and total <= TS_RANK_LIMIT:
-            score = score + func.ts_rank(func.to_tsvector(literal_column("'simple'"), D.search_text),
-                                         func.plainto_tsquery(literal_column("'simple'"), normalised)) * 10
+                     + case((self._position(D.search_text, term) > 0, 1), else_=0)
+                     + least(occurrences, TERM_FREQUENCY_CAP) * literal(0.1))
         return score
 
     # ---- filters and facets ------------------------------------------------------------------
@@ -316,16 +364,14 @@ class BuiltinBackend:
         return filters
 
     @staticmethod
-    def _cube(criteria: list) -> list[tuple[str, str, str, str, int, int]]:
-        """One scan of the matching documents, grouped by every facet at once: (type, city,
-        industries, languages, price bucket, count). Totals and facets are sums over these groups."""
-        bucket = case(*[(and_(*([D.price_min >= low] if low is not None else []),
-                               *([D.price_min < high] if high is not None else [])), index)
-                        for index, (low, high) in enumerate(PRICE_BUCKETS)], else_=-1)
-        bucket = case((D.price_min.is_(None), -1), else_=bucket)
-        return db.session.execute(
-            select(D.doc_type, D.city, D.industries, D.languages, bucket, func.count(D.id)).where(*criteria)
-            .group_by(D.doc_type, D.city, D.industries, D.languages, bucket)).all()
+    def _groups(rows) -> list[tuple[str, str, str, str, int, int]]:
+        """The candidate rows grouped by every facet at once: (type, city, industries, languages, price
+        bucket, count). Totals and facets are sums over these groups (counted here, not in SQL: the rows
+        are already fetched and at most CANDIDATES)."""
+        counter: Counter[tuple] = Counter()
+        for row in rows:
+            counter[(row.doc_type, row.city, row.industries, row.languages, _bucket(row.price_min))] += 1
+        return [(*key, n) for key, n in counter.items()]
 
     @staticmethod
     def _facet_counts(groups, name: str) -> dict[str, int]:
@@ -359,9 +405,8 @@ class BuiltinBackend:
                 cached = _facet_cache.get(key)
                 if cached is None:
                     others = [c for other, c in filters.items() if other != name]
-                    ids, _capped = self._candidates(others, match, CANDIDATES)
-                    cached = _facet_cache.put(key, self._facet_counts(self._cube([D.id.in_(ids)]) if ids else [],
-                                                                      name))
+                    rows = self._matching(_FACET_COLUMNS, others, match, CANDIDATES)[:CANDIDATES]
+                    cached = _facet_cache.put(key, self._facet_counts(self._groups(rows), name))
                 facets[name] = cached
             else:
                 facets[name] = self._facet_counts(groups, name)
@@ -369,60 +414,96 @@ class BuiltinBackend:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _candidates(criteria: list, match, limit: int, order=None) -> tuple[list[int], bool]:
-        """The ids of at most `limit` matching documents (newest indexed first, or in `order`), and
-        whether more match. Every later statement of a search works on these ids only, so its cost is
-        bounded by `limit`, not by how many documents match a broad query."""
-        where = [*criteria, *([match] if match is not None else [])]
-        ids = list(db.session.scalars(select(D.id).where(*where).order_by(*(order or []), D.id.desc())
-                                      .limit(limit + 1)))
-        return ids[:limit], len(ids) > limit
+    def _matching(self, columns, criteria: list, match: Match | None, limit: int, order=None) -> list:
+        """At most `limit` + 1 rows of matching documents, newest indexed first (without a match: in
+        `order`). The database stops after them: on SQLite the FTS5 table yields its matches in rowid
+        order and stops at the LIMIT (its doclists are read incrementally); on PostgreSQL the planner walks
+        the primary key backwards and filters, or reads the trigram index for rarer terms. Expressions
+        in `columns` (the score) are computed for these rows only."""
+        if match is None:
+            statement = select(*columns).where(*criteria).order_by(*(order or []), D.id.desc())
+        elif self.dialect == "sqlite":
+            statement = (select(*columns).select_from(FTS.join(D, D.id == FTS.c.rowid))
+                         .where(literal_column("search_document_fts").op("MATCH")(literal(match.fts_expression())),
+                                *criteria)
+                         .order_by(FTS.c.rowid.desc()))
+        else:
+            statement = select(*columns).where(*criteria, match.clause()).order_by(D.id.desc())
+        return db.session.execute(statement.limit(limit + 1)).all()
+
+    def _unknown(self, terms: list[str]) -> bool:
+        """PostgreSQL: whether a term is a word no document has, so that the exact match would find nothing
+        after rechecking every row that shares its trigrams (or walking the whole table). A term of four or
+        more letters lies inside one of the texts' letter runs, and those are the vocabulary (search_term,
+        with its own trigram index). Typo tolerance then starts at once: it keeps the term itself as one of
+        the alternatives, so nothing the exact match would find is lost."""
+        for term in terms:
+            if len(term) >= FUZZY_MIN_LENGTH and vocabulary_shaped(term):
+                if db.session.scalar(select(T.word).where(_contains(T.word, term)).limit(1)) is None:
+                    return True
+        return False
 
     def search(self, query: SearchQuery) -> Result:
-        """Match, then rank a bounded candidate set: the newest CANDIDATES matches plus any whose title
-        is the query or starts with it; with more matches the total is "at least CANDIDATES"
-        (`approximate`). Sorting by price or rating takes the candidates in that order instead."""
+        """Match, then rank a bounded candidate set: the newest CANDIDATES matches (with their score and
+        facet columns, one statement) plus any whose title is the query or starts with it; with more
+        matches the total is "at least CANDIDATES" (`approximate`). Sorting by rating, price or date
+        orders the newest SORT_POOL matches (then scores the CANDIDATES it keeps). Ranking, grouping and
+        paging happen over these rows in Python; one more statement reads the page's texts."""
         terms = query.terms
         filters = self._filters(query)
         criteria = list(filters.values())
-        match = self._exact(terms) if terms else None
-        expansions: list[str] = []
         limit = max(CANDIDATES, query.offset + query.per_page)
         sort = query.sort if terms or query.sort != "relevance" else "newest"
-        first = {"rating": [D.rating.desc().nulls_last()], "price": [D.price_min.asc().nulls_last()],
-                 "newest": [D.created_at.desc()]}.get(sort)
-        ids, capped = self._candidates(criteria, match, limit, first)
-        if not ids and any(len(t) >= FUZZY_MIN_LENGTH for t in terms):
-            match, expansions = self._fuzzy(terms)
-            ids, capped = self._candidates(criteria, match, limit, first)
+        columns = [*_FACET_COLUMNS, D.rating, D.created_at]
+        unscored = [*columns, literal(0).label("score")]
+        match: Match | None = None
+        expansions: list[str] = []
+        if not terms:
+            order = {"rating": [D.rating.desc().nulls_last()], "price": [D.price_min.asc().nulls_last()],
+                     "newest": [D.created_at.desc()]}[sort]
+            rows = self._matching(unscored, criteria, None, limit, order)
+            capped = len(rows) > limit
+            rows = _ordered(rows[:limit], sort)
+        else:
+            scored = [*columns, self._score(query).label("score")]
+            relevance = sort == "relevance"
+            pool = limit if relevance else max(limit, SORT_POOL)
+            match = self._exact(terms)
+            if self.dialect == "postgresql" and self._unknown(terms):
+                match, expansions = self._fuzzy(terms)
+            rows = self._matching(scored if relevance else unscored, criteria, match, pool)
+            if not rows and not expansions and any(len(t) >= FUZZY_MIN_LENGTH for t in terms):
+                match, expansions = self._fuzzy(terms)
+                rows = self._matching(scored if relevance else unscored, criteria, match, pool)
+            capped = len(rows) > limit
+            if relevance:  # the newest `limit` matches, by score
+                rows = _ordered(rows[:limit], sort)
+            elif rows:  # the pool in the sort's order (ties newest first), cut, then scored
+                kept = [row.id for row in _ordered(rows[:pool], sort)[:limit]]
+                rows = _ordered(db.session.execute(select(*scored).where(D.id.in_(kept))).all(), sort)
         if capped and terms and sort == "relevance":  # the best title matches are never left out
             normalised = query.normalised
-            titled = db.session.scalars(select(D.id).where(
-                *criteria, match, D.title_norm >= normalised, D.title_norm < normalised + "\U0010ffff")
-                .limit(TITLE_CANDIDATES))
-            ids = list(dict.fromkeys([*titled, *ids]))
-        total = len(ids)
-        if not ids:
+            seen = {row.id for row in rows}
+            # the title index first (a filter's own index could make the planner scan all its rows)
+            prefixed = (select(D.id).where(D.title_norm >= normalised, D.title_norm < normalised + "\U0010ffff")
+                        .order_by(D.title_norm).limit(TITLE_SCAN))
+            titled = db.session.execute(select(*scored, D.search_text).where(D.id.in_(prefixed), *criteria)
+                                        .limit(TITLE_CANDIDATES)).all()
+            extra = [row for row in titled if row.id not in seen and match.accepts(row.search_text)]
+            if extra:
+                rows = _ordered([*rows, *extra], sort)
+        if not rows:
             return Result(0, [], self._facets(query, filters, match, []), approximate=False)
-        groups = self._cube([D.id.in_(ids)])
-        score = self._score(query, total) if terms else literal(0)
-        order = {
-            "rating": [D.rating.desc().nulls_last(), score.desc()],
-            "price": [D.price_min.asc().nulls_last(), score.desc()],
-            "newest": [D.created_at.desc()],
-        }.get(sort, [score.desc()])
-        rows = db.session.execute(
-            select(D.doc_type, D.object_id, D.title, D.keywords_text, D.body_text, D.city, D.price_min, D.currency,
-                   D.rating, D.search_text)
-            .where(D.id.in_(ids)).order_by(*order, D.created_at.desc(), D.id.desc())
-            .limit(query.per_page).offset(query.offset)).all()
+        page = [row.id for row in rows[query.offset:query.offset + query.per_page]]
+        texts = {row.id: row for row in db.session.execute(
+            select(D.id, D.doc_type, D.object_id, D.title, D.keywords_text, D.body_text, D.city, D.price_min,
+                   D.currency, D.rating, D.search_text).where(D.id.in_(page)))} if page else {}
         hits = []
-        for row in rows:
+        for row in (texts[row_id] for row_id in page):
             words = list(terms) + [w for w in expansions if w in row.search_text]
             hits.append(Hit(row.doc_type, row.object_id, row.title, row.keywords_text, row.body_text, words,
                             row.city, row.price_min, row.currency, row.rating))
-        return Result(total, hits, self._facets(query, filters, match, groups), approximate=capped)
+        return Result(len(rows), hits, self._facets(query, filters, match, self._groups(rows)), approximate=capped)
 
     def suggest(self, prefix: str, limit: int) -> list[str]:
         wanted = " ".join(query_terms(prefix))

@@ -9,9 +9,8 @@ and cannot be plain metadata, so they are attached as DDL events (the migration 
 - SQLite: an FTS5 virtual table with the trigram tokenizer over `search_text`, external content,
   kept in sync by three triggers;
 - PostgreSQL: the pg_trgm extension, a GIN trigram index on `search_text` (substring LIKE) and a
-  GIN trigram index on `search_term.word` (typo tolerance). Full-text `ts_rank` refines the order
-  of selective queries only and needs no index. The pg_trgm extension is created before `search_document`;
-  the migration must create it before either table's indexes.
+  GIN trigram index on `search_term.word` (typo tolerance). The pg_trgm extension is created before
+  `search_document`; the migration must create it before either table's indexes.
 """
 
 from __future__ import annotations

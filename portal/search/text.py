@@ -98,6 +98,11 @@ def similarity(term: str, word: str) -> float:
 _VOCABULARY_WORD = re.compile(rf"[^\W\d_]{{{FUZZY_MIN_LENGTH},40}}")
 
 
+def vocabulary_shaped(term: str) -> bool:
+    """Whether a normalised term could be a vocabulary word (letters only, no CJK)."""
+    return bool(_VOCABULARY_WORD.fullmatch(term)) and not has_cjk(term)
+
+
 def vocabulary(text: str) -> set[str]:
     """The words of a normalised text that typo tolerance may expand to (no CJK runs, no numbers)."""
     return {w for w in _VOCABULARY_WORD.findall(text) if not has_cjk(w)}

@@ -109,3 +109,31 @@ def test_a_facet_under_its_own_filter_is_cached_per_query(engine_backend, statem
     assert len(statements) < cold
     engine_backend.apply([document(3, "Kiln three", "ceramic", city="Foshan")], [])  # a write clears it
     assert engine_backend.search(query).facets["city"]["Foshan"] == 2
+
+
+def test_a_sort_orders_the_pool_of_newest_matches_and_counts_at_most_the_candidates(engine_backend, monkeypatch):
+    monkeypatch.setattr(builtin, "CANDIDATES", 5)
+    monkeypatch.setattr(builtin, "SORT_POOL", 20)
+    # the cheapest kiln is indexed first (the oldest row): within the pool, so it still comes first
+    engine_backend.apply([{**document(n, f"Kiln {n}", "ceramic"), "price_min": 1000 * (n + 1)}
+                          for n in range(12)], [])
+    found = engine_backend.search(SearchQuery(text="kiln", sort="price", per_page=5))
+    assert found.approximate and found.total == 5
+    assert [hit.price_min for hit in found.hits] == [1000, 2000, 3000, 4000, 5000]
+    monkeypatch.setattr(builtin, "SORT_POOL", 6)  # more matches than the pool: the newest six are sorted
+    pooled = engine_backend.search(SearchQuery(text="kiln", sort="price", per_page=5))
+    assert pooled.approximate and [hit.price_min for hit in pooled.hits] == [7000, 8000, 9000, 10000, 11000]
+
+
+def test_documents_whose_fields_tie_rank_by_how_often_the_term_occurs(engine_backend):
+    engine_backend.apply([document(1, "Kiln one", "glaze ceramic glaze"),
+                          document(2, "Kiln two", "ceramic tiles, ceramic cups, ceramic glaze")], [])
+    found = engine_backend.search(SearchQuery(text="ceramic"))
+    assert [hit.id for hit in found.hits] == [900_002, 900_001]  # not the newest first: three mentions
+
+
+def test_a_word_fused_with_chinese_text_is_found_although_the_vocabulary_lacks_it(engine_backend):
+    # "xylophonic供应链" is one letter run with CJK in it: not a vocabulary word (typo tolerance), still a match
+    engine_backend.apply([document(1, "Sound lab", "xylophonic供应链 studio")], [])
+    assert [hit.id for hit in engine_backend.search(SearchQuery(text="xylophonic")).hits] == [900_001]
+    assert [hit.id for hit in engine_backend.search(SearchQuery(text="xylophonic studio")).hits] == [900_001]
