@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
 
     configure_logging(app)
+    register_page_cache(app)
     trust_proxies(app)
     register_input_guard(app)
     register_extensions(app)
@@ -79,6 +80,14 @@ def configure_logging(app: Flask) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     app.logger.addFilter(redactor)
+
+
+def register_page_cache(app: Flask) -> None:
+    """Anonymous public pages kept a few seconds and revalidated by ETag (portal.pagecache); installed before
+    the proxy fix so that it sees the client's scheme and host."""
+    from portal import pagecache
+
+    pagecache.init_app(app)
 
 
 def trust_proxies(app: Flask) -> None:
@@ -108,6 +117,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    import portal.forms  # noqa: F401  (CSRF tokens made when a form is shown, not when it is built)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     with app.app_context():

@@ -74,6 +74,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Seconds an anonymous visitor's public page is kept and may be cached by browsers (portal.pagecache);
+        # 0 turns it off. Any database write makes kept pages stale at once.
+        "PAGE_CACHE_SECONDS": _int(env, "PAGE_CACHE_SECONDS", 10, errors),
         "ELASTICSEARCH_URL": env.get("ELASTICSEARCH_URL") or None,
         # Elasticsearch alias (a reindex builds a new index behind it), text analyzer (`cjk` is
         # built in; `smartcn` or `ik_max_word` when that plugin is installed), client timeout.

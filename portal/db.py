@@ -96,15 +96,19 @@ def write_recorded_uses() -> None:
     pending = g.pop("recorded_uses", None)
     if not pending:
         return
+    from portal.pagecache import ignoring_writes
+
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     try:
         if sqlite:
             db.session.execute(text_("PRAGMA busy_timeout=200"))
-        for (model, row_id, column), (now, interval) in pending.items():
-            stored = getattr(model, column)
-            db.session.execute(update(model).where(model.id == row_id, or_(stored.is_(None), stored < now - interval))
-                               .values({column: now}).execution_options(synchronize_session=False))
-        db.session.commit()
+        with ignoring_writes(db.session):  # no public page shows them
+            for (model, row_id, column), (now, interval) in pending.items():
+                stored = getattr(model, column)
+                db.session.execute(update(model).where(model.id == row_id,
+                                                       or_(stored.is_(None), stored < now - interval))
+                                   .values({column: now}).execution_options(synchronize_session=False))
+            db.session.commit()
     except OperationalError as error:
         db.session.rollback()
         logging.getLogger("portal.db").info("last-used times not recorded (database busy): %s", error.orig)

@@ -6,8 +6,11 @@ import weakref
 from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.form import _FlaskFormCSRF
 from wtforms import Field
 from wtforms import IntegerField as _WTFormsIntegerField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.core import Label
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
@@ -15,6 +18,36 @@ from wtforms.widgets import TextInput
 from portal.errors import PortalError
 from portal.inputs import INT_MAX
 from portal.money import DEFAULT_CURRENCY, MoneyInputError, currency_code, major_text, parse_major
+
+
+class LazyCSRFTokenField(CSRFTokenField):
+    """The CSRF token is made when the form is rendered (or its token read), not when the form is built.
+
+    WTForms makes it in `process`, so every page that builds a form it never shows (a booking form the
+    anonymous visitor does not see) put a token in the session and sent a cookie: the page differed per
+    visitor and could not be kept (portal.pagecache). Validation reads the submitted value, not this one."""
+
+    _token = None
+
+    @property
+    def current_token(self):
+        if self._token is None:
+            self._token = self.csrf_impl.generate_csrf_token(self)
+        return self._token
+
+    @current_token.setter
+    def current_token(self, value):
+        self._token = value
+
+    def process(self, *args, **kwargs):
+        super(CSRFTokenField, self).process(*args, **kwargs)  # the hidden field's own processing, no token yet
+
+
+class LazyFlaskFormCSRF(_FlaskFormCSRF):
+    field_class = LazyCSRFTokenField
+
+
+FlaskForm.Meta.csrf_class = LazyFlaskFormCSRF  # every form of the portal is a FlaskForm
 
 
 class IntegerField(_WTFormsIntegerField):

@@ -129,13 +129,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from portal.auth.forms import LocaleForm
+        from portal.auth.forms import LOCALE_CHOICES
 
         return {
             "nav_tree": nav_tree(),
             "html_lang": html_lang(),
             "current_locale": current_locale_code(),
-            "locale_form": LocaleForm(formdata=None, locale=current_locale_code()),
+            # The choices only: a form object would make a CSRF token, and with it a session for every visitor.
+            "locale_choices": LOCALE_CHOICES,
             "sandbox_payments": not app.config.get("STRIPE_SECRET_KEY"),
             "is_active_endpoint": lambda endpoint: request.endpoint == endpoint,
             "url_for": url_for,

@@ -44,6 +44,18 @@ def set_language():
     return redirect(safe_redirect_target(request.form.get("next") or referrer_path(), fallback))
 
 
+@bp.get("/language")
+def set_browser_language():
+    """An anonymous visitor's choice: this browser's language only (a cookie), so a GET without a CSRF token
+    (the worst a forged link can do is switch someone's display language). Signed-in people change the
+    language of their account with the POST above; here nothing of theirs changes."""
+    locale = request.args.get("locale")
+    if not current_user.is_authenticated and locale in current_app.config["LANGUAGES"]:
+        session[SESSION_KEY] = locale
+    fallback = None if current_user.is_authenticated else url_for("main.index")
+    return redirect(safe_redirect_target(request.args.get("next") or referrer_path(), fallback))
+
+
 @bp.get("/healthz")
 def health():
     """Liveness: the process answers. Cheap on purpose (a balancer calls it every few seconds); whether the

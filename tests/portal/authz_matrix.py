@@ -62,6 +62,7 @@ GET    /readyz                                                 public
 GET    /metrics                                                404   404   404   404   404   404   404   404   404   # METRICS_TOKEN unset; with it, its bearer token and no login (test_observability)
 GET    /dashboard                                              user
 POST   /language                                               public
+GET    /language                                               public
 GET    /admin/                                                 admin
 GET    /admin/audit                                            admin
 GET    /admin/users                                            admin
