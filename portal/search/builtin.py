@@ -22,10 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    Integer,
+    String,
     and_,
+    bindparam,
     case,
     column,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -77,6 +81,7 @@ TERM_FREQUENCY_CAP = 9  # occurrences of a term beyond this add nothing to the s
 FACET_CACHE_SECONDS = 60
 FUZZY_CANDIDATES = 2000
 BATCH = 500
+_SCORES: dict = {}  # (dialect, number of terms) -> score expression (BuiltinBackend._score)
 _FACET_COLUMNS = (D.id, D.doc_type, D.city, D.industries, D.languages, D.price_min)
 
 
@@ -103,6 +108,11 @@ class Match:
     def accepts(self, search_text: str) -> bool:
         """The same test in Python, for rows read by another index (the title prefix rows)."""
         return all(any(needle in search_text for needle in group) for group in self.groups)
+
+
+def _rows(statement, params: dict | None = None) -> list:
+    """Core execution in the session's transaction (the ORM's per-statement bookkeeping is not needed)."""
+    return db.session.connection().execute(statement, params or {}).all()
 
 
 def _needle(term: str) -> str:
@@ -319,23 +329,34 @@ class BuiltinBackend:
             expansions += words
         return Match(tuple(groups)), expansions
 
-    def _score(self, query: SearchQuery):
+    def _score(self, count: int):
         """Field weights (exact title 1000, title prefix 200, per term: title 30, keywords 10, text 1)
         and, to order documents whose fields tie, how often each term occurs (0.1 per occurrence, at
-        most TERM_FREQUENCY_CAP). Computed for the candidate rows only."""
-        normalised = query.normalised
-        least = func.min if self.dialect == "sqlite" else func.least
-        size = func.length if self.dialect == "sqlite" else func.octet_length  # PostgreSQL: bytes, no char count
-        score = (case((D.title_norm == normalised, 1000), else_=0)
-                 + case((D.title_norm.startswith(normalised, autoescape=True), 200), else_=0))
-        for term in query.terms:
-            occurrences = ((size(D.search_text) - size(func.replace(D.search_text, term, "")))
-                           // len(term.encode() if self.dialect == "postgresql" else term))
-            score = (score + case((self._position(D.title_norm, term) > 0, 30), else_=0)
-                     + case((self._position(D.keywords_norm, term) > 0, 10), else_=0)
-                     + case((self._position(D.search_text, term) > 0, 1), else_=0)
-                     + least(occurrences, TERM_FREQUENCY_CAP) * literal(0.1))
-        return score
+        most TERM_FREQUENCY_CAP). Computed for the candidate rows only. Built once per number of terms,
+        with bound parameters (`_score_params`): building it per search cost 1-3 ms."""
+        key = (self.dialect, count)
+        if key not in _SCORES:
+            least = func.min if self.dialect == "sqlite" else func.least
+            size = func.length if self.dialect == "sqlite" else func.octet_length  # PostgreSQL: bytes, no char count
+            score = (case((D.title_norm == bindparam("score_query", type_=String), 1000), else_=0)
+                     + case((D.title_norm.like(bindparam("score_prefix", type_=String), escape="\\"), 200), else_=0))
+            for i in range(count):
+                term, length = bindparam(f"score_t{i}", type_=String), bindparam(f"score_n{i}", type_=Integer)
+                occurrences = (size(D.search_text) - size(func.replace(D.search_text, term, ""))) // length
+                score = (score + case((self._position(D.title_norm, term) > 0, 30), else_=0)
+                         + case((self._position(D.keywords_norm, term) > 0, 10), else_=0)
+                         + case((self._position(D.search_text, term) > 0, 1), else_=0)
+                         + least(occurrences, TERM_FREQUENCY_CAP) * literal(0.1))
+            _SCORES[key] = score.label("score")
+        return _SCORES[key]
+
+    def _score_params(self, terms: list[str]) -> dict:
+        normalised = " ".join(terms)
+        params: dict = {"score_query": normalised, "score_prefix": _like_escape(normalised) + "%"}
+        for i, term in enumerate(terms):
+            params[f"score_t{i}"] = term
+            params[f"score_n{i}"] = len(term.encode()) if self.dialect == "postgresql" else len(term)
+        return params
 
     # ---- filters and facets ------------------------------------------------------------------
 
@@ -414,12 +435,12 @@ class BuiltinBackend:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    def _matching(self, columns, criteria: list, match: Match | None, limit: int, order=None) -> list:
-        """At most `limit` + 1 rows of matching documents, newest indexed first (without a match: in
-        `order`). The database stops after them: on SQLite the FTS5 table yields its matches in rowid
-        order and stops at the LIMIT (its doclists are read incrementally); on PostgreSQL the planner walks
-        the primary key backwards and filters, or reads the trigram index for rarer terms. Expressions
-        in `columns` (the score) are computed for these rows only."""
+    def _statement(self, columns, criteria: list, match: Match | None, limit: int, order=None):
+        """At most `limit` rows of matching documents, newest indexed first (without a match: in `order`).
+        The database stops after them: on SQLite the FTS5 table yields its matches in rowid order and stops
+        at the LIMIT (its doclists are read incrementally); on PostgreSQL the planner walks the primary key
+        backwards and filters, or reads the trigram index for rarer terms. Expressions in `columns` (the
+        score) are computed for these rows only."""
         if match is None:
             statement = select(*columns).where(*criteria).order_by(*(order or []), D.id.desc())
         elif self.dialect == "sqlite":
@@ -429,19 +450,34 @@ class BuiltinBackend:
                          .order_by(FTS.c.rowid.desc()))
         else:
             statement = select(*columns).where(*criteria, match.clause()).order_by(D.id.desc())
-        return db.session.execute(statement.limit(limit + 1)).all()
+        return statement.limit(limit)
+
+    def _matching(self, columns, criteria: list, match: Match | None, limit: int, order=None,
+                  params: dict | None = None) -> list:
+        """The first `limit` + 1 rows of `_statement` (one more tells whether there are more)."""
+        return _rows(self._statement(columns, criteria, match, limit + 1, order), params)
+
+    def _pooled(self, criteria: list, match: Match, pool: int, limit: int, sort: str) -> tuple[list[int], bool]:
+        """The ids of the first `limit` of the newest `pool` matches in the sort's order (ties newest
+        first), and whether the pool held more than `limit`: sorted in the database, one statement."""
+        pooled = self._statement([D.id, D.price_min, D.rating, D.created_at], criteria, match, pool).subquery()
+        key = {"rating": [pooled.c.rating.desc().nulls_last()], "price": [pooled.c.price_min.asc().nulls_last()],
+               "newest": []}[sort]
+        rows = _rows(select(pooled.c.id, func.count().over()).order_by(
+            *key, pooled.c.created_at.desc(), pooled.c.id.desc()).limit(limit))
+        return [row[0] for row in rows], bool(rows) and rows[0][1] > limit
 
     def _unknown(self, terms: list[str]) -> bool:
         """PostgreSQL: whether a term is a word no document has, so that the exact match would find nothing
         after rechecking every row that shares its trigrams (or walking the whole table). A term of four or
         more letters lies inside one of the texts' letter runs, and those are the vocabulary (search_term,
         with its own trigram index). Typo tolerance then starts at once: it keeps the term itself as one of
-        the alternatives, so nothing the exact match would find is lost."""
-        for term in terms:
-            if len(term) >= FUZZY_MIN_LENGTH and vocabulary_shaped(term):
-                if db.session.scalar(select(T.word).where(_contains(T.word, term)).limit(1)) is None:
-                    return True
-        return False
+        the alternatives, so nothing the exact match would find is lost. One statement for all terms."""
+        words = [t for t in terms if len(t) >= FUZZY_MIN_LENGTH and vocabulary_shaped(t)]
+        if not words:
+            return False
+        known = _rows(select(*[exists(select(T.word).where(_contains(T.word, w))) for w in words]))[0]
+        return not all(known)
 
     def search(self, query: SearchQuery) -> Result:
         """Match, then rank a bounded candidate set: the newest CANDIDATES matches (with their score and
@@ -465,37 +501,43 @@ class BuiltinBackend:
             capped = len(rows) > limit
             rows = _ordered(rows[:limit], sort)
         else:
-            scored = [*columns, self._score(query).label("score")]
+            scored = [*columns, self._score(len(terms))]
+            params = self._score_params(terms)
             relevance = sort == "relevance"
             pool = limit if relevance else max(limit, SORT_POOL)
             match = self._exact(terms)
             if self.dialect == "postgresql" and self._unknown(terms):
                 match, expansions = self._fuzzy(terms)
-            rows = self._matching(scored if relevance else unscored, criteria, match, pool)
+
+            def find() -> tuple[list, bool]:
+                if relevance:  # the newest `limit` matches, by score
+                    found = self._matching(scored, criteria, match, limit, params=params)
+                    return _ordered(found[:limit], sort), len(found) > limit
+                # the pool in the sort's order (ties newest first), cut, then scored
+                kept, more = self._pooled(criteria, match, pool, limit, sort)
+                return (_ordered(_rows(select(*scored).where(D.id.in_(kept)), params), sort) if kept else []), more
+
+            rows, capped = find()
             if not rows and not expansions and any(len(t) >= FUZZY_MIN_LENGTH for t in terms):
                 match, expansions = self._fuzzy(terms)
-                rows = self._matching(scored if relevance else unscored, criteria, match, pool)
-            capped = len(rows) > limit
-            if relevance:  # the newest `limit` matches, by score
-                rows = _ordered(rows[:limit], sort)
-            elif rows:  # the pool in the sort's order (ties newest first), cut, then scored
-                kept = [row.id for row in _ordered(rows[:pool], sort)[:limit]]
-                rows = _ordered(db.session.execute(select(*scored).where(D.id.in_(kept))).all(), sort)
+                rows, capped = find()
         if capped and terms and sort == "relevance":  # the best title matches are never left out
             normalised = query.normalised
             seen = {row.id for row in rows}
-            # the title index first (a filter's own index could make the planner scan all its rows)
-            prefixed = (select(D.id).where(D.title_norm >= normalised, D.title_norm < normalised + "\U0010ffff")
-                        .order_by(D.title_norm).limit(TITLE_SCAN))
-            titled = db.session.execute(select(*scored, D.search_text).where(D.id.in_(prefixed), *criteria)
-                                        .limit(TITLE_CANDIDATES)).all()
+            # the title index alone first (with a filter in the same statement, SQLite's planner would
+            # rather walk the filter's index); usually no title starts with the query and that is all
+            prefixed = [row[0] for row in _rows(select(D.id).where(
+                D.title_norm >= normalised, D.title_norm < normalised + "\U0010ffff")
+                .order_by(D.title_norm).limit(TITLE_SCAN))]
+            titled = _rows(select(*scored, D.search_text).where(D.id.in_(prefixed), *criteria)
+                           .order_by(D.title_norm).limit(TITLE_CANDIDATES), params) if prefixed else []
             extra = [row for row in titled if row.id not in seen and match.accepts(row.search_text)]
             if extra:
                 rows = _ordered([*rows, *extra], sort)
         if not rows:
             return Result(0, [], self._facets(query, filters, match, []), approximate=False)
         page = [row.id for row in rows[query.offset:query.offset + query.per_page]]
-        texts = {row.id: row for row in db.session.execute(
+        texts = {row.id: row for row in _rows(
             select(D.id, D.doc_type, D.object_id, D.title, D.keywords_text, D.body_text, D.city, D.price_min,
                    D.currency, D.rating, D.search_text).where(D.id.in_(page)))} if page else {}
         hits = []
