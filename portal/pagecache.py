@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from flask import Flask, g, request, session
 
 log = logging.getLogger("portal.pagecache")
-access_log = logging.getLogger("portal.access")
+access_log = logging.getLogger("portal.request")  # the access log of portal.observability
 
 HEADER = "X-Portal-Page-Cache"  # after-request -> middleware: "this response may be kept" (never sent out)
 GENERATION_KEY = "portal:pagecache:generation"
@@ -181,6 +181,14 @@ def anonymous_request(environ: dict, app: Flask) -> bool:
     return True
 
 
+def carries_secret() -> bool:
+    """A URL with a secret in it (confirmation, reset, invitation, unsubscribe tokens) is never kept: its
+    page is for one person, and a kept page's access log line would show the path unmasked."""
+    from portal.observability import _SECRET_ARG
+
+    return any(_SECRET_ARG.search(name) for name in (request.view_args or {}))
+
+
 def mark_cacheable(response):
     """After request: an anonymous GET whose 200 wrote nothing gets an ETag and public caching headers,
     and the middleware may keep it."""
@@ -193,7 +201,7 @@ def mark_cacheable(response):
             or not anonymous_request(request.environ, app)
             or response.mimetype not in CACHEABLE_TYPES or response.is_streamed or response.direct_passthrough
             or "Cache-Control" in response.headers or "Set-Cookie" in response.headers
-            or session.modified or g.get("page_cache_wrote")):
+            or session.modified or g.get("page_cache_wrote") or carries_secret()):
         return response
     response.add_etag()
     response.headers["Cache-Control"] = f"public, max-age={seconds}"
@@ -268,10 +276,14 @@ class PageCache:
         else:
             status, body = entry.status, entry.body
         start_response(status, headers)
-        access_log.info("%s %s %s %.1fms (page cache)", "GET", environ.get("PATH_INFO", ""), status[:3],
-                        (time.perf_counter() - started) * 1000,
-                        extra={"method": "GET", "path": environ.get("PATH_INFO", ""), "endpoint": "page_cache",
-                               "status": int(status[:3]), "duration_ms": 0.0})
+        from portal.observability import REQUEST_LATENCY
+
+        duration = time.perf_counter() - started
+        REQUEST_LATENCY.labels("page_cache", "GET", f"{status[0]}xx").observe(duration)
+        path = environ.get("PATH_INFO", "")
+        access_log.info("GET %s %s %.1fms (page cache)", path, status[:3], duration * 1000,
+                        extra={"method": "GET", "path": path, "endpoint": "page_cache", "status": int(status[:3]),
+                               "duration_ms": round(duration * 1000, 1)})
         return [body]
 
     def fill(self, key: str, seconds: int, environ: dict, start_response: Callable) -> Iterable[bytes]:
