@@ -54,6 +54,10 @@ class SearchDocument(db.Model):
         UniqueConstraint("doc_type", "object_id"),
         Index("ix_search_document_doc_type_created_at", "doc_type", "created_at"),
         Index("ix_search_document_title_norm", "title_norm"),
+        # PostgreSQL walks it backwards for a type and a city filter together (newest matches of one type in
+        # one city: 2 ms instead of 30-40 ms along the primary key at 100,000 documents). SQLite reads the
+        # FTS5 table in rowid order instead and needs none.
+        Index("ix_search_document_doc_type_city_id", "doc_type", "city", "id").ddl_if(dialect="postgresql"),
         Index("ix_search_document_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
