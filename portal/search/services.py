@@ -92,6 +92,7 @@ def _search_free(query: SearchQuery, available: registry.DocumentType) -> Result
     backend = get_backend()
     kept: list[Hit] = []
     checked = matching = 0
+    more = False  # the backend counted only part of the matches (the built-in one: its candidate bound)
     number = 1
     size = min(AVAILABILITY_BATCH, AVAILABILITY_LIMIT)
     while checked < AVAILABILITY_LIMIT:
@@ -104,7 +105,8 @@ def _search_free(query: SearchQuery, available: registry.DocumentType) -> Result
         kept += [h for h in hits if h.id in objects and available.available(objects[h.id], query.free_from,
                                                                             query.free_to)]
         checked += len(hits)
-        if len(candidates.hits) < size or checked >= matching:
+        more = candidates.approximate
+        if len(candidates.hits) < size or (checked >= matching and not more):
             break
         number += 1
     cities = Counter(h.city for h in kept if h.city)
@@ -117,7 +119,7 @@ def _search_free(query: SearchQuery, available: registry.DocumentType) -> Result
     facets = {"type": {available.name: len(kept)} if kept else {}, "city": dict(cities.most_common()),
               "industry": {}, "language": {}, "price": dict(prices.most_common())}
     return Result(len(kept), kept[query.offset:query.offset + query.per_page], facets,
-                  approximate=matching > checked)
+                  approximate=matching > checked or more)
 
 
 def availability_supported() -> bool:

@@ -228,6 +228,27 @@ def test_free_window_beyond_the_limit_says_it_is_approximate(factories, search_a
     assert search_api(q="mill", free_from=wednesday.isoformat()).get_json()["approximate"] is False
 
 
+def test_free_window_checks_past_the_built_in_candidate_bound(factories, search_api, index_now, wednesday,
+                                                             monkeypatch, backend):
+    """The built-in backend counts at most CANDIDATES matches ("at least"): the availability check still
+    pages on to its own limit and stays approximate while the backend's total is."""
+    if backend != "builtin":
+        pytest.skip("the built-in backend's candidate bound")
+    from portal.search import builtin
+
+    for index in range(6):  # the word in the description: no title starts with it (those are always ranked)
+        ResourceFactory(name=f"Unit {index}", description="A manual lathe.")
+    index_now()
+    monkeypatch.setattr(builtin, "CANDIDATES", 2)
+    monkeypatch.setattr(services, "AVAILABILITY_BATCH", 2)
+    monkeypatch.setattr(services, "AVAILABILITY_LIMIT", 4)
+    body = search_api(q="lathe", free_from=wednesday.isoformat()).get_json()
+    assert body["approximate"] is True and body["total"] == 4
+    monkeypatch.setattr(services, "AVAILABILITY_LIMIT", 10)
+    body = search_api(q="lathe", free_from=wednesday.isoformat()).get_json()
+    assert body["approximate"] is False and body["total"] == 6
+
+
 # ---- the page: facet bars, filters kept in the URL ---------------------------------------------
 
 def test_the_page_draws_facet_bars_and_keeps_filters_in_links(rated, client, index_now):
