@@ -81,6 +81,10 @@ TERM_FREQUENCY_CAP = 9  # occurrences of a term beyond this add nothing to the s
 FACET_CACHE_SECONDS = 60
 FUZZY_CANDIDATES = 2000
 BATCH = 500
+# Terms found inside a vocabulary word, per process (the vocabulary only grows; after a reindex a stale entry
+# costs one exact scan, nothing else): most searches then need no vocabulary statement.
+_KNOWN: set[str] = set()
+KNOWN_CACHE_SIZE = 10_000
 _SCORES: dict = {}  # (dialect, number of terms) -> score expression (BuiltinBackend._score)
 _FACET_COLUMNS = (D.id, D.doc_type, D.city, D.industries, D.languages, D.price_min)
 
@@ -130,15 +134,14 @@ def _bucket(price: int | None) -> int:
 
 def _ordered(rows: list, sort: str) -> list:
     """Candidate rows in the result order: by relevance (score), rating or price (then score), or date;
-    ties newest first. Stable sorts, least significant key first."""
-    rows = sorted(rows, key=lambda row: row.id, reverse=True)
-    rows.sort(key=lambda row: row.created_at, reverse=True)
+    ties newest first."""
     if sort == "newest":
-        return rows
-    rows.sort(key=lambda row: row.score, reverse=True)
-    if sort == "rating":
-        rows.sort(key=lambda row: (row.rating is None, -(row.rating or 0)))
-    elif sort == "price":
+        return sorted(rows, key=lambda row: (row.created_at, row.id), reverse=True)
+    if sort == "rating":  # rated first, best first
+        return sorted(rows, key=lambda row: (row.rating is not None, row.rating or 0, row.score, row.created_at,
+                                             row.id), reverse=True)
+    rows = sorted(rows, key=lambda row: (row.score, row.created_at, row.id), reverse=True)
+    if sort == "price":  # cheapest first, unpriced last (a stable sort keeps the score order within a price)
         rows.sort(key=lambda row: (row.price_min is None, row.price_min or 0))
     return rows
 
@@ -389,9 +392,9 @@ class BuiltinBackend:
         """The candidate rows grouped by every facet at once: (type, city, industries, languages, price
         bucket, count). Totals and facets are sums over these groups (counted here, not in SQL: the rows
         are already fetched and at most CANDIDATES)."""
-        counter: Counter[tuple] = Counter()
-        for row in rows:
-            counter[(row.doc_type, row.city, row.industries, row.languages, _bucket(row.price_min))] += 1
+        # by position: every candidate statement starts with _FACET_COLUMNS (id, type, city, industries,
+        # languages, price)
+        counter = Counter((row[1], row[2], row[3], row[4], _bucket(row[5])) for row in rows)
         return [(*key, n) for key, n in counter.items()]
 
     @staticmethod
@@ -473,10 +476,13 @@ class BuiltinBackend:
         more letters lies inside one of the texts' letter runs, and those are the vocabulary (search_term,
         with its own trigram index). Typo tolerance then starts at once: it keeps the term itself as one of
         the alternatives, so nothing the exact match would find is lost. One statement for all terms."""
-        words = [t for t in terms if len(t) >= FUZZY_MIN_LENGTH and vocabulary_shaped(t)]
+        words = [t for t in terms if len(t) >= FUZZY_MIN_LENGTH and vocabulary_shaped(t) and t not in _KNOWN]
         if not words:
             return False
         known = _rows(select(*[exists(select(T.word).where(_contains(T.word, w))) for w in words]))[0]
+        if len(_KNOWN) > KNOWN_CACHE_SIZE:
+            _KNOWN.clear()
+        _KNOWN.update(word for word, found in zip(words, known, strict=True) if found)
         return not all(known)
 
     def search(self, query: SearchQuery) -> Result:
