@@ -736,7 +736,18 @@ def main() -> None:
     ap.add_argument("--booking-seconds", type=float, default=10)
     ap.add_argument("--booking-rounds", type=int, default=3)
     ap.add_argument("--workdir", help="keep logs, state and wrk output here (default: a temp dir)")
+    ap.add_argument("--from-json", help="measure nothing: render the section again from a saved platform.json")
     args = ap.parse_args()
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        for db in data["databases"]:  # JSON object keys are strings
+            db["scales"] = {int(k): v for k, v in db["scales"].items()}
+        section = render(data)
+        if args.write:
+            write_section(Path(args.write), section)
+        else:
+            print(section)
+        return
     args.databases = args.databases or ("sqlite" if args.quick else "sqlite,postgresql")
     args.scales = args.scales or ("1,10" if args.quick else "1,10,100")
     args.wrk_seconds = args.wrk_seconds or (2 if args.quick else 4)
