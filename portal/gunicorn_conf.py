@@ -18,6 +18,10 @@ import tempfile
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
 
+# Imported here, once, in the master: importing it first inside child_exit while a worker was exiting
+# at shutdown once failed as a partially initialised module.
+from prometheus_client import multiprocess  # noqa: E402
+
 wsgi_app = "portal:create_app()"
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -55,6 +59,4 @@ def on_starting(server) -> None:
 
 
 def child_exit(server, worker) -> None:
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)

@@ -7,6 +7,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from portal.exports import csv_safe
 from portal.extensions import db
 from portal.organisations.models import Organisation, OrganisationKind
 from resources import availability
-from resources.models import Booking, BookingStatus, Resource
+from resources.models import Booking, BookingStatus, OpeningHours, Resource
 
 STATEMENT_ZONE = "Asia/Shanghai"  # months of a statement are calendar months in China time
 CHARGED = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
@@ -166,29 +167,34 @@ class IdleResource:
 IDLE_DAYS = 14
 IDLE_WINDOWS = 6  # free windows shown per resource
 IDLE_CACHE_SECONDS = 60
-IDLE_BATCH = 500  # resources whose calendars are read together (three statements per batch)
 
 
 def _idle_rows(days: int, per_resource: int) -> list[dict]:
-    """Every published company resource with free time, most free first, as plain values (cacheable):
-    the calendars are read in batches (availability.free_intervals_many), never one resource at a time."""
+    """Every published company resource with free time, most free first, as plain values (cacheable).
+
+    Five statements whatever the number of resources: their scheduling columns, their opening hours, and
+    (availability.free_intervals_many) the exceptions, closures and bookings of the window, each one
+    query over the same SELECT of ids. No entity of the page is loaded here (its prices and photos would
+    be loaded too): light records carry what the calendar arithmetic reads."""
     now = utcnow().astimezone(UTC).replace(second=0, microsecond=0)
     end = now + timedelta(days=days)
-    rows, last_id = [], 0
-    while True:
-        batch = db.session.scalars(
-            select(Resource).join(Organisation, Resource.organisation_id == Organisation.id)
-            .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY, Resource.id > last_id)
-            .order_by(Resource.id).limit(IDLE_BATCH)).all()
-        if not batch:
-            break
-        free = availability.free_intervals_many(batch, now, end)
-        for resource in batch:
-            windows = [(a, b) for a, b in free[resource.id] if (b - a) >= timedelta(minutes=resource.min_minutes)]
-            if windows:
-                rows.append({"id": resource.id, "free": availability.total_minutes(windows),
-                             "windows": [[a.isoformat(), b.isoformat()] for a, b in windows[:per_resource]]})
-        last_id = batch[-1].id
+    eligible = (select(Resource.id).join(Organisation, Resource.organisation_id == Organisation.id)
+                .where(Resource.published.is_(True), Organisation.kind == OrganisationKind.COMPANY))
+    hours: dict[int, list[OpeningHours]] = {}
+    for row in db.session.scalars(select(OpeningHours).where(OpeningHours.resource_id.in_(eligible))):
+        hours.setdefault(row.resource_id, []).append(row)
+    calendars = [SimpleNamespace(id=row.id, timezone=row.timezone, buffer_minutes=row.buffer_minutes,
+                                 min_minutes=row.min_minutes, opening_hours=hours.get(row.id, []))
+                 for row in db.session.execute(
+                     select(Resource.id, Resource.timezone, Resource.buffer_minutes, Resource.min_minutes)
+                     .where(Resource.id.in_(eligible)).order_by(Resource.id))]
+    free = availability.free_intervals_many(calendars, now, end, among=eligible)
+    rows = []
+    for resource in calendars:
+        windows = [(a, b) for a, b in free[resource.id] if (b - a) >= timedelta(minutes=resource.min_minutes)]
+        if windows:
+            rows.append({"id": resource.id, "free": availability.total_minutes(windows),
+                         "windows": [[a.isoformat(), b.isoformat()] for a, b in windows[:per_resource]]})
     rows.sort(key=lambda row: (-row["free"], row["id"]))
     return rows
 
