@@ -36,6 +36,7 @@ HEADER = "X-Portal-Page-Cache"  # after-request -> middleware: "this response ma
 GENERATION_KEY = "portal:pagecache:generation"
 MAX_ENTRIES = 512
 MAX_BODY = 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024  # per process: the worker's memory stays bounded whatever is asked
 MAX_KEY_PART = 200
 EXCLUDED_ENDPOINTS = {"static", "main.health", "main.ready", "observability.metrics", "images.serve"}
 CACHEABLE_TYPES = ("text/html", "application/json")
@@ -233,6 +234,7 @@ class PageCache:
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.lock = threading.Lock()
         self.hits = self.misses = 0
+        self.bytes = 0
 
     def key(self, environ: dict) -> str | None:
         language = environ.get("HTTP_ACCEPT_LANGUAGE", "")
@@ -254,8 +256,10 @@ class PageCache:
         with self.lock:
             entry = self.entries.get(key)
             if entry is not None and (entry.expires <= now or entry.generation != generation):
-                del self.entries[key]
+                self.bytes -= len(self.entries.pop(key).body)
                 entry = None
+            elif entry is not None:
+                self.entries.move_to_end(key)  # least recently served goes first
         if entry is not None:
             self.hits += 1
             return self.serve(entry, environ, start_response, now)
@@ -311,15 +315,17 @@ class PageCache:
             entry = Entry(generation, time.monotonic() + seconds, captured["status"], headers, body,
                           etag.strip('W/"'))
             with self.lock:
+                old = self.entries.pop(key, None)
+                self.bytes += len(body) - (len(old.body) if old is not None else 0)
                 self.entries[key] = entry
-                self.entries.move_to_end(key)
-                while len(self.entries) > MAX_ENTRIES:
-                    self.entries.popitem(last=False)
+                while len(self.entries) > MAX_ENTRIES or self.bytes > MAX_BYTES:
+                    self.bytes -= len(self.entries.popitem(last=False)[1].body)
         return [body]
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.bytes = 0
 
 
 def init_app(app: Flask) -> None:

@@ -120,3 +120,18 @@ def test_hosts_share_the_generation_through_redis(page_cache, app, client, facto
             app.config["REDIS_URL"] = None
             app.extensions.pop("portal.redis", None)
             db.session.rollback()
+
+
+def test_a_process_keeps_a_bounded_number_of_bytes(page_cache, client, monkeypatch):
+    from portal import pagecache
+
+    size = len(client.get("/organisations/").get_data())
+    monkeypatch.setattr(pagecache, "MAX_BYTES", int(size * 2.5))
+    for page in range(2, 6):
+        client.get(f"/organisations/?page={page}")
+    assert len(page_cache.entries) == 2 and page_cache.bytes <= pagecache.MAX_BYTES
+    with counted_statements() as newest:
+        client.get("/organisations/?page=5")
+    with counted_statements() as evicted:
+        client.get("/organisations/")
+    assert len(newest) == 0 and len(evicted) > 0
