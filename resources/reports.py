@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.cache import cached
+from portal.cache import cached_slice
 from portal.db import utcnow
 from portal.exports import csv_safe
 from portal.extensions import db
@@ -205,12 +205,12 @@ def idle_capacity(page: int = 1, per_page: int = 20, days: int = IDLE_DAYS,
     booking length) from now to `days` ahead, most free time first, and how many there are. The ranking
     is a public aggregate over every calendar, kept for IDLE_CACHE_SECONDS (shared through Redis when
     configured); a page then loads only its own resources."""
-    rows = cached(f"resources:idle:{days}:{per_resource}", IDLE_CACHE_SECONDS, lambda: _idle_rows(days, per_resource))
-    window = rows[(page - 1) * per_page:page * per_page]
+    window, total = cached_slice(f"resources:idle:{days}:{per_resource}", IDLE_CACHE_SECONDS,
+                                 lambda: _idle_rows(days, per_resource), (page - 1) * per_page, page * per_page)
     resources = {r.id: r for r in db.session.scalars(
         select(Resource).where(Resource.id.in_([row["id"] for row in window]))
         .options(selectinload(Resource.organisation)))} if window else {}
     items = [IdleResource(resources[row["id"]], [(datetime.fromisoformat(a), datetime.fromisoformat(b))
                                                  for a, b in row["windows"]], row["free"])
              for row in window if row["id"] in resources]
-    return items, len(rows)
+    return items, total

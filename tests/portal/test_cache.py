@@ -51,6 +51,29 @@ def test_hosts_share_the_value_through_redis_and_do_without_it(caching, tmp_path
             caching.extensions.pop("portal.redis", None)
 
 
+def test_a_long_ranking_is_read_a_page_at_a_time(caching, tmp_path):
+    """The idle ranking of every resource is kept once; a page (the home page shows 4 rows) reads its own
+    rows, not the whole list (with Redis: LRANGE), and the total comes with it."""
+    calls = []
+    ranking = [{"id": n, "free": 1000 - n} for n in range(50)]
+    with redis_server(tmp_path) as server:
+        caching.config["REDIS_URL"] = server.url
+        try:
+            with caching.test_request_context():
+                page, total = cache.cached_slice("ranking", 60, lambda: calls.append(1) or ranking, 0, 4)
+                assert page == ranking[:4] and total == 50
+                cache._local.clear()  # another host
+                page, total = cache.cached_slice("ranking", 60, lambda: calls.append(1) or [], 20, 24)
+                assert page == ranking[20:24] and total == 50 and len(calls) == 1
+                assert cache.cached_slice("ranking", 60, lambda: [], 48, 60) == (ranking[48:], 50)
+                server.stop()  # Redis down: this process computes and keeps the list
+                assert cache.cached_slice("ranking", 60, lambda: calls.append(1) or ranking[:3], 0, 2) == \
+                    (ranking[:2], 3)
+        finally:
+            caching.config["REDIS_URL"] = None
+            caching.extensions.pop("portal.redis", None)
+
+
 def test_the_idle_ranking_is_cached_and_the_home_figures_too(caching, client, factories):
     company = factories.OrganisationFactory(kind="company")
     ResourceFactory(organisation=company, opening_hours=[(d, "08:00", "20:00") for d in range(7)])
@@ -68,7 +91,7 @@ def test_the_idle_ranking_is_cached_and_the_home_figures_too(caching, client, fa
 @pytest.mark.parametrize("path", ["/resources/idle", "/api/v1/resources/idle-capacity", "/"])
 def test_idle_capacity_pages_cost_the_same_with_more_resources(client, factories, path):
     """Without the cache (as tests run), each request ranks every calendar: still a fixed number of
-    statements, however many resources there are (three per batch of 500 resources, not three each)."""
+    statements, however many resources there are (one query per table, whatever the number)."""
     company = factories.OrganisationFactory(kind="company")
 
     def add(count: int) -> None:

@@ -23,6 +23,18 @@ def test_catalogue_filters_by_kind_and_city(client, resource_factories):
     assert "Additive lab" in html and "Laser cutter" not in html
 
 
+def test_the_catalogue_is_paged_and_every_resource_can_be_reached(client, resource_factories):
+    """It showed the first 200 resources and no way to the rest; now 24 per page with pages."""
+    for number in range(30):
+        resource_factories.ResourceFactory(name=f"Paged bench {number:02d}", kind="equipment")
+    first = client.get("/resources/?kind=equipment").get_data(as_text=True)
+    assert first.count('data-resource-id="') == 24
+    assert "Paged bench 00" in first and "Paged bench 24" not in first
+    assert "Page 1 of 2" in first and 'href="/resources/?page=2&amp;kind=equipment"' in first
+    second = client.get("/resources/?kind=equipment&page=2").get_data(as_text=True)
+    assert second.count('data-resource-id="') == 6 and "Paged bench 29" in second
+
+
 def test_detail_page_shows_the_full_price_table_hours_and_rules(client, resource_factories):
     resource = resource_factories.ResourceFactory(
         name="5-axis CNC", requires_qualification=True, min_minutes=120, buffer_minutes=60,
