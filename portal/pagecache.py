@@ -208,7 +208,8 @@ def mark_cacheable(response):
     response.headers["Cache-Control"] = f"public, max-age={seconds}"
     response.vary.add("Cookie")
     response.vary.add("Accept-Language")
-    response.headers[HEADER] = g.get("page_cache_generation") or ""
+    if g.get("page_cache_generation"):  # the middleware is listening (it strips the header)
+        response.headers[HEADER] = g.page_cache_generation
     return response.make_conditional(request)
 
 

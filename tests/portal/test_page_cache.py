@@ -30,6 +30,7 @@ def test_a_second_anonymous_visitor_gets_the_kept_page_without_a_statement(page_
     assert {"Cookie", "Accept-Language"} <= set(first.vary)
     assert first.headers["ETag"]
     assert "Set-Cookie" not in first.headers  # nothing per visitor: no session, no CSRF token
+    assert "X-Portal-Page-Cache" not in first.headers  # the app's note to the middleware stays inside
     with counted_statements() as statements:
         second = client.get("/organisations/")
     assert len(statements) == 0
@@ -112,7 +113,8 @@ def test_hosts_share_the_generation_through_redis(page_cache, app, client, facto
                 client.get("/organisations/")
             assert len(fresh) > 0
             server.stop()  # Redis down: pages are not kept (freshness unknown), and still served
-            assert client.get("/organisations/").status_code == 200
+            down = client.get("/organisations/")
+            assert down.status_code == 200 and "X-Portal-Page-Cache" not in down.headers
             with counted_statements() as without:
                 client.get("/organisations/")
             assert len(without) > 0
