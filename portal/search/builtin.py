@@ -503,9 +503,14 @@ class BuiltinBackend:
         match: Match | None = None
         expansions: list[str] = []
         if not terms:
-            order = {"rating": [D.rating.desc().nulls_last()], "price": [D.price_min.asc().nulls_last()],
-                     "newest": [D.created_at.desc()]}[sort]
-            rows = self._matching(unscored, criteria, None, limit, order)
+            if sort == "newest":
+                rows = self._matching(unscored, criteria, None, limit, [D.created_at.desc()])
+            else:  # along the (price_min, id) or (rating, id) index, then the documents without one
+                key = D.price_min if sort == "price" else D.rating
+                rows = self._matching(unscored, [*criteria, key.is_not(None)], None, limit,
+                                      [key.asc() if sort == "price" else key.desc()])
+                if len(rows) <= limit:
+                    rows += self._matching(unscored, [*criteria, key.is_(None)], None, limit - len(rows))
             capped = len(rows) > limit
             rows = _ordered(rows[:limit], sort)
         else:

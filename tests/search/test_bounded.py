@@ -137,3 +137,16 @@ def test_a_word_fused_with_chinese_text_is_found_although_the_vocabulary_lacks_i
     engine_backend.apply([document(1, "Sound lab", "xylophonic供应链 studio")], [])
     assert [hit.id for hit in engine_backend.search(SearchQuery(text="xylophonic")).hits] == [900_001]
     assert [hit.id for hit in engine_backend.search(SearchQuery(text="xylophonic studio")).hits] == [900_001]
+
+
+def test_browsing_by_price_reads_the_cheapest_first_then_the_unpriced(engine_backend, monkeypatch):
+    monkeypatch.setattr(builtin, "CANDIDATES", 4)
+    engine_backend.apply([{**document(n, f"Bench {n}"), "price_min": None if n % 2 else 1000 * (10 - n)}
+                          for n in range(6)], [])  # priced: n=0, 2, 4 -> 10000, 8000, 6000
+    first = engine_backend.search(SearchQuery(text="", types=("resource",), sort="price", per_page=2))
+    assert [hit.price_min for hit in first.hits] == [6000, 8000] and first.approximate and first.total == 4
+    second = engine_backend.search(SearchQuery(text="", types=("resource",), sort="price", per_page=2, page=2))
+    assert [hit.price_min for hit in second.hits] == [10000, None]
+    everything = engine_backend.search(SearchQuery(text="", types=("resource",), sort="price"))
+    assert [hit.price_min for hit in everything.hits] == [6000, 8000, 10000, None, None, None]
+    assert not everything.approximate
