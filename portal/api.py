@@ -15,10 +15,10 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
 from portal.errors import Unauthorized, ValidationFailed
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 
 API_PREFIX = "/api/v1"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -184,10 +184,10 @@ def page_args() -> tuple[int, int]:
 
 
 def paginate(stmt: Select, serialize: Callable[[Any], dict]) -> dict:
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [serialize(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+    from portal.paging import page_of
+
+    found = page_of(stmt, *page_args())
+    return paged([serialize(row) for row in found.items], found.total, found.page, found.per_page)
 
 
 def paged(items: list[dict], total: int, page: int, per_page: int) -> dict:

@@ -2,7 +2,6 @@
 
 from flask import abort, jsonify
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from incubation import services
 from incubation.api.common import bp, mentor_json
@@ -21,7 +20,7 @@ from incubation.schemas.mentors import (
 from incubation.services import mentoring
 from portal.api import doc, iso, page_args, paged, read_body, read_query, require_login
 from portal.auth.models import Role
-from portal.extensions import db
+from portal.paging import page_of
 from portal.permissions import Permission, load, require_role
 
 
@@ -29,12 +28,10 @@ from portal.permissions import Permission, load, require_role
 @doc("List mentors", auth=False, query=MentorQuery, response=MentorOut)
 def mentor_list():
     args = read_query(MentorQuery)
-    page, per_page = page_args()
-    stmt = mentoring.mentors_stmt(args.expertise, args.language)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    mentors = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
-    slots = mentoring.free_slots_of(mentors)  # one statement for the page
-    return jsonify(paged([mentor_json(m, slots[m.id]) for m in mentors], total, page, per_page))
+    found = page_of(mentoring.mentors_stmt(args.expertise, args.language), *page_args(), unique=True)
+    slots = mentoring.free_slots_of(found.items)  # one statement for the page
+    return jsonify(paged([mentor_json(m, slots[m.id]) for m in found.items], found.total, found.page,
+                         found.per_page))
 
 
 @bp.get("/mentors/<int:profile_id>")

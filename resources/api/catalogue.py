@@ -4,12 +4,12 @@
 from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from portal.api import doc, page_args, paged, read_body, read_query, require_login
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.organisations.models import Organisation
+from portal.paging import page_of
 from portal.permissions import Permission, load, require
 from resources import bookings, services
 from resources.api.common import bp, resource_json
@@ -25,11 +25,10 @@ def resource_list():
     args = read_query(ResourceFilter)
     stmt = services.resources_query(kind=args.kind, city=args.city, organisation_id=args.organisation_id,
                                     viewer=current_user)
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    ratings = bookings.ratings_of([r.id for r in rows])  # one grouped statement for the page
-    return jsonify(paged([resource_json(r, ratings[r.id]) for r in rows], total, page, per_page))
+    found = page_of(stmt, *page_args())
+    ratings = bookings.ratings_of([r.id for r in found.items])  # one grouped statement for the page
+    return jsonify(paged([resource_json(r, ratings[r.id]) for r in found.items], found.total, found.page,
+                         found.per_page))
 
 
 @bp.post("/resources")

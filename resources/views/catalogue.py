@@ -5,7 +5,7 @@ from datetime import time
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.forms import EmptyForm
@@ -14,7 +14,7 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.forms import attach_errors
 from portal.organisations.models import Organisation
-from portal.paging import ListPage
+from portal.paging import page_of
 from portal.permissions import Permission, can, load, require
 from portal.schemas import from_form
 from resources import bookings, services
@@ -34,11 +34,8 @@ def index():
         kind = None
     city = (request.args.get("city") or "").strip() or None
     stmt = services.resources_query(kind=kind, city=city, viewer=current_user)
-    number = max(1, request.args.get("page", 1, type=int) or 1)
-    resources = db.session.scalars(stmt.limit(RESOURCES_PER_PAGE).offset((number - 1) * RESOURCES_PER_PAGE)).all()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return render_template("resources/index.html", resources=resources, kind=kind, city=city or "",
-                           page=ListPage(resources, number, RESOURCES_PER_PAGE, total),
+    page = page_of(stmt, max(1, request.args.get("page", 1, type=int) or 1), RESOURCES_PER_PAGE)
+    return render_template("resources/index.html", resources=page.items, kind=kind, city=city or "", page=page,
                            cities=services.cities(),
                            can_publish=current_user.is_authenticated
                            and bool(services.publishable_organisations(current_user)))
