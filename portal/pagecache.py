@@ -60,12 +60,16 @@ class Generation:
         self.path = os.path.join(app.instance_path, "page-cache.generation")
 
     def _redis(self):
-        if not self.app.config.get("REDIS_URL"):
+        url = self.app.config.get("REDIS_URL")
+        if not url:
             return None
-        from portal.jobs import get_redis
+        client = self.app.extensions.get("portal.redis", {}).get(url)  # the process's client (portal.jobs)
+        if client is None:
+            from portal.jobs import get_redis
 
-        with self.app.app_context():
-            return get_redis()
+            with self.app.app_context():  # once per process: every request asks
+                client = get_redis()
+        return client
 
     def current(self) -> str | None:
         """None when it cannot be known (then nothing is served from the cache)."""
@@ -234,7 +238,6 @@ class PageCache:
         self.generation = Generation(app)
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.lock = threading.Lock()
-        self.hits = self.misses = 0
         self.bytes = 0
 
     def key(self, environ: dict) -> str | None:
@@ -262,9 +265,7 @@ class PageCache:
             elif entry is not None:
                 self.entries.move_to_end(key)  # least recently served goes first
         if entry is not None:
-            self.hits += 1
             return self.serve(entry, environ, start_response, now)
-        self.misses += 1
         environ["portal.page_cache_generation"] = generation
         return self.fill(key, seconds, environ, start_response)
 

@@ -40,8 +40,7 @@ def set_language():
             from portal.schemas import from_form
 
             set_locale(current_user, from_form(LocaleChoice, form))
-    fallback = None if current_user.is_authenticated else url_for("main.index")
-    return redirect(safe_redirect_target(request.form.get("next") or referrer_path(), fallback))
+    return back_to(request.form.get("next"))
 
 
 @bp.get("/language")
@@ -52,8 +51,13 @@ def set_browser_language():
     locale = request.args.get("locale")
     if not current_user.is_authenticated and locale in current_app.config["LANGUAGES"]:
         session[SESSION_KEY] = locale
+    return back_to(request.args.get("next"))
+
+
+def back_to(target: str | None):
+    """After a language switch: the page it was made on (same site only), else the referrer or home."""
     fallback = None if current_user.is_authenticated else url_for("main.index")
-    return redirect(safe_redirect_target(request.args.get("next") or referrer_path(), fallback))
+    return redirect(safe_redirect_target(target or referrer_path(), fallback))
 
 
 @bp.get("/healthz")
